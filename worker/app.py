@@ -1,0 +1,60 @@
+"""The one Celery app of the fleet: configuration, and the dispatcher's lifecycle.
+
+Start a worker with ``jobfleet worker`` (or ``celery -A worker.app worker``). Each worker
+process also runs a dispatcher thread that turns due jobs into messages (see
+:mod:`worker.dispatcher`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Celery, signals
+
+from config.celery import QUEUES, TASKS, celery_config
+from config.settings import fleet_settings
+from worker.dispatcher import Dispatcher, DispatcherThread
+from worker.runtime import runtime
+
+PROVIDERS = ("deeporigin",)  # every provider the dispatcher serves
+
+app = Celery("jobfleet")
+app.conf.update(celery_config(fleet_settings()))
+app.conf.include = ["worker.tasks"]
+
+log = logging.getLogger("jobfleet.worker")
+_dispatcher: DispatcherThread | None = None
+
+
+def send_step(step: str, job_ids: list[str]) -> None:
+    """Sends one message carrying ``job_ids`` to the task of ``step``."""
+    app.send_task(TASKS[step], args=[job_ids], queue=QUEUES[step])
+
+
+def _make_dispatcher() -> Dispatcher:
+    settings = runtime.settings
+    return Dispatcher(
+        runtime.store,
+        PROVIDERS,
+        send_step,
+        lambda step: runtime.redis.llen(QUEUES[step]),
+        lease_s=settings.lease_s,
+        batch=settings.dispatch_batch,
+        chunk=settings.chunk_size,
+        high_water=settings.queue_high_water,
+    )
+
+
+@signals.worker_ready.connect
+def _start_dispatcher(**_: object) -> None:
+    global _dispatcher
+    _dispatcher = DispatcherThread(_make_dispatcher, runtime.settings.dispatch_interval_s)
+    _dispatcher.start()
+    log.info("dispatcher started")
+
+
+@signals.worker_shutdown.connect
+def _stop(**_: object) -> None:
+    if _dispatcher is not None:
+        _dispatcher.stop()
+    runtime.close()

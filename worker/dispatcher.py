@@ -1,0 +1,89 @@
+"""Turns due entries of the index into Celery messages.
+
+Waiting jobs are members of sorted sets in Redis (``jf:due:{step}:{provider}``), scored by
+when their next step is due; no message exists for a waiting job, so 100,000 jobs in flight
+cost 100,000 small set members, not 100,000 countdown messages in worker memory.
+
+Every worker process runs one dispatcher thread. Claiming is one atomic script that moves
+the claimed members' due time forward by the lease, so dispatchers never hand out the same
+job twice, and a message lost with a dying worker is sent again when its lease runs out.
+A step's queue that is already long gets nothing more until it drains (backpressure), which
+keeps every queued message young.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+
+from worker.jobs import STEPS, JobStore
+
+log = logging.getLogger("jobfleet.dispatcher")
+
+Send = Callable[[str, list[str]], None]  # (step, job ids) → one message
+
+
+class Dispatcher:
+    """Claims due jobs and sends them, ``chunk`` ids per message."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        providers: Sequence[str],
+        send: Send,
+        queue_length: Callable[[str], int],
+        *,
+        lease_s: float,
+        batch: int,
+        chunk: int,
+        high_water: int,
+    ) -> None:
+        self.store = store
+        self.providers = tuple(providers)
+        self.send = send
+        self.queue_length = queue_length
+        self.lease_s = lease_s
+        self.batch = batch
+        self.chunk = chunk
+        self.high_water = high_water
+
+    def run_once(self) -> int:
+        """One round over every step and provider; returns how many jobs were dispatched."""
+        sent = 0
+        for step in STEPS:
+            room = self.high_water - self.queue_length(step)
+            for provider in self.providers:
+                while room > 0:
+                    limit = min(self.batch, room * self.chunk)
+                    ids = self.store.claim_due(step, provider, self.lease_s, limit)
+                    for start in range(0, len(ids), self.chunk):
+                        self.send(step, ids[start : start + self.chunk])
+                        room -= 1
+                    sent += len(ids)
+                    if len(ids) < limit:
+                        break
+        return sent
+
+
+class DispatcherThread(threading.Thread):
+    """Runs a :class:`Dispatcher` every ``interval`` seconds until stopped."""
+
+    def __init__(self, make: Callable[[], Dispatcher], interval: float) -> None:
+        super().__init__(name="jobfleet-dispatcher", daemon=True)
+        self.make = make
+        self.interval = interval
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        dispatcher = self.make()
+        while not self.stopping.is_set():
+            try:
+                dispatcher.run_once()
+            except Exception:  # noqa: BLE001 - Redis may be restarting; try again next round
+                log.warning("dispatch round failed; retrying", exc_info=True)
+                self.stopping.wait(min(5.0, self.interval * 4))
+            self.stopping.wait(self.interval)
+
+    def stop(self) -> None:
+        self.stopping.set()

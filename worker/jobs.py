@@ -1,0 +1,374 @@
+"""Job records, their state machine and the due-time index, all in Redis.
+
+We own these keys; Celery's result backend is not used. Layout (single-node Redis)::
+
+    jf:job:{id}              hash   the job record (fields below)
+    jf:batch:{b}             hash   total, one counter per state, cancel flag: status is O(1)
+    jf:batch:{b}:ids         list   job ids in submission order
+    jf:due:{step}:{provider} zset   job id → when its next step is due (step: submit/poll/finalize)
+
+State machine (terminal states are never left)::
+
+    queued ──► submitting ──► running ──► succeeded
+       │            │            ├──────► failed
+       │            │            └──────► cancelled
+       └────────────┴──► failed / cancelled
+
+Every transition is one Lua script: check the current state, write the new one with its
+timestamp, move the batch counters, and drop the job from the due index when it ends.
+A step in progress holds a lease (``lease_until``): a worker that dies mid-step leaves a
+lease that expires, and the dispatcher hands the step to another worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+PREFIX = "jf:"
+STEPS = ("submit", "poll", "finalize")
+STATES = ("queued", "submitting", "running", "succeeded", "failed", "cancelled")
+TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
+ACTIVE = tuple(s for s in STATES if s not in TERMINAL)
+
+_LUA_COMMON = """
+local P = 'PREFIX'
+local function due_key(step, provider) return P .. 'due:' .. step .. ':' .. provider end
+local function unschedule(id, provider)
+  for _, step in ipairs({'submit', 'poll', 'finalize'}) do
+    redis.call('ZREM', due_key(step, provider), id)
+  end
+end
+local function set_fields(key, argv, first)
+  for i = first, #argv, 2 do
+    if argv[i + 1] == '' then redis.call('HDEL', key, argv[i])
+    else redis.call('HSET', key, argv[i], argv[i + 1]) end
+  end
+end
+""".replace("PREFIX", PREFIX)
+
+# KEYS: job. ARGV: allowed-from (comma list), to, now, step to schedule ('' = none), due-at,
+# then field/value pairs ('' deletes). A job is due for at most one step at a time; a terminal
+# state leaves the due index. Returns {1, old} when done, {0, old} when refused.
+_TRANSITION = _LUA_COMMON + """
+local job = KEYS[1]
+local cur = redis.call('HGET', job, 'state')
+if not cur then return {0, false} end
+local allowed = false
+for s in string.gmatch(ARGV[1], '[^,]+') do if s == cur then allowed = true end end
+if not allowed then return {0, cur} end
+local to = ARGV[2]
+local b = redis.call('HGET', job, 'batch')
+redis.call('HSET', job, 'state', to)
+if cur ~= to then
+  redis.call('HSET', job, 't_' .. to, ARGV[3])
+  redis.call('HINCRBY', P .. 'batch:' .. b, cur, -1)
+  redis.call('HINCRBY', P .. 'batch:' .. b, to, 1)
+end
+set_fields(job, ARGV, 6)
+local id, provider = redis.call('HGET', job, 'id'), redis.call('HGET', job, 'provider')
+if to == 'succeeded' or to == 'failed' or to == 'cancelled' then
+  redis.call('HDEL', job, 'lease_until')
+  unschedule(id, provider)
+elseif ARGV[4] ~= '' then
+  unschedule(id, provider)
+  redis.call('ZADD', due_key(ARGV[4], provider), ARGV[5], id)
+end
+return {1, cur}
+"""
+
+# KEYS: job. ARGV: step, comma list of states, now, lease-until, required field ('' = none).
+# Takes the job's step lease when the state matches and no live lease is held by another.
+# Returns 'fresh' (state was the first listed), 'resume' (a later one), or why not.
+_CLAIM = _LUA_COMMON + """
+local job = KEYS[1]
+local cur = redis.call('HGET', job, 'state')
+if not cur then return 'missing' end
+local states, i, pos = {}, 0, nil
+for s in string.gmatch(ARGV[2], '[^,]+') do i = i + 1; if s == cur then pos = i end end
+if not pos then return cur end
+if ARGV[5] ~= '' and not redis.call('HGET', job, ARGV[5]) then return 'not_ready' end
+local lease = tonumber(redis.call('HGET', job, 'lease_until') or '0')
+if lease > tonumber(ARGV[3]) then return 'busy' end
+redis.call('HSET', job, 'lease_until', ARGV[4])
+unschedule(redis.call('HGET', job, 'id'), redis.call('HGET', job, 'provider'))
+redis.call('ZADD', due_key(ARGV[1], redis.call('HGET', job, 'provider')), ARGV[4],
+           redis.call('HGET', job, 'id'))
+if pos == 1 then return 'fresh' end
+return 'resume'
+"""
+
+# KEYS: due zset. ARGV: now, lease-until, limit. Claims due members by pushing them to the lease.
+_CLAIM_DUE = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], 'XX', ARGV[2], id) end
+return ids
+"""
+
+# KEYS: job, batch, batch ids, due submit. ARGV: now, due-at, then field/value pairs.
+_CREATE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('HSET', KEYS[1], 'state', 'queued', 't_queued', ARGV[1])
+redis.call('HINCRBY', KEYS[2], 'total', 1)
+redis.call('HINCRBY', KEYS[2], 'queued', 1)
+redis.call('HSETNX', KEYS[2], 'created_at', ARGV[1])
+redis.call('RPUSH', KEYS[3], redis.call('HGET', KEYS[1], 'id'))
+redis.call('ZADD', KEYS[4], ARGV[2], redis.call('HGET', KEYS[1], 'id'))
+return 1
+"""
+
+
+# KEYS: job. ARGV: field, value. Sets a field on an existing job only (never makes a stub).
+_FLAG = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+"""
+
+
+def job_key(job_id: str) -> str:
+    return f"{PREFIX}job:{job_id}"
+
+
+def batch_key(batch: str) -> str:
+    return f"{PREFIX}batch:{batch}"
+
+
+def batch_ids_key(batch: str) -> str:
+    return f"{PREFIX}batch:{batch}:ids"
+
+
+def due_key(step: str, provider: str) -> str:
+    return f"{PREFIX}due:{step}:{provider}"
+
+
+def make_job_id(batch: str, key: str) -> str:
+    """Deterministic: the same client key in the same batch is always the same job."""
+    return hashlib.sha256(f"{batch}\n{key}".encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job record as read from Redis. Holds no credential."""
+
+    id: str
+    batch: str
+    key: str
+    provider: str
+    kind: str
+    params: Mapping[str, Any]
+    state: str
+    fields: Mapping[str, str]
+
+    @classmethod
+    def from_hash(cls, raw: Mapping[str, str]) -> Job:
+        return cls(
+            id=raw["id"],
+            batch=raw["batch"],
+            key=raw["key"],
+            provider=raw["provider"],
+            kind=raw["kind"],
+            params=json.loads(raw.get("params", "{}")),
+            state=raw["state"],
+            fields=raw,
+        )
+
+    def get(self, name: str) -> str | None:
+        return self.fields.get(name)
+
+    def number(self, name: str, default: float = 0.0) -> float:
+        value = self.fields.get(name)
+        return float(value) if value not in (None, "") else default
+
+    @property
+    def terminal(self) -> bool:
+        return self.state in TERMINAL
+
+    def public(self) -> dict[str, Any]:
+        """The record as shown to users (results, status of one job)."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "key": self.key,
+            "batch": self.batch,
+            "provider": self.provider,
+            "kind": self.kind,
+            "state": self.state,
+            "remote_id": self.get("remote_id"),
+        }
+        if self.get("result"):
+            out["result"] = self.get("result")
+        if self.get("error"):
+            out["error"] = self.get("error")
+            out["reason"] = self.get("reason")
+        if self.get("file_id"):
+            out["file_id"] = self.get("file_id")
+        out["times"] = {s: float(self.fields[f"t_{s}"]) for s in STATES if f"t_{s}" in self.fields}
+        return out
+
+
+def connect_redis(url: str) -> redis.Redis:
+    """A client that rides out short Redis outages (restarts) instead of failing at once."""
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
+
+    return redis.Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_timeout=10,
+        socket_connect_timeout=5,
+        health_check_interval=25,
+        retry=Retry(ExponentialBackoff(cap=2.0, base=0.1), retries=20),
+        retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+    )
+
+
+class JobStore:
+    """Atomic operations on job records, batches and the due index."""
+
+    def __init__(self, client: redis.Redis, clock=time.time) -> None:
+        self.redis = client
+        self.clock = clock
+        self._transition = client.register_script(_TRANSITION)
+        self._claim = client.register_script(_CLAIM)
+        self._claim_due = client.register_script(_CLAIM_DUE)
+        self._create = client.register_script(_CREATE)
+        self._flag = client.register_script(_FLAG)
+
+    # -- creation ---------------------------------------------------------------------------
+
+    def create_many(self, records: Sequence[Mapping[str, Any]], due_in: float) -> list[str]:
+        """Creates jobs that do not exist yet; returns the ids of those newly created.
+
+        Each record has id, batch, key, provider, kind, params and optional extras; the job
+        is put in the submit index ``due_in`` seconds from now as a safety net in case its
+        submit message is lost.
+        """
+        now = self.clock()
+        pipe = self.redis.pipeline(transaction=False)
+        for rec in records:
+            fields: list[str] = []
+            for name, value in rec.items():
+                if value is None:
+                    continue
+                fields += [name, value if isinstance(value, str) else json.dumps(value)]
+            keys = [
+                job_key(rec["id"]),
+                batch_key(rec["batch"]),
+                batch_ids_key(rec["batch"]),
+                due_key("submit", rec["provider"]),
+            ]
+            self._create(keys=keys, args=[now, now + due_in, *fields], client=pipe)
+        created = pipe.execute()
+        return [rec["id"] for rec, new in zip(records, created) if new]
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get(self, job_id: str) -> Job | None:
+        raw = self.redis.hgetall(job_key(job_id))
+        return Job.from_hash(raw) if raw else None
+
+    def get_many(self, job_ids: Iterable[str]) -> list[Job]:
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.hgetall(job_key(job_id))
+        return [Job.from_hash(raw) for raw in pipe.execute() if raw]
+
+    def batch_counts(self, batch: str) -> dict[str, int] | None:
+        raw = self.redis.hgetall(batch_key(batch))
+        if not raw:
+            return None
+        counts = {s: int(raw.get(s, 0)) for s in STATES}
+        counts["total"] = int(raw.get("total", 0))
+        return counts
+
+    def batch_job_ids(self, batch: str, page: int = 1000) -> Iterable[list[str]]:
+        """The batch's job ids in submission order, a page at a time."""
+        start = 0
+        while True:
+            ids = self.redis.lrange(batch_ids_key(batch), start, start + page - 1)
+            if not ids:
+                return
+            yield ids
+            start += len(ids)
+
+    def batch_cancelled(self, batch: str) -> bool:
+        return self.redis.hget(batch_key(batch), "cancel") == "1"
+
+    def ensure_batch(self, batch: str) -> None:
+        """Makes an empty batch exist (a file with no valid line still gets a status)."""
+        self.redis.hsetnx(batch_key(batch), "total", 0)
+
+    def request_job_cancel(self, job_ids: Iterable[str]) -> None:
+        """Flags jobs for cancellation; steps honour the flag at their next look."""
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in job_ids:
+            self._flag(keys=[job_key(job_id)], args=["cancel_requested", "1"], client=pipe)
+        pipe.execute()
+
+    def request_batch_cancel(self, batch: str) -> bool:
+        """Marks a batch cancelled; False when the batch does not exist."""
+        if not self.redis.exists(batch_key(batch)):
+            return False
+        self.redis.hset(batch_key(batch), "cancel", "1")
+        return True
+
+    # -- state changes -----------------------------------------------------------------------
+
+    def transition(
+        self,
+        job_id: str,
+        from_states: Iterable[str],
+        to: str,
+        *,
+        schedule: tuple[str, float] | None = None,
+        **fields: Any,
+    ) -> tuple[bool, str | None]:
+        """Moves a job to ``to`` if it is in one of ``from_states``; returns (done, old state).
+
+        ``schedule=(step, at)`` puts the job in that step's due index in the same atomic
+        operation; ``to`` may equal the current state to update fields and reschedule only.
+        A field given as None is deleted.
+        """
+        step, at = schedule if schedule else ("", 0)
+        args: list[Any] = [",".join(from_states), to, self.clock(), step, at]
+        for name, value in fields.items():
+            args += [name, "" if value is None else value]
+        done, old = self._transition(keys=[job_key(job_id)], args=args)
+        return bool(done), old or None
+
+    def reschedule(self, job: Job, step: str, at: float, **fields: Any) -> bool:
+        """Updates fields and schedules ``step`` at ``at`` if the job is still in its state."""
+        return self.transition(job.id, [job.state], job.state, schedule=(step, at), **fields)[0]
+
+    def claim(self, job_id: str, step: str, states: Sequence[str], lease_s: float,
+              require: str = "") -> str:
+        """Takes the lease of ``step``: 'fresh', 'resume', or the reason it was not taken."""
+        now = self.clock()
+        return self._claim(
+            keys=[job_key(job_id)], args=[step, ",".join(states), now, now + lease_s, require]
+        )
+
+    def claim_due(self, step: str, provider: str, lease_s: float, limit: int) -> list[str]:
+        """Claims due jobs of one step and provider, pushing their due time out by the lease."""
+        now = self.clock()
+        return self._claim_due(keys=[due_key(step, provider)], args=[now, now + lease_s, limit])
+
+    def due_counts(self, providers: Iterable[str]) -> dict[str, int]:
+        """Jobs waiting in each step's index (all providers), for monitoring."""
+        pipe = self.redis.pipeline(transaction=False)
+        names = []
+        for step in STEPS:
+            for provider in providers:
+                pipe.zcard(due_key(step, provider))
+                names.append(step)
+        counts = dict.fromkeys(STEPS, 0)
+        for name, n in zip(names, pipe.execute()):
+            counts[name] += n
+        return counts

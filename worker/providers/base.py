@@ -1,0 +1,118 @@
+"""The one small interface every platform answers.
+
+Tasks talk to this interface only; they never see URLs, payloads or status strings.
+The base class owns the shared flow (normalised states, bulk status falling back to one
+request per job); a provider module fills in the hooks for its platform.
+
+Every method may raise the :mod:`worker.errors` tree: ``TransientError`` (try later),
+``PermanentError`` (fail the job now), ``AuthError`` (fail fast), ``BadResponse``.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+class RemoteState(enum.StrEnum):
+    """A platform's status, normalised. Only the last three are terminal."""
+
+    PENDING = "pending"  # accepted, not started (Created, Queued, PENDING…)
+    QUOTED = "quoted"  # waiting for a price confirmation (Deep Origin)
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (RemoteState.SUCCEEDED, RemoteState.FAILED, RemoteState.CANCELLED)
+
+
+@dataclass(frozen=True)
+class RemoteStatus:
+    """What one status request told us about one remote job."""
+
+    state: RemoteState
+    raw: str  # the platform's own status string, kept for the record and for messages
+    detail: str | None = None  # the platform's failure reason, if any
+    poll_hint: float | None = None  # seconds until asking again, if the platform suggested it
+    record: Mapping[str, Any] = field(default_factory=dict, repr=False)  # the raw record
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What a provider needs to create one remote job. Holds no credential."""
+
+    job_id: str  # ours; sent to the platform as a tag / idempotency key where it accepts one
+    kind: str
+    params: Mapping[str, Any]
+    max_price: float | None = None  # a price ceiling, for platforms that quote
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A remote job that now exists."""
+
+    remote_id: str
+    status: RemoteStatus
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """A finished job's result: JSON-able data plus any output files (name → bytes)."""
+
+    data: Mapping[str, Any]
+    files: Mapping[str, bytes] = field(default_factory=dict)
+
+
+class Provider(ABC):
+    """One platform. Instances are made once per worker process and shared by its threads."""
+
+    name: ClassVar[str]
+    kinds: ClassVar[frozenset[str]]
+    supports_cancel: ClassVar[bool] = True
+    supports_find: ClassVar[bool] = False  # can look a remote job up by our job id (tag)
+
+    @abstractmethod
+    def submit(self, job: JobSpec) -> Submission:
+        """Creates the remote job. Raises ``OverBudget`` when a quote exceeds ``max_price``."""
+
+    def find(self, job: JobSpec) -> Submission | None:
+        """Looks up a remote job earlier created for ``job`` (by our tag); None when none exists.
+
+        Used after a crash between the create request and recording its id, so that a job is
+        never created twice. Only meaningful when ``supports_find`` is true.
+        """
+        return None
+
+    @abstractmethod
+    def status(self, remote_id: str, kind: str) -> RemoteStatus:
+        """Asks for one remote job's status."""
+
+    def bulk_status(self, jobs: Sequence[tuple[str, str]]) -> dict[str, RemoteStatus | Exception]:
+        """Status of many ``(remote_id, kind)`` pairs; per-job errors are returned, not raised.
+
+        The default asks one by one; a platform that can list many jobs at once overrides it.
+        """
+        out: dict[str, RemoteStatus | Exception] = {}
+        for remote_id, kind in jobs:
+            try:
+                out[remote_id] = self.status(remote_id, kind)
+            except Exception as exc:  # noqa: BLE001 - handed back to the caller per job
+                out[remote_id] = exc
+        return out
+
+    def cancel(self, remote_id: str, kind: str) -> None:
+        """Asks the platform to stop the job; a no-op for a job already terminal."""
+        raise NotImplementedError(f"{self.name} has no cancel endpoint")
+
+    @abstractmethod
+    def fetch_outputs(self, remote_id: str, kind: str, status: RemoteStatus) -> Outputs:
+        """Reads a succeeded job's result and output files."""
+
+    def close(self) -> None:
+        """Releases pooled connections at worker shutdown."""

@@ -1,0 +1,83 @@
+"""What one worker process holds: its Redis connection, job store, providers and result store.
+
+Built once per process on first use and shared by the process's threads: one pooled HTTP
+session serves every provider, so connections are reused at volume.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+
+import redis
+
+from config.settings import FleetSettings, fleet_settings, poll_settings
+from worker.backoff import PollPolicy
+from worker.errors import ConfigError
+from worker.jobs import JobStore, connect_redis
+from worker.providers import build_provider
+from worker.providers.base import Provider
+from worker.providers.http import make_session
+from worker.results.store import FilesystemStore
+
+HTTP_POOL_SIZE = 32  # at least the thread-pool concurrency we document
+
+
+class Runtime:
+    """Lazily built per-process resources."""
+
+    def __init__(self, settings: FleetSettings | None = None) -> None:
+        self.settings = settings or fleet_settings()
+        self._providers: dict[str, Provider | ConfigError] = {}
+        self._lock = threading.Lock()
+
+    @cached_property
+    def redis(self) -> redis.Redis:
+        return connect_redis(self.settings.redis_url)
+
+    @cached_property
+    def store(self) -> JobStore:
+        return JobStore(self.redis)
+
+    @cached_property
+    def results(self) -> FilesystemStore:
+        return FilesystemStore(self.settings.results_dir)
+
+    @cached_property
+    def poll_policy(self) -> PollPolicy:
+        p = poll_settings()
+        return PollPolicy(initial_s=p.initial_s, factor=p.factor, cap_s=p.cap_s, jitter=p.jitter)
+
+    @cached_property
+    def http_session(self):
+        return make_session(HTTP_POOL_SIZE)
+
+    def provider(self, name: str) -> Provider:
+        """The process's instance of provider ``name``; raises ``ConfigError`` if unusable."""
+        with self._lock:
+            if name not in self._providers:
+                try:
+                    self._providers[name] = build_provider(
+                        name,
+                        session=self.http_session,
+                        timeout_s=self.settings.http_timeout_s,
+                        retries=self.settings.http_retries,
+                    )
+                except ConfigError as exc:
+                    self._providers[name] = exc
+                except KeyError:
+                    self._providers[name] = ConfigError(f"unknown provider {name!r}")
+            found = self._providers[name]
+        if isinstance(found, ConfigError):
+            raise found
+        return found
+
+    def close(self) -> None:
+        for provider in self._providers.values():
+            if isinstance(provider, Provider):
+                provider.close()
+        if "http_session" in self.__dict__:
+            self.http_session.close()
+
+
+runtime = Runtime()

@@ -1,0 +1,273 @@
+"""What happens to a job at each step: submit, poll, finalize, cancel.
+
+Plain functions over a :class:`~worker.runtime.Runtime`, so the Celery tasks stay thin.
+Every function is safe to run twice for the same job (a redelivered message, a resumed
+lease): state changes are atomic transitions that refuse to leave a terminal state, and
+the steps that must not run twice at once (submit, finalize) first take the job's lease.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+
+from worker.errors import ConfigError, JobfleetError, OverBudget, PermanentError, TransientError
+from worker.jobs import ACTIVE, Job
+from worker.providers.base import JobSpec, Provider, RemoteState, RemoteStatus, Submission
+from worker.results.store import store_outputs
+from worker.runtime import Runtime
+
+log = logging.getLogger("jobfleet.steps")
+
+SendFinalize = Callable[[list[str]], None]
+
+
+def submit_job(rt: Runtime, job_id: str) -> None:
+    """Creates the remote job, at most once, and schedules its first poll."""
+    claim = rt.store.claim(job_id, "submit", ("queued", "submitting"), rt.settings.lease_s)
+    if claim not in ("fresh", "resume"):
+        return
+    job = rt.store.get(job_id)
+    if job is None:
+        return
+    if job.state == "queued":
+        if _cancel_requested(rt, job):
+            rt.store.transition(job.id, ["queued"], "cancelled")
+            return
+        done, _ = rt.store.transition(
+            job.id, ["queued"], "submitting", submit_attempts=int(job.number("submit_attempts")) + 1
+        )
+        if not done:
+            return
+        job = rt.store.get(job_id)
+    try:
+        provider = rt.provider(job.provider)
+        submission = _find_or_create(rt, provider, job, resumed=claim == "resume")
+    except OverBudget as exc:
+        _fail(rt, job, exc.reason, exc.describe(), remote_id=exc.remote_id)
+        return
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
+        _step_failed(rt, job, "submit", exc)
+        return
+    if submission is not None:
+        _record_submission(rt, provider, job, submission)
+
+
+def _find_or_create(
+    rt: Runtime, provider: Provider, job: Job, *, resumed: bool
+) -> Submission | None:
+    """Looks for a remote job an earlier attempt may have created before creating one.
+
+    ``create_started`` stays set on the record when a create request's outcome is unknown
+    (the worker died during it, or it timed out). Then, if the platform can be searched by
+    our tag, we search; if it cannot, we fail the job rather than risk a second remote job.
+    """
+    spec = _spec(job)
+    if resumed or job.get("create_started"):
+        if provider.supports_find:
+            found = provider.find(spec)
+            if found is not None:
+                log.info("job %s: adopting remote job %s from an earlier attempt",
+                         job.id, found.remote_id)
+                return found
+        elif job.get("create_started"):
+            _fail(rt, job, "submit_unknown",
+                  f"{provider.name}: an earlier create request may have succeeded and the platform "
+                  "cannot be searched for it; not retried, to never run the job twice")
+            return None
+    if _cancel_requested(rt, job):
+        rt.store.transition(job.id, ["submitting"], "cancelled")
+        return None
+    rt.store.reschedule(job, "submit", rt.store.clock() + rt.settings.lease_s,
+                        create_started=rt.store.clock())
+    return provider.submit(spec)
+
+
+def _record_submission(rt: Runtime, provider: Provider, job: Job, sub: Submission) -> None:
+    now = rt.store.clock()
+    deadline_s = job.number("deadline_s", 0.0)
+    fields = {
+        "remote_id": sub.remote_id,
+        "remote_state": sub.status.raw,
+        "create_started": None,
+        "lease_until": None,
+        "errors": 0,
+        "polls": 0,
+        "deadline_at": now + deadline_s if deadline_s else None,
+    }
+    if sub.status.state.terminal:
+        schedule = ("finalize", now)
+        fields.update(remote_done=sub.status.state.value, remote_detail=sub.status.detail)
+    else:
+        schedule = ("poll", now + rt.poll_policy.delay(0, hint=sub.status.poll_hint))
+    done, _ = rt.store.transition(job.id, ["submitting"], "running", schedule=schedule, **fields)
+    if done and _cancel_requested(rt, job):
+        cancel_job(rt, job.id)
+
+
+def poll_jobs(rt: Runtime, job_ids: Iterable[str], send_finalize: SendFinalize) -> None:
+    """One status check for each running job; reschedules the unfinished with backoff."""
+    groups: dict[str, list[Job]] = defaultdict(list)
+    for job in rt.store.get_many(job_ids):
+        if job.state == "running" and not job.get("remote_done"):
+            groups[job.provider].append(job)
+    for name, jobs in groups.items():
+        try:
+            provider = rt.provider(name)
+        except ConfigError as exc:
+            for job in jobs:
+                _step_failed(rt, job, "poll", exc)
+            continue
+        statuses = provider.bulk_status([(j.get("remote_id"), j.kind) for j in jobs])
+        finished = [
+            job.id for job in jobs
+            if _after_status(rt, provider, job, statuses.get(job.get("remote_id")))
+        ]
+        if finished:
+            send_finalize(finished)
+
+
+def _after_status(
+    rt: Runtime, provider: Provider, job: Job, status: RemoteStatus | Exception | None
+) -> bool:
+    """Acts on one status; True when the remote job has ended and needs finalizing."""
+    if _cancel_requested(rt, job):
+        cancel_job(rt, job.id)
+        return False
+    if status is None:
+        status = TransientError("no status returned for this job", provider=provider.name)
+    if isinstance(status, Exception):
+        _step_failed(rt, job, "poll", status)
+        return False
+    now = rt.store.clock()
+    if status.state.terminal:
+        return rt.store.reschedule(job, "finalize", now + rt.settings.lease_s,
+                                   remote_done=status.state.value, remote_state=status.raw,
+                                   remote_detail=status.detail, errors=0)
+    deadline_at = job.number("deadline_at", 0.0) or None
+    if deadline_at is not None and now >= deadline_at:
+        _expire(rt, provider, job)
+        return False
+    polls = int(job.number("polls"))
+    delay = rt.poll_policy.delay(polls, hint=status.poll_hint,
+                                 remaining=None if deadline_at is None else deadline_at - now)
+    rt.store.reschedule(job, "poll", now + delay, polls=polls + 1, errors=0,
+                        remote_state=status.raw, next_poll=now + delay)
+    return False
+
+
+def _expire(rt: Runtime, provider: Provider, job: Job) -> None:
+    """The job ran past its deadline: cancel it remotely (best effort) and fail it."""
+    note = "remote job cancelled"
+    try:
+        provider.cancel(job.get("remote_id"), job.kind)
+    except NotImplementedError:
+        note = f"{provider.name} has no cancel endpoint; tracking stopped"
+    except JobfleetError as exc:
+        note = f"remote cancel failed: {exc}"
+    deadline_s = job.number("deadline_s")
+    _fail(rt, job, "deadline", f"deadline of {deadline_s:g}s passed; {note}")
+
+
+def finalize_job(rt: Runtime, job_id: str) -> None:
+    """Fetches a finished job's outputs into the result store and ends the job."""
+    claim = rt.store.claim(job_id, "finalize", ("running",), rt.settings.lease_s,
+                           require="remote_done")
+    if claim not in ("fresh", "resume"):
+        return
+    job = rt.store.get(job_id)
+    if job is None:
+        return
+    done = RemoteState(job.get("remote_done"))
+    if done is RemoteState.CANCELLED:
+        rt.store.transition(job.id, ["running"], "cancelled")
+        return
+    if done is RemoteState.FAILED:
+        detail = job.get("remote_detail") or job.get("remote_state") or "no reason given"
+        _fail(rt, job, "remote_failed", f"{job.provider}: remote job failed: {detail}")
+        return
+    try:
+        provider = rt.provider(job.provider)
+        status = RemoteStatus(state=done, raw=job.get("remote_state") or "")
+        outputs = provider.fetch_outputs(job.get("remote_id"), job.kind, status)
+        location = store_outputs(rt.results, job.batch, outputs.data, outputs.files)
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
+        _step_failed(rt, job, "finalize", exc)
+        return
+    rt.store.transition(job.id, ["running"], "succeeded", result=location)
+
+
+def cancel_job(rt: Runtime, job_id: str) -> str:
+    """Cancels one job: remotely where the platform can, then in our record.
+
+    Returns what happened, for the caller to report. A job in ``submitting`` is left to its
+    submit step, which checks the cancel request before and after creating the remote job.
+    """
+    job = rt.store.get(job_id)
+    if job is None:
+        return "missing"
+    if job.terminal:
+        return f"already {job.state}"
+    if job.state == "queued":
+        done, old = rt.store.transition(job.id, ["queued"], "cancelled")
+        return "cancelled" if done else f"now {old}"
+    if job.state == "submitting":
+        return "cancel requested"
+    try:
+        provider = rt.provider(job.provider)
+        if provider.supports_cancel:
+            provider.cancel(job.get("remote_id"), job.kind)
+    except JobfleetError as exc:
+        log.warning("job %s: remote cancel failed, will retry at next poll: %s", job.id, exc)
+        return "cancel requested"
+    done, old = rt.store.transition(job.id, ["running"], "cancelled")
+    return "cancelled" if done else f"already {old}"
+
+
+def _step_failed(rt: Runtime, job: Job, step: str, exc: Exception) -> None:
+    """Records a failed step: fails the job on a permanent error or after too many tries,
+    otherwise schedules the step again with backoff."""
+    if isinstance(exc, PermanentError | ConfigError):
+        reason = exc.reason if isinstance(exc, PermanentError) else "config"
+        _fail(rt, job, reason, str(exc))
+        return
+    if not isinstance(exc, TransientError):
+        log.exception("job %s: unexpected error in %s", job.id, step, exc_info=exc)
+    errors = int(job.number("errors")) + 1
+    text = exc.describe() if isinstance(exc, TransientError) else f"internal error: {exc!r}"
+    if errors >= rt.settings.max_step_errors:
+        reason = exc.reason if isinstance(exc, TransientError) else "internal"
+        _fail(rt, job, reason, f"gave up after {errors} attempts to {step}: {text}")
+        return
+    hint = exc.retry_after if isinstance(exc, TransientError) else None
+    # A create that got an HTTP answer did not create anything; one that got none may have.
+    ambiguous = step == "submit" and isinstance(exc, TransientError) and exc.status is None
+    fields = {"errors": errors, "last_error": text, "lease_until": None}
+    if step == "submit" and not ambiguous:
+        fields["create_started"] = None
+    at = rt.store.clock() + rt.poll_policy.delay(errors - 1, hint=hint)
+    rt.store.reschedule(job, step, at, **fields)
+    log.info("job %s: %s failed (%d/%d), again in %.1fs: %s", job.id, step, errors,
+             rt.settings.max_step_errors, at - rt.store.clock(), text)
+
+
+def _fail(rt: Runtime, job: Job, reason: str, message: str, **fields) -> None:
+    rt.store.transition(job.id, ACTIVE, "failed", reason=reason, error=message,
+                        create_started=None, **fields)
+    log.info("job %s failed (%s): %s", job.id, reason, message)
+
+
+def _cancel_requested(rt: Runtime, job: Job) -> bool:
+    return job.get("cancel_requested") == "1" or rt.store.batch_cancelled(job.batch)
+
+
+def _spec(job: Job) -> JobSpec:
+    max_price = job.get("max_price")
+    return JobSpec(
+        job_id=job.id,
+        kind=job.kind,
+        params=job.params,
+        max_price=float(json.loads(max_price)) if max_price else None,
+    )

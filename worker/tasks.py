@@ -1,0 +1,64 @@
+"""The fleet's Celery tasks: thin orchestration over :mod:`worker.steps`.
+
+Each message carries a list of job ids and nothing else (JSON, no credentials), so Flower
+shows which jobs a task touched and never a secret. A task that cannot reach Redis is
+retried by Celery a bounded number of times with short countdowns, far below the
+visibility timeout; every other failure is recorded on the job by the step itself.
+"""
+
+from __future__ import annotations
+
+import redis
+
+from config.celery import TASKS
+from worker import steps
+from worker.app import app, send_step
+from worker.runtime import runtime
+
+_RETRY = {
+    "autoretry_for": (redis.ConnectionError, redis.TimeoutError),
+    "retry_backoff": 2,
+    "retry_backoff_max": 30,
+    "retry_jitter": True,
+    "max_retries": 6,
+}
+
+
+def _send_finalize(job_ids: list[str]) -> None:
+    send_step("finalize", job_ids)
+
+
+@app.task(name=TASKS["submit"], **_RETRY)
+def submit(job_ids: list[str]) -> None:
+    """Creates each job's remote job and schedules its polls."""
+    for job_id in job_ids:
+        steps.submit_job(runtime, job_id)
+
+
+@app.task(name=TASKS["poll"], **_RETRY)
+def poll(job_ids: list[str]) -> None:
+    """Checks each job's remote status once; finished jobs go on to finalize."""
+    steps.poll_jobs(runtime, job_ids, _send_finalize)
+
+
+@app.task(name=TASKS["finalize"], **_RETRY)
+def finalize(job_ids: list[str]) -> None:
+    """Stores each finished job's result and ends the job."""
+    for job_id in job_ids:
+        steps.finalize_job(runtime, job_id)
+
+
+@app.task(name=TASKS["cancel"], **_RETRY)
+def cancel(job_ids: list[str] | None = None, batch: str | None = None) -> dict[str, int]:
+    """Cancels jobs; given a batch, fans out one message per page of its jobs."""
+    if batch is not None:
+        pages = 0
+        for ids in runtime.store.batch_job_ids(batch, page=runtime.settings.chunk_size):
+            app.send_task(TASKS["cancel"], kwargs={"job_ids": ids})
+            pages += 1
+        return {"pages": pages}
+    outcomes: dict[str, int] = {}
+    for job_id in job_ids or []:
+        what = steps.cancel_job(runtime, job_id)
+        outcomes[what] = outcomes.get(what, 0) + 1
+    return outcomes
