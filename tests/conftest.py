@@ -1,4 +1,5 @@
 pytest_plugins = [
     "tests.fixtures.redis",
-    # "tests.fixtures.emulator",
+    "tests.fixtures.emulator",
+    "tests.fixtures.fleet",
 ]
