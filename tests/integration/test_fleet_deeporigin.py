@@ -35,7 +35,7 @@ def test_jobs_run_to_success_with_their_results_stored(fleet, emulator, batch_na
     assert emulator.stats()["deeporigin"]["executions_created"] - before == 12
     for line in fleet.results(batch):
         manifest = json.loads(Path(line["result"]).read_text())
-        assert manifest["data"]["jobOutputs"]["result"]
+        assert manifest["data"]["result"]["input_sha256"]
         [stored] = manifest["files"].values()
         assert Path(stored["location"]).read_bytes()
         assert emulator.job("deeporigin", line["remote_id"])["status"] == "Completed"

@@ -1,0 +1,166 @@
+"""The seam between the shared core and one emulated platform.
+
+A provider is one module (or package) `emulator/<name>` exposing `PROVIDER`, a `Provider`
+subclass. The core gives each provider a `ProviderContext` (its settings, the shared job clock,
+its job table, file store, URL signer and stats) and mounts the provider's routes under
+`/<name>`, behind the fault-injecting edge middleware. The provider only speaks its wire
+format; it never deals with faults, latency, counting requests or the control endpoints.
+
+Providers are discovered by name from `PROVIDER_MODULES`; a module that does not exist yet is
+skipped, so adding `emulator/moderately.py` is enough to switch it on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import json
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from aiohttp import web
+
+from emulator.blobs import Blob, BlobStore, UrlSigner
+from emulator.clock import JobClock, JobRecord, Plan
+from emulator.faults import edge_middleware
+from emulator.settings import ProviderSettings
+from emulator.stats import ProviderStats, RateMeter
+
+PROVIDER_MODULES = ("deeporigin", "moderately", "openprotein")
+# Uploads are held in memory; large enough for realistic inputs, small enough to stay sane.
+MAX_BODY_BYTES = 256 * 1024 * 1024
+
+
+@dataclass
+class ProviderContext:
+    """Everything the core shares with one provider. Settings and stats may be swapped."""
+
+    name: str
+    defaults: ProviderSettings
+    clock: JobClock
+    rng: random.Random
+    global_rate: RateMeter
+    options: argparse.Namespace
+    stats: ProviderStats
+    settings: ProviderSettings = field(init=False)
+    jobs: dict[str, JobRecord] = field(default_factory=dict)
+    blobs: BlobStore = field(default_factory=BlobStore)
+    signer: UrlSigner = field(default_factory=UrlSigner)
+
+    def __post_init__(self) -> None:
+        self.settings = self.defaults
+
+    @property
+    def prefix(self) -> str:
+        """URL path prefix of this provider, e.g. `/deeporigin`."""
+        return f"/{self.name}"
+
+    def create_job(
+        self,
+        remote_id: str,
+        plan: Plan,
+        *,
+        awaiting_confirmation: bool,
+        tag: str | None,
+        payload_hash: str,
+        data: Any,
+    ) -> JobRecord:
+        """Record a new remote job (its clock starts now unless it awaits a confirm)."""
+        now = self.clock.now()
+        job = JobRecord(
+            provider=self.name,
+            remote_id=remote_id,
+            created_at=now,
+            plan=plan,
+            clock_start=None if awaiting_confirmation else now,
+            tag=tag,
+            payload_hash=payload_hash,
+            data=data,
+        )
+        self.jobs[remote_id] = job
+        self.stats.count_creation(tag, payload_hash)
+        return job
+
+    def store_file(self, key: str, data: bytes, content_type: str) -> Blob:
+        """Keep an uploaded file and record its SHA-256 in the stats."""
+        blob = Blob.of(data, content_type, self.clock.now())
+        self.blobs.put(key, blob)
+        self.stats.count_file(key, blob.sha256, len(data))
+        return blob
+
+    def reset(self) -> None:
+        """Forget jobs, files and counters (settings are kept)."""
+        self.jobs.clear()
+        self.blobs.clear()
+        self.stats = ProviderStats(self.stats.created_label)
+
+
+class Provider:
+    """Base class for one emulated platform; subclasses set `name` and implement `routes`."""
+
+    name: ClassVar[str]
+    created_label: ClassVar[str] = "jobs_created"
+
+    def __init__(self, ctx: ProviderContext) -> None:
+        self.ctx = ctx
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """Add provider-specific CLI flags (prefix them with the provider, e.g. `--do-`)."""
+
+    def routes(self) -> list[web.RouteDef]:
+        """Routes relative to the provider prefix, in match order."""
+        raise NotImplementedError
+
+    def status_of(self, job: JobRecord, now: float) -> str:
+        """The provider's own status string for a job; used by stats and `/_emulator/jobs`."""
+        return job.phase(now)
+
+    def describe_job(self, job: JobRecord, now: float) -> dict[str, Any]:
+        """The control view of one job: the record, its decided outcome, its wire status."""
+        return {**job.to_json(now), "status": self.status_of(job, now)}
+
+    def jobs_by_status(self, now: float) -> dict[str, int]:
+        """How many jobs are in each wire status right now (a full scan; fine for 100k)."""
+        return dict(Counter(self.status_of(job, now) for job in self.ctx.jobs.values()))
+
+    def reset(self) -> None:
+        """Forget jobs, files and counters; extend to clear provider-specific state too."""
+        self.ctx.reset()
+
+    def build_app(self) -> web.Application:
+        """The provider's sub-application: edge middleware first, then the routes."""
+        app = web.Application(
+            middlewares=[edge_middleware(self.ctx)], client_max_size=MAX_BODY_BYTES
+        )
+        app.add_routes(self.routes())
+        return app
+
+
+def discover_providers() -> dict[str, type[Provider]]:
+    """Import every provider module that exists; return their classes by name.
+
+    Only a module that is itself missing is skipped; an import error *inside* a provider
+    module is raised, so a broken provider is never silently left out.
+    """
+    found: dict[str, type[Provider]] = {}
+    for short_name in PROVIDER_MODULES:
+        module_name = f"emulator.{short_name}"
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue
+            raise
+        provider_class: type[Provider] = module.PROVIDER
+        found[provider_class.name] = provider_class
+    return found
+
+
+def canonical_hash(value: Any) -> str:
+    """SHA-256 of the canonical JSON form of `value` (sorted keys, compact)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
