@@ -1,0 +1,385 @@
+"""Deep Origin tool executions (wire protocol: ``/work/shared/providers/deeporigin.md``).
+
+A job of kind ``tool`` runs one Deep Origin tool. Each execution is tagged with our job id
+as its ``session``, so :meth:`DeepOriginProvider.find` recovers it after a lost create. With
+a price ceiling the create only asks for a quote (``approveAmount: -1``); the quote is
+confirmed when within the ceiling and otherwise left unconfirmed with ``OverBudget`` raised.
+
+Job params: ``{"tool": key, "version": "latest", "inputs": {...}, "name"?, "metadata"?,
+"cluster_id"?}``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from config.settings import HTTP_RETRIES, HTTP_TIMEOUT_S, DeepOriginSettings
+from worker.errors import AuthError, BadResponse, ConfigError, OverBudget, PermanentError
+from worker.providers.base import JobSpec, Outputs, Provider, RemoteState, RemoteStatus, Submission
+from worker.providers.http import HttpClient, parse_json
+
+NAME = "deeporigin"
+APP_TAG = "jobfleet"  # the ``app`` tag on every execution we create
+QUOTE_ONLY = -1  # approveAmount for "quote, do not run"; 0 would still run free quotes
+DEFAULT_VERSION = "latest"  # the platform resolves it to the newest enabled version
+V2_ACCEPT = "application/json;v=2.0"  # the v2 execution DTO, as the official client asks
+FIND_PAGE_SIZE = 10  # one session tag matches one execution; room for strays if unfiltered
+
+_STATES = {
+    "Quoted": RemoteState.QUOTED,
+    "Created": RemoteState.PENDING,
+    "Queued": RemoteState.PENDING,
+    "Running": RemoteState.RUNNING,
+    "Completed": RemoteState.SUCCEEDED,
+    "Succeeded": RemoteState.SUCCEEDED,  # legacy spelling, still emitted by some tools
+    "Failed": RemoteState.FAILED,
+    "FailedQuotation": RemoteState.FAILED,
+    "InsufficientFunds": RemoteState.FAILED,
+    "Cancelled": RemoteState.CANCELLED,
+}
+_PARAM_KEYS = frozenset({"tool", "version", "inputs", "name", "metadata", "cluster_id"})
+_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # safe as one raw URL path segment
+
+
+@dataclass(frozen=True)
+class ToolParams:
+    """A ``tool`` job's parameters, checked."""
+
+    tool: str
+    version: str
+    inputs: Mapping[str, Any]
+    name: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    cluster_id: str | None = None
+
+
+def _reject(message: str) -> NoReturn:
+    raise PermanentError(message, provider=NAME)
+
+
+def _bad(message: str, answer: Any) -> BadResponse:
+    return BadResponse(message, provider=NAME, body=json.dumps(answer, default=str))
+
+
+def tool_params(job: JobSpec) -> ToolParams:
+    """Checks a job's kind, params and ceiling; raises ``PermanentError`` naming the problem."""
+    params = job.params
+    if job.kind != "tool":
+        _reject(f"unsupported job kind {job.kind!r}; deeporigin runs 'tool' jobs")
+    if not isinstance(params, Mapping):
+        _reject("params must be an object")
+    if unknown := sorted(set(params) - _PARAM_KEYS):
+        _reject(f"unknown params: {', '.join(map(str, unknown))}")
+    tool, version = params.get("tool"), params.get("version", DEFAULT_VERSION)
+    for label, value in (("tool", tool), ("version", version)):
+        if not isinstance(value, str) or not _SEGMENT.fullmatch(value):
+            _reject(
+                f"params.{label} must be a key like 'deeporigin.docking' or 'latest', got {value!r}"
+            )
+    inputs, metadata = params.get("inputs"), params.get("metadata") or {}
+    if not isinstance(inputs, Mapping) or not isinstance(metadata, Mapping):
+        _reject("params.inputs is required and, like params.metadata, must be an object")
+    name, cluster_id = params.get("name"), params.get("cluster_id")
+    if any(v is not None and not (isinstance(v, str) and v) for v in (name, cluster_id)):
+        _reject("params.name and params.cluster_id must be non-empty strings")
+    try:
+        json.dumps([inputs, metadata], allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        _reject(f"params.inputs/metadata must be plain JSON: {exc}")
+    if job.max_price is not None and not (
+        isinstance(job.max_price, (int, float)) and job.max_price >= 0
+    ):
+        _reject(f"max_price must be a non-negative number, got {job.max_price!r}")
+    return ToolParams(tool, version, inputs, name, metadata, cluster_id)
+
+
+def build_create_body(job: JobSpec, project_id: str, cluster_id: str) -> dict[str, Any]:
+    """The create-execution body; ``params.cluster_id`` wins over the given default cluster."""
+    params = tool_params(job)
+    body: dict[str, Any] = {
+        "inputs": dict(params.inputs),
+        "outputs": {},
+        "metadata": {**params.metadata, "jobfleet_job_id": job.job_id},
+        "projectId": project_id,
+        "clusterId": params.cluster_id or cluster_id,
+        "app": APP_TAG,
+        "session": job.job_id,
+    }
+    if params.name is not None:
+        body["name"] = params.name
+    if job.max_price is not None:
+        body["approveAmount"] = QUOTE_ONLY
+    return body
+
+
+def remote_status(record: Any) -> RemoteStatus:
+    """Normalises an execution DTO; one we cannot read raises ``BadResponse`` quoting it."""
+    if not (
+        isinstance(record, Mapping)
+        and isinstance(record.get("executionId"), str)
+        and isinstance(record.get("status"), str)
+        and isinstance(record.get("tool"), Mapping)
+    ):
+        raise _bad("execution record without executionId, status and tool", record)
+    raw = record["status"]
+    if raw not in _STATES:
+        raise _bad(f"unknown execution status {raw!r}", record)
+    return RemoteStatus(state=_STATES[raw], raw=raw, detail=status_reason(record), record=record)
+
+
+def status_reason(record: Mapping[str, Any]) -> str | None:
+    """The platform's reason for a status, which may be a string or an object."""
+    reason = record.get("statusReason")
+    if not reason:
+        return None
+    if isinstance(reason, Mapping):
+        text = reason.get("message") or reason.get("detail")
+        code = reason.get("code")
+        if isinstance(text, str):
+            return f"{text} ({code})" if code else text
+    return reason if isinstance(reason, str) else json.dumps(reason, default=str)
+
+
+def quoted_price(record: Mapping[str, Any]) -> float | None:
+    """Σ ``quotationResult.successfulQuotations[].priceTotal``; None without a readable quote."""
+    quotation = record.get("quotationResult")
+    quotes = quotation.get("successfulQuotations") if isinstance(quotation, Mapping) else None
+    if not isinstance(quotes, list):
+        return None
+    prices = [q.get("priceTotal") if isinstance(q, Mapping) else None for q in quotes]
+    if not all(isinstance(p, (int, float)) and not isinstance(p, bool) for p in prices):
+        return None
+    return float(sum(prices))
+
+
+def output_file_keys(outputs: Any) -> list[str]:
+    """File keys anywhere in ``jobOutputs``: strings under ``file_path`` or ``*_file_path``."""
+    return list(dict.fromkeys(_walk_file_keys(outputs)))
+
+
+def _walk_file_keys(node: Any) -> Iterator[str]:
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            if isinstance(value, str):
+                if key == "file_path" or str(key).endswith("_file_path"):
+                    yield value
+            else:
+                yield from _walk_file_keys(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _walk_file_keys(item)
+
+
+def normalise_key(key: str) -> str:
+    """A file key as the platform stores it: forward slashes, no leading or doubled ``/``."""
+    parts = [p for p in key.replace("\\", "/").split("/") if p]
+    if not parts or ".." in parts or "\x00" in key:
+        _reject(f"invalid file key {key!r}")
+    return "/".join(parts)
+
+
+def _tagged(row: Any, job_id: str) -> bool:
+    """Whether a listed execution is the one we created for ``job_id``."""
+    if not isinstance(row, Mapping):
+        return False
+    metadata = row.get("metadata")
+    return row.get("session") == job_id or (
+        isinstance(metadata, Mapping) and metadata.get("jobfleet_job_id") == job_id
+    )
+
+
+def _required(value: str | None, variable: str) -> str:
+    if not value:
+        raise ConfigError(f"{variable} is not set; Deep Origin needs it")
+    return value
+
+
+class DeepOriginProvider(Provider):
+    """Deep Origin's tools service: create (or quote and confirm), poll, cancel, fetch files."""
+
+    name = NAME
+    kinds = frozenset({"tool"})
+    supports_find = True
+
+    def __init__(
+        self,
+        settings: DeepOriginSettings,
+        *,
+        timeout_s: float = HTTP_TIMEOUT_S,
+        retries: int = HTTP_RETRIES,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        before_request: Callable[[], None] | None = None,
+        redis: Any = None,  # passed by the registry; for the fleet-wide rate limiter to come
+    ) -> None:
+        token = settings.auth_token.get_secret_value() if settings.auth_token else None
+        token = _required(token, "DO_AUTH_TOKEN")
+        self._org = quote(_required(settings.org_key, "DO_ORG_KEY"), safe="")
+        self._project = _required(settings.project_id, "DO_PROJECT_ID")
+        if urlsplit(settings.base_url).scheme not in ("http", "https"):
+            raise ConfigError("DO_BASE_URL must be an http(s) URL")
+        self._cluster: str | None = None  # the default cluster, asked for once per instance
+        self._http = HttpClient(
+            NAME,
+            settings.base_url,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout_s=timeout_s,
+            retries=retries,
+            session=session,
+            sleep=sleep,
+            before_request=before_request,
+        )
+
+    def submit(self, job: JobSpec) -> Submission:
+        """Creates the execution in one attempt; a lost create is recovered by :meth:`find`."""
+        params = tool_params(job)
+        body = build_create_body(job, self._project, params.cluster_id or self._default_cluster())
+        path = f"/tools/{self._org}/tools/{params.tool}/{params.version}/executions"
+        return self._settle(job, self._http.json("POST", path, json=body, idempotent=False))
+
+    def find(self, job: JobSpec) -> Submission | None:
+        """The execution tagged with our job id (a quoted one continues as in submit), or None."""
+        query = {"filter": json.dumps({"session": job.job_id}), "pageSize": FIND_PAGE_SIZE}
+        answer = self._http.json("GET", f"/tools/{self._org}/tools/executions", params=query)
+        rows = answer.get("data") if isinstance(answer, Mapping) else answer
+        if not isinstance(rows, list):
+            raise _bad("execution list without a data array", answer)
+        # Checked here too: a server that ignored the filter must not hand us a stranger's job.
+        mine = [row for row in rows if _tagged(row, job.job_id)]
+        return self._settle(job, mine[0]) if mine else None
+
+    def status(self, remote_id: str, kind: str) -> RemoteStatus:
+        """GETs one execution as the v2 DTO; the raw record is kept on the status."""
+        record = self._http.json(
+            "GET", self._execution_path(remote_id), headers={"Accept": V2_ACCEPT}
+        )
+        status = remote_status(record)
+        if record["executionId"] != remote_id:
+            raise _bad(f"asked for execution {remote_id}, got another", record)
+        return status
+
+    def cancel(self, remote_id: str, kind: str) -> None:
+        """Cancels a pending or running execution; a terminal or quoted one is left alone.
+
+        Checks first, as the official client does, and tolerates a refusal if the execution
+        finished between the check and the cancel.
+        """
+        if self._settled(remote_id, kind):
+            return
+        try:
+            self._http.request(
+                "PATCH", f"{self._execution_path(remote_id)}:cancel", idempotent=True
+            )
+        except PermanentError as exc:
+            if isinstance(exc, AuthError) or not self._settled(remote_id, kind):
+                raise
+
+    def fetch_outputs(self, remote_id: str, kind: str, status: RemoteStatus) -> Outputs:
+        """``jobOutputs`` plus execution id, tool and cost; every named output file downloaded."""
+        record = status.record
+        if record.get("jobOutputs") is None:
+            record = self.status(remote_id, kind).record
+        outputs = record.get("jobOutputs") or {}
+        files = {key: self.download_file(key) for key in output_file_keys(outputs)}
+        data = dict(outputs) if isinstance(outputs, Mapping) else {"jobOutputs": outputs}
+        data.update(executionId=remote_id, tool=record.get("tool"))
+        cost = quoted_price(record)
+        if cost is not None:
+            data["cost"] = cost
+        return Outputs(data=data, files=files)
+
+    def download_file(self, key: str) -> bytes:
+        """A file's bytes, through a download URL the platform signs for us."""
+        return self._http.download(self._signed_url(normalise_key(key), upload=False))
+
+    def upload_file(self, key: str, data: bytes) -> str:
+        """Stores ``data`` under ``key`` through a signed upload URL; returns the stored key."""
+        key = normalise_key(key)
+        self._http.upload(self._signed_url(key, upload=True), data)
+        return key
+
+    def file_exists(self, key: str) -> bool:
+        """Whether the platform holds a file under ``key`` (HEAD; 404 means no)."""
+        try:
+            self._http.request("HEAD", f"/files/{self._org}/{quote(normalise_key(key))}")
+        except PermanentError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    def close(self) -> None:
+        """Releases the HTTP session if this provider made it."""
+        self._http.close()
+
+    def _default_cluster(self) -> str:
+        """``data[0].id`` of the org's clusters, asked once per instance (a race only re-asks)."""
+        if self._cluster is None:
+            answer = self._http.json("GET", f"/tools/{self._org}/clusters")
+            rows = answer.get("data") if isinstance(answer, Mapping) else None
+            first = rows[0] if isinstance(rows, list) and rows else None
+            if not (isinstance(first, Mapping) and isinstance(first.get("id"), str)):
+                raise _bad("cluster list without data[0].id", answer)
+            self._cluster = first["id"]
+        return self._cluster
+
+    def _settle(self, job: JobSpec, record: Any) -> Submission:
+        """A create (or found) record as a Submission, confirming a quote within the ceiling."""
+        status = self._accepted(remote_status(record))
+        remote_id = record["executionId"]
+        if status.state is RemoteState.QUOTED:
+            status = self._confirm_within_ceiling(job, remote_id, record)
+        return Submission(remote_id=remote_id, status=status)
+
+    def _confirm_within_ceiling(
+        self, job: JobSpec, remote_id: str, record: Mapping[str, Any]
+    ) -> RemoteStatus:
+        """Confirms the quote if its price is within ``max_price``; else raises, unconfirmed."""
+        price = quoted_price(record)
+        if price is None:  # list rows may come without the quotation: ask for the full record
+            record = self.status(remote_id, job.kind).record
+            price = quoted_price(record)
+        if price is None:
+            raise _bad("quoted execution without a readable quotationResult", record)
+        if job.max_price is None:
+            _reject(f"execution {remote_id} was quoted {price:g}; the job has no max_price")
+        if price > job.max_price:
+            raise OverBudget(provider=NAME, remote_id=remote_id, price=price, ceiling=job.max_price)
+        path = f"{self._execution_path(remote_id)}:confirm"
+        response = self._http.request(
+            "PATCH", path, headers={"Accept": "application/json"}, idempotent=False
+        )
+        if not response.content.strip():  # the official client falls back to a GET, so do we
+            return self._accepted(self.status(remote_id, job.kind))
+        return self._accepted(remote_status(parse_json(NAME, response)))
+
+    def _accepted(self, status: RemoteStatus) -> RemoteStatus:
+        """A create or confirm answered 200 ``InsufficientFunds``: the platform refused to bill."""
+        if status.raw == "InsufficientFunds":
+            _reject(f"insufficient funds: {status.detail or 'no reason given'}")
+        return status
+
+    def _settled(self, remote_id: str, kind: str) -> bool:
+        """Nothing left to cancel: terminal, or a quote that never started."""
+        state = self.status(remote_id, kind).state
+        return state.terminal or state is RemoteState.QUOTED
+
+    def _execution_path(self, remote_id: str) -> str:
+        return f"/tools/{self._org}/tools/executions/{quote(remote_id, safe='')}"
+
+    def _signed_url(self, key: str, *, upload: bool) -> str:
+        """Asks the files service to sign ``key`` for a download or an upload."""
+        params = {"upload": "true"} if upload else None
+        answer = self._http.json("GET", f"/files/{self._org}/signedUrl/{quote(key)}", params=params)
+        url = answer.get("url") if isinstance(answer, Mapping) else None
+        if not isinstance(url, str):
+            raise _bad("signed-URL answer without a url", answer)
+        return url

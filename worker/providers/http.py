@@ -1,0 +1,342 @@
+"""The HTTP layer every provider shares: a pooled session, one error mapping, brief retries.
+
+This is the boundary where ``requests`` exceptions and HTTP statuses become the
+:mod:`worker.errors` tree, so tasks never see either. It is also the only place that retries,
+with tenacity: idempotent requests only, and briefly, because it runs inside a worker thread
+that holds a lease. A longer wait (a large ``Retry-After``, an exhausted sleep budget) is
+raised to the task layer, which reschedules the job instead of holding the thread.
+
+Credentials stay out of messages: errors carry the method and the URL *path* (never the
+query, which for presigned URLs is a signature), the platform's message and a redacted
+body excerpt; headers are never formatted into anything.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import logging
+import math
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity.stop import stop_base
+from tenacity.wait import wait_base, wait_exponential_jitter
+
+from config.settings import HTTP_RETRIES, HTTP_TIMEOUT_S
+from worker.errors import (
+    AuthError,
+    BadResponse,
+    PermanentError,
+    ProviderError,
+    RateLimited,
+    TransientError,
+    excerpt,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_POOL_SIZE = 10  # requests' own default; a worker passes its thread count instead
+HOST_POOLS = 4  # hosts one process talks to: each platform's API plus its file storage
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+RETRY_AFTER_CAP_S = 5.0  # a longer server hint is the task layer's to honour, not a thread's
+SLEEP_BUDGET_S = 5.0  # total sleeping per request: past this the step is handed back
+BACKOFF_FIRST_S = 0.5  # first retry soon: most 5xx blips are short
+BACKOFF_MAX_S = 2.0  # no single computed sleep longer than this
+BACKOFF_JITTER_S = 0.5  # spreads threads that failed at the same moment
+_MESSAGE_KEYS = ("message", "error", "detail")  # where platforms put their own words
+_TRANSIENT_TRANSPORT = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+_QUERY = re.compile(r"\?[^\s'\")]*")
+
+
+def make_session(pool_size: int = DEFAULT_POOL_SIZE) -> requests.Session:
+    """One pooled session per worker process; ``pool_size`` is the number of threads sharing it.
+
+    The session carries no headers: each :class:`HttpClient` adds its own auth per request,
+    so one session can serve every provider and unauthenticated presigned-URL calls.
+    """
+    if pool_size < 1:
+        raise ValueError("pool_size must be at least 1")
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=HOST_POOLS, pool_maxsize=pool_size, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds a ``Retry-After`` header asks for (delta-seconds or an HTTP date), else None."""
+    if not value or not value.strip():
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value.strip())
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, when.timestamp() - now)
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def platform_message(response: requests.Response) -> str:
+    """The platform's own words: ``message``, then ``error``, then ``detail``, else the raw text."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, Mapping):
+        for key in _MESSAGE_KEYS:
+            value = body.get(key)
+            if value:
+                return excerpt(value if isinstance(value, str) else jsonlib.dumps(value))
+    return excerpt(response.text) or response.reason or f"HTTP {response.status_code}"
+
+
+def error_for(
+    provider: str, response: requests.Response, *, now: float | None = None
+) -> ProviderError:
+    """The one place a non-2xx response becomes an exception; ``now`` dates a Retry-After."""
+    status = response.status_code
+    message = f"{_what(response.request)}{platform_message(response)}"
+    common: dict[str, Any] = {"provider": provider, "status": status, "body": response.content}
+    if status in (401, 403):
+        return AuthError(message, **common)
+    now = time.time() if now is None else now
+    retry_after = parse_retry_after(response.headers.get("Retry-After"), now)
+    if status == 429:
+        return RateLimited(message, retry_after=retry_after, **common)
+    if status == 408 or status >= 500:
+        return TransientError(message, retry_after=retry_after, **common)
+    return PermanentError(message, **common)
+
+
+def transport_error(
+    provider: str, method: str, url: str, exc: requests.RequestException
+) -> ProviderError:
+    """Translates a ``requests`` exception: network trouble is transient, the rest permanent."""
+    cause = excerpt(_QUERY.sub("?…", str(exc)))
+    message = f"{method} {safe_url(url)}: {type(exc).__name__} ({cause})"
+    if isinstance(exc, _TRANSIENT_TRANSPORT):
+        return TransientError(message, provider=provider)
+    return PermanentError(message, provider=provider)
+
+
+def parse_json(provider: str, response: requests.Response) -> Any:
+    """The response body as JSON; anything else is a ``BadResponse`` quoting the body."""
+    try:
+        return response.json()
+    except ValueError as exc:
+        message = f"{_what(response.request)}expected a JSON body"
+        raise BadResponse(
+            message, provider=provider, status=response.status_code, body=response.content
+        ) from exc
+
+
+def safe_url(url: str) -> str:
+    """``url`` without its query or fragment, fit for messages and logs."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else parts.path
+
+
+def _what(request: requests.PreparedRequest | None) -> str:
+    """``"GET /path: "`` for a message prefix, or nothing for a hand-built response."""
+    if request is None or not request.url:
+        return ""
+    return f"{request.method} {urlsplit(request.url).path}: "
+
+
+class _WaitRetryAfter(wait_base):
+    """Sleeps what the server asked for (already within the cap), else the fallback backoff."""
+
+    def __init__(self, fallback: wait_base) -> None:
+        self.fallback = fallback
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        hint = getattr(exc, "retry_after", None)
+        return hint if hint is not None else self.fallback(retry_state)
+
+
+class _StopPastSleepBudget(stop_base):
+    """Stops once the next sleep would take the total slept past ``budget`` seconds."""
+
+    def __init__(self, budget: float) -> None:
+        self.budget = budget
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return retry_state.idle_for + retry_state.upcoming_sleep > self.budget
+
+
+def _log_retry(retry_state: RetryCallState) -> None:
+    """One INFO line per retry: an absorbed blip is routine, not an error."""
+    exc = retry_state.outcome.exception() if retry_state.outcome else None
+    log.info(
+        "retry %d in %.2fs after: %s", retry_state.attempt_number, retry_state.upcoming_sleep, exc
+    )
+
+
+@contextmanager
+def _presigned(provider: str) -> Iterator[None]:
+    """A refused presigned URL has most likely expired: asking again later gets a fresh one,
+    so it is transient, not an authentication failure of ours."""
+    try:
+        yield
+    except AuthError as exc:
+        raise TransientError(f"presigned URL refused ({exc.message})", provider=provider,
+                             status=exc.status) from exc
+
+
+class HttpClient:
+    """Talks to one platform: joins paths under its base URL, adds its auth, maps and retries.
+
+    Thread-safe as long as the session is (one ``requests.Session`` shared by a worker's
+    threads). ``sleep`` and ``clock`` are seams for tests; ``before_request`` runs before
+    every attempt (the fleet-wide rate limiter plugs in there and may raise ``RateLimited``).
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        base_url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout_s: float = HTTP_TIMEOUT_S,
+        retries: int = HTTP_RETRIES,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        before_request: Callable[[], None] | None = None,
+        retry_after_cap: float = RETRY_AFTER_CAP_S,
+        sleep_budget: float = SLEEP_BUDGET_S,
+    ) -> None:
+        self.provider = provider
+        self.base_url = base_url.rstrip("/")
+        self.timeout_s = timeout_s
+        self.retries = retries
+        self._headers = dict(headers or {})
+        self._owns_session = session is None
+        self._session = session if session is not None else make_session()
+        self._sleep = sleep
+        self._clock = clock
+        self._before_request = before_request
+        self._retry_after_cap = retry_after_cap
+        self._sleep_budget = sleep_budget
+
+    def url(self, path: str) -> str:
+        """``path`` under the base URL, keeping any path prefix the base URL carries."""
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """Sends ``method path`` under the base URL; see :meth:`send` for the keywords."""
+        return self.send(method, self.url(path), **kwargs)
+
+    def json(
+        self, method: str, path: str, *, headers: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> Any:
+        """Like :meth:`request`, but returns the parsed body (``BadResponse`` if not JSON)."""
+        headers = {"Accept": "application/json", **(headers or {})}
+        return parse_json(self.provider, self.request(method, path, headers=headers, **kwargs))
+
+    def download(self, url: str, *, timeout: float | None = None) -> bytes:
+        """GETs an absolute presigned URL without our auth: the signature is its credential."""
+        self._check_absolute(url)
+        with _presigned(self.provider):
+            return self.send("GET", url, authenticated=False, timeout=timeout).content
+
+    def upload(
+        self, url: str, data: bytes, *, content_type: str = "application/octet-stream"
+    ) -> None:
+        """PUTs raw bytes to an absolute presigned URL without our auth headers."""
+        self._check_absolute(url)
+        with _presigned(self.provider):
+            self.send(
+                "PUT", url, data=data, headers={"Content-Type": content_type}, authenticated=False
+            )
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Any = None,
+        files: Any = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        timeout: float | None = None,
+        authenticated: bool = True,
+    ) -> requests.Response:
+        """Sends one logical request to an absolute URL and returns its 2xx response.
+
+        ``idempotent`` defaults from the method. A non-idempotent request (a POST creating a
+        remote job) is retried only on 429, which says it was refused, never on a timeout or
+        5xx that it may have survived. Raises the :mod:`worker.errors` tree, nothing else.
+        """
+        method = method.upper()
+        if idempotent is None:
+            idempotent = method in IDEMPOTENT_METHODS
+        merged = {**(self._headers if authenticated else {}), **(headers or {})}
+        options = {"params": params, "json": json, "data": data, "files": files, "headers": merged}
+        options["timeout"] = self.timeout_s if timeout is None else timeout
+        return self._retrying(idempotent)(self._attempt, method, url, options)
+
+    def close(self) -> None:
+        """Closes the session if this client made it; a shared session is its owner's to close."""
+        if self._owns_session:
+            self._session.close()
+
+    def _retrying(self, idempotent: bool) -> Retrying:
+        """The retry policy for one request, composed from tenacity's pieces."""
+        backoff = wait_exponential_jitter(
+            multiplier=BACKOFF_FIRST_S, max=BACKOFF_MAX_S, jitter=BACKOFF_JITTER_S
+        )
+        return Retrying(
+            stop=stop_after_attempt(self.retries + 1) | _StopPastSleepBudget(self._sleep_budget),
+            wait=_WaitRetryAfter(backoff),
+            retry=retry_if_exception(lambda exc: self._retryable(exc, idempotent)),
+            sleep=self._sleep,
+            before_sleep=_log_retry,
+            reraise=True,
+        )
+
+    def _retryable(self, exc: BaseException, idempotent: bool) -> bool:
+        """Worth another attempt now: transient, a hint within the cap, and safe to repeat."""
+        if not isinstance(exc, TransientError):
+            return False
+        if exc.retry_after is not None and exc.retry_after > self._retry_after_cap:
+            return False
+        return idempotent or isinstance(exc, RateLimited)
+
+    def _attempt(self, method: str, url: str, options: dict[str, Any]) -> requests.Response:
+        """One attempt: the hook, the call, and the translation of whatever went wrong."""
+        if self._before_request is not None:
+            self._before_request()
+        try:
+            response = self._session.request(method, url, **options)
+        except requests.RequestException as exc:
+            raise transport_error(self.provider, method, url, exc) from exc
+        if not 200 <= response.status_code < 300:
+            raise error_for(self.provider, response, now=self._clock())
+        return response
+
+    def _check_absolute(self, url: str) -> None:
+        """A presigned URL must be absolute http(s); anything else is a platform bug."""
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise BadResponse(f"not an absolute URL: {safe_url(url)}", provider=self.provider)
