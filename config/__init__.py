@@ -3,17 +3,25 @@
 from config.settings import (
     DeepOriginSettings,
     FleetSettings,
+    ModeratelySettings,
+    OpenProteinSettings,
     PollSettings,
     deeporigin_settings,
     fleet_settings,
+    moderately_settings,
+    openprotein_settings,
     poll_settings,
 )
 
 __all__ = [
     "DeepOriginSettings",
     "FleetSettings",
+    "ModeratelySettings",
+    "OpenProteinSettings",
     "PollSettings",
     "deeporigin_settings",
     "fleet_settings",
+    "moderately_settings",
+    "openprotein_settings",
     "poll_settings",
 ]

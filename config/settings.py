@@ -16,14 +16,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # Defaults, each with its reason.
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"  # the conventional local Redis
 DEFAULT_RESULTS_DIR = "jobfleet-results"  # relative to the worker's working directory
-LEASE_S = 30.0  # a claimed step not finished by then is resumed: recovery well under a minute
+LEASE_S = 45.0  # a step not finished by then is resumed: covers a hung request and its retries
 DISPATCH_INTERVAL_S = 0.5  # how often due work is looked for: completion seen in seconds
 DISPATCH_BATCH = 500  # due jobs claimed per dispatcher round trip
 CHUNK_SIZE = 20  # job ids per Celery message: fewer messages, still spread over workers
 QUEUE_HIGH_WATER = 50  # messages waiting in a step's queue beyond which dispatch pauses
 VISIBILITY_TIMEOUT_S = 600  # Redis redelivery backstop; our leases recover far sooner
 MAX_STEP_ERRORS = 8  # consecutive transient failures of one job's step before it fails
-HTTP_TIMEOUT_S = 15.0  # per request; below LEASE_S so a hung request never outlives its lease
+HTTP_TIMEOUT_S = 10.0  # per request: 3 attempts + 5 s of backoff stay inside LEASE_S
 HTTP_RETRIES = 2  # in-client retries of idempotent requests before giving the step back
 POLL_INITIAL_S = 2.0  # first status check after submission
 POLL_FACTOR = 1.5  # growth per check: a 1 h job costs ~20 checks, not 720
@@ -71,6 +71,26 @@ class DeepOriginSettings(BaseSettings):
     project_id: str | None = None
 
 
+class ModeratelySettings(BaseSettings):
+    """Moderately AI, with the official client's variable names."""
+
+    model_config = SettingsConfigDict(env_prefix="MODERATELY_", extra="ignore")
+
+    base_url: str = "https://api.moderately.ai"
+    api_key: SecretStr | None = None
+    team_id: str | None = None
+
+
+class OpenProteinSettings(BaseSettings):
+    """OpenProtein.AI, with the official client's variable names."""
+
+    model_config = SettingsConfigDict(env_prefix="OPENPROTEIN_", extra="ignore")
+
+    api_backend: str = "https://api.openprotein.ai/api/"
+    username: str | None = None
+    password: SecretStr | None = None
+
+
 @lru_cache(maxsize=1)
 def fleet_settings() -> FleetSettings:
     return FleetSettings()
@@ -84,3 +104,13 @@ def poll_settings() -> PollSettings:
 @lru_cache(maxsize=1)
 def deeporigin_settings() -> DeepOriginSettings:
     return DeepOriginSettings()
+
+
+@lru_cache(maxsize=1)
+def moderately_settings() -> ModeratelySettings:
+    return ModeratelySettings()
+
+
+@lru_cache(maxsize=1)
+def openprotein_settings() -> OpenProteinSettings:
+    return OpenProteinSettings()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,19 +20,13 @@ from pathlib import Path
 import redis
 
 from config.celery import worker_argv
+from emulator.control import free_port
 from emulator.tokens import make_jwt
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_ORG = "demo-org"
 DEMO_PROJECT = "demo-project"
 DEMO_TOKEN_TTL_S = 30 * 86400  # outlives any demo or test run
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def redis_binary() -> str:

@@ -27,7 +27,10 @@ BODY_EXCERPT_CHARS = 300  # enough to read a platform's message, short enough fo
 
 _SECRET_PATTERNS = (
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
-    re.compile(r"(?i)((?:token|password|api[_-]?key|secret|authorization)[\"']?\s*[:=]\s*[\"']?)[^\"'&\s,}]+"),
+    re.compile(
+        r"(?i)((?:token|password|api[_-]?key|secret|authorization|signature|credential)"
+        r"[\"']?\s*[:=]\s*[\"']?)[^\"'&\s,}]+"
+    ),
     re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*\.?[A-Za-z0-9_-]*"),  # JWT-shaped strings
 )
 

@@ -62,6 +62,7 @@ class Runtime:
                         session=self.http_session,
                         timeout_s=self.settings.http_timeout_s,
                         retries=self.settings.http_retries,
+                        redis=self.redis,
                     )
                 except ConfigError as exc:
                     self._providers[name] = exc

@@ -76,6 +76,7 @@ class Provider(ABC):
     kinds: ClassVar[frozenset[str]]
     supports_cancel: ClassVar[bool] = True
     supports_find: ClassVar[bool] = False  # can look a remote job up by our job id (tag)
+    supports_upload: ClassVar[bool] = False  # can receive a result uploaded as a file
 
     @abstractmethod
     def submit(self, job: JobSpec) -> Submission:
@@ -113,6 +114,18 @@ class Provider(ABC):
     @abstractmethod
     def fetch_outputs(self, remote_id: str, kind: str, status: RemoteStatus) -> Outputs:
         """Reads a succeeded job's result and output files."""
+
+    def find_upload(self, sha256: str, name: str) -> str | None:
+        """The id of a file with these bytes uploaded earlier (looked up by hash), or None.
+
+        Asked before every upload, so a worker that died between uploading and recording
+        the id never uploads the same bytes twice.
+        """
+        raise NotImplementedError(f"{self.name} does not take uploads")
+
+    def upload(self, name: str, data: bytes, sha256: str) -> str:
+        """Uploads ``data`` as a file called ``name``; returns the platform's file id."""
+        raise NotImplementedError(f"{self.name} does not take uploads")
 
     def close(self) -> None:
         """Releases pooled connections at worker shutdown."""
