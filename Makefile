@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint clean
 
 install: $(STAMP)
 
@@ -23,9 +23,6 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
-
-bench: install
-	$(BIN)/python -m bench.poll_loop
 
 clean:
 	rm -rf $(VENV) .venvs .jobfleet jobfleet-results .pytest_cache
