@@ -7,7 +7,7 @@ Secrets are ``SecretStr``: their ``repr`` and ``str`` never show the value.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -29,6 +29,7 @@ POLL_INITIAL_S = 2.0  # first status check after submission
 POLL_FACTOR = 1.5  # growth per check: a 1 h job costs ~20 checks, not 720
 POLL_CAP_S = 60.0  # completion noticed within a minute even for long jobs
 POLL_JITTER = 0.1  # ±10 %: spreads a batch submitted together
+BURST = 10  # requests a credential may send at once above its steady rate
 
 
 class FleetSettings(BaseSettings):
@@ -58,6 +59,20 @@ class PollSettings(BaseSettings):
     factor: float = Field(POLL_FACTOR, ge=1)
     cap_s: float = Field(POLL_CAP_S, gt=0)
     jitter: float = Field(POLL_JITTER, ge=0, lt=1)
+
+
+class LimitSettings(BaseSettings):
+    """Fleet-wide limits for one platform credential; unset means unlimited.
+
+    Read from ``JOBFLEET_<PROVIDER>_RPS``, ``_BURST`` and ``_MAX_IN_FLIGHT``, e.g.
+    ``JOBFLEET_DEEPORIGIN_RPS=20``. A 429 pauses the credential fleet-wide whatever is set.
+    """
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    rps: float | None = Field(None, gt=0)
+    burst: int = Field(BURST, ge=1)
+    max_in_flight: int | None = Field(None, ge=1)
 
 
 class DeepOriginSettings(BaseSettings):
@@ -114,3 +129,8 @@ def moderately_settings() -> ModeratelySettings:
 @lru_cache(maxsize=1)
 def openprotein_settings() -> OpenProteinSettings:
     return OpenProteinSettings()
+
+
+@cache
+def limit_settings(provider: str) -> LimitSettings:
+    return LimitSettings(_env_prefix=f"JOBFLEET_{provider.upper()}_")

@@ -150,4 +150,5 @@ def _record(batch: str, job: Mapping[str, Any]) -> dict[str, Any]:
         "params": job["params"],
         "deadline_s": job.get("deadline_s"),
         "max_price": job.get("max_price"),
+        "upload": job.get("upload"),
     }

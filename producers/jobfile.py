@@ -24,7 +24,9 @@ KINDS: dict[str, dict[str, tuple[str, ...]]] = {
     "deeporigin": {"tool": ("tool", "inputs")},
 }
 REQUIRED = ("key", "provider", "kind", "params")
-OPTIONAL = ("deadline_s", "max_price")
+OPTIONAL = ("deadline_s", "max_price", "upload")
+UPLOAD_TARGETS = ("deeporigin", "moderately")  # platforms that take a result as a file
+UPLOAD_KEYS = ("to", "name", "file")
 MAX_KEY_CHARS = 200  # keys are shown in tables and logs
 MAX_PARAMS_BYTES = 64 * 1024  # params live in Redis with the job; big inputs belong in files
 
@@ -60,7 +62,26 @@ def validate(job: Any) -> dict[str, Any]:
         out["deadline_s"] = _number(job["deadline_s"], "deadline_s", allow_zero=False)
     if job.get("max_price") is not None:
         out["max_price"] = _number(job["max_price"], "max_price", allow_zero=True)
+    if job.get("upload") is not None:
+        out["upload"] = _upload(job["upload"])
     return out
+
+
+def _upload(spec: Any) -> dict[str, str]:
+    """``{"to": platform, "name"?: file name, "file"?: which output file}``."""
+    if not isinstance(spec, Mapping):
+        raise ValueError(f"'upload' must be an object, got {_type(spec)}")
+    unknown = sorted(set(spec) - set(UPLOAD_KEYS))
+    if unknown:
+        raise ValueError(f"unknown upload field{'s' if len(unknown) > 1 else ''}: "
+                         f"{', '.join(unknown)}")
+    if spec.get("to") not in UPLOAD_TARGETS:
+        raise ValueError(f"upload.to must be one of {', '.join(UPLOAD_TARGETS)}, "
+                         f"got {spec.get('to')!r}")
+    for name in ("name", "file"):
+        if name in spec and (not isinstance(spec[name], str) or not spec[name].strip()):
+            raise ValueError(f"upload.{name} must be a non-empty string")
+    return dict(spec)
 
 
 def _check_fields(job: Any) -> None:

@@ -14,9 +14,10 @@ from celery import Celery, signals
 from config.celery import QUEUES, TASKS, celery_config
 from config.settings import fleet_settings
 from worker.dispatcher import Dispatcher, DispatcherThread
+from worker.providers import PROVIDER_NAMES
 from worker.runtime import runtime
 
-PROVIDERS = ("deeporigin",)  # every provider the dispatcher serves
+PROVIDERS = PROVIDER_NAMES  # every provider the dispatcher serves
 
 app = Celery("jobfleet")
 app.conf.update(celery_config(fleet_settings()))
@@ -38,11 +39,18 @@ def _make_dispatcher() -> Dispatcher:
         PROVIDERS,
         send_step,
         lambda step: runtime.redis.llen(QUEUES[step]),
+        _submit_room,
         lease_s=settings.lease_s,
         batch=settings.dispatch_batch,
         chunk=settings.chunk_size,
         high_water=settings.queue_high_water,
     )
+
+
+def _submit_room(provider: str) -> int | None:
+    """How many more jobs of ``provider`` may be submitted now; None when unlimited."""
+    cap = runtime.max_in_flight(provider)
+    return None if cap is None else max(cap - runtime.store.in_flight(provider), 0)
 
 
 @signals.worker_ready.connect

@@ -8,7 +8,7 @@ Every worker process runs one dispatcher thread. Claiming is one atomic script t
 the claimed members' due time forward by the lease, so dispatchers never hand out the same
 job twice, and a message lost with a dying worker is sent again when its lease runs out.
 A step's queue that is already long gets nothing more until it drains (backpressure), which
-keeps every queued message young.
+keeps every queued message young; a provider at its in-flight limit gets no submits.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ class Dispatcher:
         providers: Sequence[str],
         send: Send,
         queue_length: Callable[[str], int],
+        submit_room: Callable[[str], int | None],
         *,
         lease_s: float,
         batch: int,
@@ -43,6 +44,7 @@ class Dispatcher:
         self.providers = tuple(providers)
         self.send = send
         self.queue_length = queue_length
+        self.submit_room = submit_room
         self.lease_s = lease_s
         self.batch = batch
         self.chunk = chunk
@@ -54,16 +56,26 @@ class Dispatcher:
         for step in STEPS:
             room = self.high_water - self.queue_length(step)
             for provider in self.providers:
-                while room > 0:
-                    limit = min(self.batch, room * self.chunk)
-                    ids = self.store.claim_due(step, provider, self.lease_s, limit)
-                    for start in range(0, len(ids), self.chunk):
-                        self.send(step, ids[start : start + self.chunk])
-                        room -= 1
-                    sent += len(ids)
-                    if len(ids) < limit:
-                        break
+                room, count = self._dispatch(step, provider, room)
+                sent += count
         return sent
+
+    def _dispatch(self, step: str, provider: str, room: int) -> tuple[int, int]:
+        """Sends due jobs of one step and provider while the queue has ``room`` (in messages)."""
+        allowed = self.submit_room(provider) if step == "submit" else None
+        budget = float("inf") if allowed is None else allowed
+        sent = 0
+        while room > 0 and budget > 0:
+            limit = int(min(self.batch, room * self.chunk, budget))
+            ids = self.store.claim_due(step, provider, self.lease_s, limit)
+            for start in range(0, len(ids), self.chunk):
+                self.send(step, ids[start : start + self.chunk])
+                room -= 1
+            budget -= len(ids)
+            sent += len(ids)
+            if len(ids) < limit:
+                break
+        return room, sent
 
 
 class DispatcherThread(threading.Thread):

@@ -8,6 +8,7 @@ HTTP status or by a third-party exception type::
      └── ProviderError            a platform call went wrong (provider, status, body excerpt)
           ├── TransientError      connection, timeout, 429, 5xx: try again later
           │    ├── RateLimited    429; ``retry_after`` is the platform's hint
+          │    ├── Throttled      our own fleet-wide limiter said wait; costs no error budget
           │    └── BadResponse    2xx with garbage (not JSON, wrong shape, unknown status);
           │                       retried a bounded number of times, then fails the job
           │                       with the raw detail
@@ -109,6 +110,16 @@ class RateLimited(TransientError):
     """HTTP 429; ``retry_after`` holds the platform's Retry-After in seconds, if it sent one."""
 
     reason = "rate_limited"
+
+
+class Throttled(TransientError):
+    """Our fleet-wide limiter has no request slot soon enough; nothing was sent.
+
+    Not a failure of the job: the step is rescheduled after ``retry_after`` without counting
+    against its error budget.
+    """
+
+    reason = "throttled"
 
 
 class BadResponse(TransientError):

@@ -54,8 +54,10 @@ end
 """.replace("PREFIX", PREFIX)
 
 # KEYS: job. ARGV: allowed-from (comma list), to, now, step to schedule ('' = none), due-at,
-# then field/value pairs ('' deletes). A job is due for at most one step at a time; a terminal
-# state leaves the due index. Returns {1, old} when done, {0, old} when refused.
+# in-flight limit ('' = none), then field/value pairs ('' deletes). A job is due for at most
+# one step at a time; a terminal state leaves the due index. Remote jobs alive at once
+# (submitting + running) are counted per provider in jf:inflight; entering that set past the
+# limit is refused. Returns {1, old} when done, {0, old} when refused, {2, old} at the limit.
 _TRANSITION = _LUA_COMMON + """
 local job = KEYS[1]
 local cur = redis.call('HGET', job, 'state')
@@ -65,14 +67,24 @@ for s in string.gmatch(ARGV[1], '[^,]+') do if s == cur then allowed = true end 
 if not allowed then return {0, cur} end
 local to = ARGV[2]
 local b = redis.call('HGET', job, 'batch')
+local id, provider = redis.call('HGET', job, 'id'), redis.call('HGET', job, 'provider')
+local function alive(s) return s == 'submitting' or s == 'running' end
+if alive(to) and not alive(cur) then
+  local limit = tonumber(ARGV[6])
+  if limit and tonumber(redis.call('HGET', P .. 'inflight', provider) or '0') >= limit then
+    return {2, cur}
+  end
+  redis.call('HINCRBY', P .. 'inflight', provider, 1)
+elseif alive(cur) and not alive(to) then
+  redis.call('HINCRBY', P .. 'inflight', provider, -1)
+end
 redis.call('HSET', job, 'state', to)
 if cur ~= to then
   redis.call('HSET', job, 't_' .. to, ARGV[3])
   redis.call('HINCRBY', P .. 'batch:' .. b, cur, -1)
   redis.call('HINCRBY', P .. 'batch:' .. b, to, 1)
 end
-set_fields(job, ARGV, 6)
-local id, provider = redis.call('HGET', job, 'id'), redis.call('HGET', job, 'provider')
+set_fields(job, ARGV, 7)
 if to == 'succeeded' or to == 'failed' or to == 'cancelled' then
   redis.call('HDEL', job, 'lease_until')
   unschedule(id, provider)
@@ -336,12 +348,28 @@ class JobStore:
         operation; ``to`` may equal the current state to update fields and reschedule only.
         A field given as None is deleted.
         """
+        code, old = self._transition_raw(job_id, from_states, to, schedule, None, fields)
+        return code == 1, old
+
+    def start_submitting(self, job_id: str, in_flight_limit: int | None, **fields: Any) -> str:
+        """queued → submitting unless the provider already has ``in_flight_limit`` remote jobs
+        alive; returns 'ok', 'at_limit', or the state that made the move impossible."""
+        code, old = self._transition_raw(job_id, ["queued"], "submitting", None,
+                                         in_flight_limit, fields)
+        return {1: "ok", 2: "at_limit"}.get(code, old or "missing")
+
+    def in_flight(self, provider: str) -> int:
+        """Remote jobs of ``provider`` alive now (submitting or running)."""
+        return int(self.redis.hget(f"{PREFIX}inflight", provider) or 0)
+
+    def _transition_raw(self, job_id, from_states, to, schedule, limit, fields) -> tuple[int, Any]:
         step, at = schedule if schedule else ("", 0)
-        args: list[Any] = [",".join(from_states), to, self.clock(), step, at]
+        args: list[Any] = [",".join(from_states), to, self.clock(), step, at,
+                           "" if limit is None else limit]
         for name, value in fields.items():
             args += [name, "" if value is None else value]
-        done, old = self._transition(keys=[job_key(job_id)], args=args)
-        return bool(done), old or None
+        code, old = self._transition(keys=[job_key(job_id)], args=args)
+        return int(code), old or None
 
     def reschedule(self, job: Job, step: str, at: float, **fields: Any) -> bool:
         """Updates fields and schedules ``step`` at ``at`` if the job is still in its state."""

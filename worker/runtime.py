@@ -11,11 +11,12 @@ from functools import cached_property
 
 import redis
 
-from config.settings import FleetSettings, fleet_settings, poll_settings
+from config.settings import FleetSettings, fleet_settings, limit_settings, poll_settings
 from worker.backoff import PollPolicy
 from worker.errors import ConfigError
 from worker.jobs import JobStore, connect_redis
-from worker.providers import build_provider
+from worker.limits import FleetThrottle, credential_id
+from worker.providers import build_provider, provider_settings
 from worker.providers.base import Provider
 from worker.providers.http import make_session
 from worker.results.store import FilesystemStore
@@ -57,13 +58,7 @@ class Runtime:
         with self._lock:
             if name not in self._providers:
                 try:
-                    self._providers[name] = build_provider(
-                        name,
-                        session=self.http_session,
-                        timeout_s=self.settings.http_timeout_s,
-                        retries=self.settings.http_retries,
-                        redis=self.redis,
-                    )
+                    self._providers[name] = self._build(name)
                 except ConfigError as exc:
                     self._providers[name] = exc
                 except KeyError:
@@ -72,6 +67,25 @@ class Runtime:
         if isinstance(found, ConfigError):
             raise found
         return found
+
+    def _build(self, name: str) -> Provider:
+        settings = provider_settings(name)
+        limits = limit_settings(name)
+        throttle = FleetThrottle(self.redis, credential_id(name, settings),
+                                 rps=limits.rps, burst=limits.burst)
+        return build_provider(
+            name,
+            settings,
+            session=self.http_session,
+            timeout_s=self.settings.http_timeout_s,
+            retries=self.settings.http_retries,
+            redis=self.redis,
+            throttle=throttle,
+        )
+
+    def max_in_flight(self, name: str) -> int | None:
+        """The configured cap on remote jobs alive at once for provider ``name``."""
+        return limit_settings(name).max_in_flight
 
     def close(self) -> None:
         for provider in self._providers.values():

@@ -13,15 +13,31 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
-from worker.errors import ConfigError, JobfleetError, OverBudget, PermanentError, TransientError
+from worker.errors import (
+    ConfigError,
+    JobfleetError,
+    OverBudget,
+    PermanentError,
+    Throttled,
+    TransientError,
+)
 from worker.jobs import ACTIVE, Job
-from worker.providers.base import JobSpec, Provider, RemoteState, RemoteStatus, Submission
+from worker.providers.base import (
+    JobSpec,
+    Outputs,
+    Provider,
+    RemoteState,
+    RemoteStatus,
+    Submission,
+)
 from worker.results.store import store_outputs
+from worker.results.upload import choose_payload, upload_once
 from worker.runtime import Runtime
 
 log = logging.getLogger("jobfleet.steps")
 
 SendFinalize = Callable[[list[str]], None]
+AT_LIMIT_RETRY_S = 2.0  # a job held back by the in-flight limit asks again this much later
 
 
 def submit_job(rt: Runtime, job_id: str) -> None:
@@ -36,10 +52,15 @@ def submit_job(rt: Runtime, job_id: str) -> None:
         if _cancel_requested(rt, job):
             rt.store.transition(job.id, ["queued"], "cancelled")
             return
-        done, _ = rt.store.transition(
-            job.id, ["queued"], "submitting", submit_attempts=int(job.number("submit_attempts")) + 1
+        started = rt.store.start_submitting(
+            job.id, rt.max_in_flight(job.provider),
+            submit_attempts=int(job.number("submit_attempts")) + 1,
         )
-        if not done:
+        if started == "at_limit":
+            rt.store.reschedule(job, "submit", rt.store.clock() + AT_LIMIT_RETRY_S,
+                                lease_until=None)
+            return
+        if started != "ok":
             return
         job = rt.store.get(job_id)
     try:
@@ -192,11 +213,23 @@ def finalize_job(rt: Runtime, job_id: str) -> None:
         provider = rt.provider(job.provider)
         status = RemoteStatus(state=done, raw=job.get("remote_state") or "")
         outputs = provider.fetch_outputs(job.get("remote_id"), job.kind, status)
-        location = store_outputs(rt.results, job.batch, outputs.data, outputs.files)
+        fields = {"result": store_outputs(rt.results, job.batch, outputs.data, outputs.files)}
+        if job.get("upload"):
+            fields.update(_upload(rt, job, outputs))
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
         _step_failed(rt, job, "finalize", exc)
         return
-    rt.store.transition(job.id, ["running"], "succeeded", result=location)
+    rt.store.transition(job.id, ["running"], "succeeded", **fields)
+
+
+def _upload(rt: Runtime, job: Job, outputs: Outputs) -> dict[str, str]:
+    """Uploads the job's result to the platform its ``upload`` spec names."""
+    spec = json.loads(job.get("upload"))
+    name, data = choose_payload(outputs, spec)
+    done = upload_once(rt.provider(spec["to"]), name, data)
+    log.info("job %s: result %s as %s file %s", job.id,
+             "already held" if done.reused else "uploaded", spec["to"], done.file_id)
+    return {"file_id": done.file_id, "file_sha256": done.sha256, "file_to": spec["to"]}
 
 
 def cancel_job(rt: Runtime, job_id: str) -> str:
@@ -232,6 +265,11 @@ def _step_failed(rt: Runtime, job: Job, step: str, exc: Exception) -> None:
     if isinstance(exc, PermanentError | ConfigError):
         reason = exc.reason if isinstance(exc, PermanentError) else "config"
         _fail(rt, job, reason, str(exc))
+        return
+    if isinstance(exc, Throttled):  # our own limiter: nothing was sent, no error is counted
+        unsent = {"create_started": None} if step == "submit" else {}
+        rt.store.reschedule(job, step, rt.store.clock() + (exc.retry_after or 1.0),
+                            lease_until=None, **unsent)
         return
     if not isinstance(exc, TransientError):
         log.exception("job %s: unexpected error in %s", job.id, step, exc_info=exc)

@@ -168,3 +168,16 @@ def wait_for(check, timeout_s: float = 30) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.1)
+
+
+def test_results_uploaded_as_files_hold_the_stored_bytes_once_each(fleet, emulator, batch_name):
+    jobs = [{**tool_job(k), "upload": {"to": "deeporigin"}} for k in ("first", "second")]
+    batch = fleet.enqueue_batch(jobs, batch=batch_name)
+    wait_done(fleet, batch)
+    files = emulator.stats()["deeporigin"]["files"]
+    for line in fleet.results(batch):
+        assert line["state"] == "succeeded"
+        [stored] = json.loads(Path(line["result"]).read_text())["files"].values()
+        uploads = [f for key, f in files.items() if key.endswith(line["file_id"])]
+        assert [f["sha256"] for f in uploads] == [stored["sha256"]]
+        assert line["file_id"].startswith(f"jobfleet/uploads/{stored['sha256']}/")

@@ -78,3 +78,23 @@ def test_a_json_value_that_is_not_an_object_is_refused():
 
 def test_an_empty_input_yields_nothing():
     assert parse_lines([]) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("upload", "reason"),
+    [
+        ("moderately", "'upload' must be an object, got string"),
+        ({"to": "nowhere"}, "upload.to must be one of deeporigin, moderately, got 'nowhere'"),
+        ({"to": "moderately", "name": ""}, "upload.name must be a non-empty string"),
+        ({"to": "moderately", "where": "x"}, "unknown upload field: where"),
+    ],
+)
+def test_an_invalid_upload_spec_is_refused_with_its_reason(upload, reason):
+    with pytest.raises(ValueError) as err:
+        validate({**GOOD, "upload": upload})
+    assert str(err.value) == reason
+
+
+def test_a_valid_upload_spec_is_kept():
+    job = validate({**GOOD, "upload": {"to": "deeporigin", "name": "pose.sdf"}})
+    assert job["upload"] == {"to": "deeporigin", "name": "pose.sdf"}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from pydantic_settings import BaseSettings
+
 from worker.providers.base import Provider
 
 # name → (module, class, settings factory in config.settings)
@@ -16,11 +18,16 @@ REGISTRY: dict[str, tuple[str, str, str]] = {
 PROVIDER_NAMES = tuple(REGISTRY)
 
 
-def build_provider(name: str, **resources: Any) -> Provider:
-    """Makes provider ``name`` from its settings (read from the environment) and the
-    process's shared resources: ``session``, ``timeout_s``, ``retries``, ``redis``."""
-    module_name, class_name, settings_name = REGISTRY[name]
+def provider_settings(name: str) -> BaseSettings:
+    """The settings object of provider ``name``, read from the environment."""
     import config.settings
 
+    return getattr(config.settings, REGISTRY[name][2])()
+
+
+def build_provider(name: str, settings: BaseSettings, **resources: Any) -> Provider:
+    """Makes provider ``name`` with its settings and the process's shared resources:
+    ``session``, ``timeout_s``, ``retries``, ``redis``, ``throttle``."""
+    module_name, class_name, _ = REGISTRY[name]
     cls = getattr(importlib.import_module(module_name), class_name)
-    return cls(getattr(config.settings, settings_name)(), **resources)
+    return cls(settings, **resources)

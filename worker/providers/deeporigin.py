@@ -24,7 +24,7 @@ import requests
 from config.settings import HTTP_RETRIES, HTTP_TIMEOUT_S, DeepOriginSettings
 from worker.errors import AuthError, BadResponse, ConfigError, OverBudget, PermanentError
 from worker.providers.base import JobSpec, Outputs, Provider, RemoteState, RemoteStatus, Submission
-from worker.providers.http import HttpClient, parse_json
+from worker.providers.http import HttpClient, Throttle, parse_json
 
 NAME = "deeporigin"
 APP_TAG = "jobfleet"  # the ``app`` tag on every execution we create
@@ -196,6 +196,15 @@ def _tagged(row: Any, job_id: str) -> bool:
     )
 
 
+def _upload_dir(sha256: str) -> str:
+    return f"jobfleet/uploads/{sha256}"
+
+
+def _safe_name(name: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
+    return cleaned or "result"
+
+
 def _required(value: str | None, variable: str) -> str:
     if not value:
         raise ConfigError(f"{variable} is not set; Deep Origin needs it")
@@ -208,6 +217,7 @@ class DeepOriginProvider(Provider):
     name = NAME
     kinds = frozenset({"tool"})
     supports_find = True
+    supports_upload = True
 
     def __init__(
         self,
@@ -218,7 +228,8 @@ class DeepOriginProvider(Provider):
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         before_request: Callable[[], None] | None = None,
-        redis: Any = None,  # passed by the registry; for the fleet-wide rate limiter to come
+        throttle: Throttle | None = None,
+        redis: Any = None,  # passed by the registry to every provider; not needed here
     ) -> None:
         token = settings.auth_token.get_secret_value() if settings.auth_token else None
         token = _required(token, "DO_AUTH_TOKEN")
@@ -236,6 +247,7 @@ class DeepOriginProvider(Provider):
             session=session,
             sleep=sleep,
             before_request=before_request,
+            throttle=throttle,
         )
 
     def submit(self, job: JobSpec) -> Submission:
@@ -315,6 +327,20 @@ class DeepOriginProvider(Provider):
                 return False
             raise
         return True
+
+    def find_upload(self, sha256: str, name: str) -> str | None:
+        """Uploads live under a folder named by their hash: any file in it has these bytes."""
+        answer = self._http.json("GET", f"/files/{self._org}/directory/{_upload_dir(sha256)}",
+                                 params={"recursive": "true", "max-keys": 1})
+        rows = answer.get("data") if isinstance(answer, Mapping) else None
+        if not isinstance(rows, list):
+            raise _bad("file listing without a data list", answer)
+        keys = [row.get("Key") for row in rows if isinstance(row, Mapping)]
+        return next((k for k in keys if isinstance(k, str)), None)
+
+    def upload(self, name: str, data: bytes, sha256: str) -> str:
+        """Stores the bytes at ``jobfleet/uploads/<sha256>/<name>``; the key is the file id."""
+        return self.upload_file(f"{_upload_dir(sha256)}/{_safe_name(name)}", data)
 
     def close(self) -> None:
         """Releases the HTTP session if this provider made it."""

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -202,6 +202,16 @@ def _presigned(provider: str) -> Iterator[None]:
                              status=exc.status) from exc
 
 
+class Throttle(Protocol):
+    """The fleet-wide limiter of one platform credential (see :mod:`worker.limits`)."""
+
+    def before_request(self) -> None:
+        """Waits for a request slot, or raises ``RateLimited`` when the wait would be long."""
+
+    def rate_limited(self, retry_after: float | None) -> None:
+        """Tells the whole fleet that the platform answered 429."""
+
+
 class HttpClient:
     """Talks to one platform: joins paths under its base URL, adds its auth, maps and retries.
 
@@ -222,6 +232,7 @@ class HttpClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         before_request: Callable[[], None] | None = None,
+        throttle: Throttle | None = None,
         retry_after_cap: float = RETRY_AFTER_CAP_S,
         sleep_budget: float = SLEEP_BUDGET_S,
     ) -> None:
@@ -235,6 +246,7 @@ class HttpClient:
         self._sleep = sleep
         self._clock = clock
         self._before_request = before_request
+        self._throttle = throttle
         self._retry_after_cap = retry_after_cap
         self._sleep_budget = sleep_budget
 
@@ -328,12 +340,17 @@ class HttpClient:
         """One attempt: the hook, the call, and the translation of whatever went wrong."""
         if self._before_request is not None:
             self._before_request()
+        if self._throttle is not None:
+            self._throttle.before_request()
         try:
             response = self._session.request(method, url, **options)
         except requests.RequestException as exc:
             raise transport_error(self.provider, method, url, exc) from exc
         if not 200 <= response.status_code < 300:
-            raise error_for(self.provider, response, now=self._clock())
+            error = error_for(self.provider, response, now=self._clock())
+            if isinstance(error, RateLimited) and self._throttle is not None:
+                self._throttle.rate_limited(error.retry_after)
+            raise error
         return response
 
     def _check_absolute(self, url: str) -> None:
