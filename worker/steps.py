@@ -14,6 +14,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 from worker.errors import (
+    AuthError,
+    BadResponse,
     ConfigError,
     JobfleetError,
     OverBudget,
@@ -263,6 +265,8 @@ def _step_failed(rt: Runtime, job: Job, step: str, exc: Exception) -> None:
     """Records a failed step: fails the job on a permanent error or after too many tries,
     otherwise schedules the step again with backoff."""
     if isinstance(exc, PermanentError | ConfigError):
+        if isinstance(exc, AuthError):
+            rt.remember_auth_failure(job.provider, exc)
         reason = exc.reason if isinstance(exc, PermanentError) else "config"
         _fail(rt, job, reason, str(exc))
         return
@@ -280,8 +284,11 @@ def _step_failed(rt: Runtime, job: Job, step: str, exc: Exception) -> None:
         _fail(rt, job, reason, f"gave up after {errors} attempts to {step}: {text}")
         return
     hint = exc.retry_after if isinstance(exc, TransientError) else None
-    # A create that got an HTTP answer did not create anything; one that got none may have.
-    ambiguous = step == "submit" and isinstance(exc, TransientError) and exc.status is None
+    # A create refused with an error status created nothing; one that got no answer, or a 2xx
+    # we could not read, may have created the remote job.
+    ambiguous = step == "submit" and (
+        isinstance(exc, BadResponse) or (isinstance(exc, TransientError) and exc.status is None)
+    )
     fields = {"errors": errors, "last_error": text, "lease_until": None}
     if step == "submit" and not ambiguous:
         fields["create_started"] = None

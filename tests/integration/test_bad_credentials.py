@@ -1,0 +1,47 @@
+"""Wrong credentials fail fast with the platform's reason: no retry storm, nothing leaked."""
+
+from __future__ import annotations
+
+import pytest
+
+from config.settings import FleetSettings
+from producers.api import Fleet
+from producers.localfleet import RedisServer, fleet_env
+from tests.fixtures.fleet import TEST_SETTINGS, WorkerPool, wait_done
+
+pytestmark = pytest.mark.integration
+BAD_TOKEN = "not-a-jwt-but-secret-looking-0123456789"
+
+
+@pytest.fixture(scope="module")
+def bad_fleet(emulator, tmp_path_factory):
+    """A fleet of its own whose Deep Origin token the platform refuses."""
+    root = tmp_path_factory.mktemp("bad-fleet")
+    redis_server = RedisServer(root / "redis").start()
+    env = fleet_env(redis_server.url, emulator.url, root / "results", **TEST_SETTINGS,
+                    DO_AUTH_TOKEN=BAD_TOKEN)
+    pool = WorkerPool(env, root)
+    pool.start("bad")
+    api = Fleet(FleetSettings(redis_url=redis_server.url))
+    yield api, pool
+    api.close()
+    pool.stop_all()
+    redis_server.stop()
+
+
+def test_a_refused_token_fails_every_job_at_once_with_the_reason(bad_fleet, emulator):
+    fleet, pool = bad_fleet
+    before = emulator.stats()["deeporigin"]["requests"]
+    jobs = [{"key": f"k{i}", "provider": "deeporigin", "kind": "tool",
+             "params": {"tool": "deeporigin.docking", "inputs": {}}} for i in range(20)]
+    batch = fleet.enqueue_batch(jobs, batch="bad-credentials")
+    status = wait_done(fleet, batch, timeout_s=30)
+    assert status["states"]["failed"] == 20
+    lines = list(fleet.results(batch))
+    assert {line["reason"] for line in lines} == {"auth"}
+    assert all("HTTP 401" in line["error"] for line in lines)
+    assert all("not a JWT" in line["error"] for line in lines)
+    asked = emulator.stats()["deeporigin"]["requests"] - before
+    assert 1 <= asked <= 4, f"{asked} requests for 20 jobs: each job asked the platform again"
+    assert BAD_TOKEN not in "".join(line["error"] for line in lines)
+    assert BAD_TOKEN not in pool.logs()
