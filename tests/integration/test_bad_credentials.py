@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from config.settings import FleetSettings
-from producers.api import Fleet
-from producers.localfleet import RedisServer, fleet_env
-from tests.fixtures.fleet import TEST_SETTINGS, WorkerPool, wait_done
+from tests.fixtures.fleet import private_fleet, wait_done
 
 pytestmark = pytest.mark.integration
 BAD_TOKEN = "not-a-jwt-but-secret-looking-0123456789"
@@ -16,17 +13,9 @@ BAD_TOKEN = "not-a-jwt-but-secret-looking-0123456789"
 @pytest.fixture(scope="module")
 def bad_fleet(emulator, tmp_path_factory):
     """A fleet of its own whose Deep Origin token the platform refuses."""
-    root = tmp_path_factory.mktemp("bad-fleet")
-    redis_server = RedisServer(root / "redis").start()
-    env = fleet_env(redis_server.url, emulator.url, root / "results", **TEST_SETTINGS,
-                    DO_AUTH_TOKEN=BAD_TOKEN)
-    pool = WorkerPool(env, root)
-    pool.start("bad")
-    api = Fleet(FleetSettings(redis_url=redis_server.url))
-    yield api, pool
-    api.close()
-    pool.stop_all()
-    redis_server.stop()
+    with private_fleet(emulator, tmp_path_factory.mktemp("bad-fleet"),
+                       DO_AUTH_TOKEN=BAD_TOKEN) as fleet:
+        yield fleet
 
 
 def test_a_refused_token_fails_every_job_at_once_with_the_reason(bad_fleet, emulator):
