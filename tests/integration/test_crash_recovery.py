@@ -1,0 +1,59 @@
+"""Crashes mid-run: a worker SIGKILLed, Redis restarted. No job lost, none created twice."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+
+from tests.fixtures.fleet import private_fleet, wait_done
+
+pytestmark = pytest.mark.integration
+LEASE_S = 6  # recovery is bounded by the lease plus a dispatch round
+
+
+def jobs(prefix: str, n: int, duration_s: float) -> list[dict]:
+    return [{"key": f"{prefix}-{i}", "provider": "deeporigin", "kind": "tool",
+             "params": {"tool": "deeporigin.docking",
+                        "inputs": {"n": i, "_emulator": {"duration_s": duration_s}}}}
+            for i in range(n)]
+
+
+def created(emulator) -> tuple[int, int]:
+    stats = emulator.stats()["deeporigin"]
+    return stats["executions_created"], stats["duplicate_tags"]
+
+
+def test_a_worker_killed_mid_run_loses_no_job_and_creates_none_twice(
+    private_emulator, tmp_path
+):
+    before, dup_before = created(private_emulator)
+    with private_fleet(private_emulator, tmp_path, workers=2,
+                       JOBFLEET_LEASE_S=str(LEASE_S)) as (fleet, pool):
+        batch = fleet.enqueue_batch(jobs("kill", 40, 3.0), batch="killed-worker")
+        time.sleep(1.0)
+        victim = pool.procs.pop("p0")
+        victim.send_signal(signal.SIGKILL)
+        killed_at = time.monotonic()
+        status = wait_done(fleet, batch, timeout_s=60)
+        took = time.monotonic() - killed_at
+    assert status["states"]["succeeded"] == 40
+    after, dup_after = created(private_emulator)
+    assert after - before == 40
+    assert dup_after == dup_before
+    assert took < 3.0 + LEASE_S + 20
+
+
+def test_a_redis_restart_mid_run_loses_no_accepted_job(private_emulator, tmp_path):
+    before, dup_before = created(private_emulator)
+    with private_fleet(private_emulator, tmp_path, workers=1) as (fleet, pool):
+        batch = fleet.enqueue_batch(jobs("restart", 30, 2.0), batch="redis-restart")
+        time.sleep(1.0)
+        pool.redis_server.restart()
+        status = wait_done(fleet, batch, timeout_s=90)
+    assert status["total"] == 30
+    assert status["states"]["succeeded"] == 30
+    after, dup_after = created(private_emulator)
+    assert after - before == 30
+    assert dup_after == dup_before
