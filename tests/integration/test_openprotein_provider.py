@@ -1,0 +1,270 @@
+"""OpenProteinProvider against the emulator over real HTTP, with a real Redis.
+
+This module's emulator issues access tokens that live two seconds, so expiry and renewal
+happen inside a test. Two provider instances on one Redis stand for two worker processes:
+the emulator's login and refresh counters then show whether the fleet really shares one
+token. Faults are scripted through the provider's ``before_request`` hook, one emulator
+setting per attempt, so "a 503, then a 429, then an answer" is exact.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from config.settings import OpenProteinSettings
+from emulator.control import EmulatorControl, start_emulator
+from tests.fixtures.emulator import FIXTURE_ARGS
+from tests.unit.test_openprotein_emulator import load_npy
+from worker.errors import AuthError, PermanentError, TransientError
+from worker.providers.base import JobSpec, RemoteState, RemoteStatus
+from worker.providers.openprotein import OpenProteinProvider
+
+pytestmark = pytest.mark.integration
+
+USER, PASSWORD = "fleet", "s3cret-Pa55word"
+TOKEN_TTL_S = 2.0
+FAST = {"duration_s": 0.1, "queue_s": 0.02}
+LONG = {"duration_s": 60.0, "queue_s": 0.0}
+SEED = "MKTAYIAKQRQISFVKSHFSRQ"
+MODEL = "esm2_t6_8M_UR50D"
+
+
+@pytest.fixture(scope="module")
+def private_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorControl]:
+    """This module's emulator: the fleet's account and two-second access tokens."""
+    log_path = tmp_path_factory.mktemp("emulator-openprotein-provider") / "emulator.log"
+    args = (*FIXTURE_ARGS, "--op-user", f"{USER}:{PASSWORD}", "--op-token-ttl", str(TOKEN_TTL_S))
+    with start_emulator(args, log_path=log_path) as process:
+        yield process.control
+
+
+class ScriptedOutage:
+    """A ``before_request`` hook: before each attempt, applies the next emulator settings."""
+
+    def __init__(self, control: EmulatorControl) -> None:
+        self.control = control
+        self.script: deque[dict[str, Any]] = deque()
+
+    def arm(self, *settings: dict[str, Any]) -> None:
+        self.script.extend(settings)
+
+    def __call__(self) -> None:
+        if self.script:
+            self.control.configure("openprotein", **self.script.popleft())
+
+
+def make_provider(
+    control: EmulatorControl, redis_client, password: str = PASSWORD, **kwargs: Any
+) -> OpenProteinProvider:
+    settings = OpenProteinSettings(
+        api_backend=control.base_url("openprotein") + "/",
+        username=USER,
+        password=SecretStr(password),
+    )
+    return OpenProteinProvider(settings, timeout_s=5.0, redis=redis_client, **kwargs)
+
+
+@pytest.fixture
+def provider(fresh_emulator, redis_client) -> Iterator[OpenProteinProvider]:
+    made = make_provider(fresh_emulator, redis_client)
+    yield made
+    made.close()
+
+
+def msa_job(emulate: dict[str, Any] = FAST, **params: Any) -> JobSpec:
+    params = {"sequences": [SEED], "_emulator": emulate} | params
+    return JobSpec(job_id=f"job-{uuid.uuid4()}", kind="msa", params=params)
+
+
+def embed_job(sequences: list[str], emulate: dict[str, Any] = FAST, **params: Any) -> JobSpec:
+    params = {"model": MODEL, "sequences": sequences, "_emulator": emulate} | params
+    return JobSpec(job_id=f"job-{uuid.uuid4()}", kind="embed", params=params)
+
+
+def wait_terminal(provider: OpenProteinProvider, remote_id: str, kind: str) -> RemoteStatus:
+    deadline = time.monotonic() + 5.0
+    while True:
+        status = provider.status(remote_id, kind)
+        if status.state.terminal or time.monotonic() > deadline:
+            return status
+        time.sleep(0.03)
+
+
+def auth_counts(control: EmulatorControl) -> tuple[int, int]:
+    """(logins, refreshes) the emulator has seen."""
+    stats = control.provider_stats("openprotein")
+    return stats["logins"], stats["refreshes"]
+
+
+def test_an_msa_job_runs_to_success_and_its_alignment_is_fetched(provider):
+    submission = provider.submit(msa_job())
+    assert submission.status.state is RemoteState.PENDING
+    status = wait_terminal(provider, submission.remote_id, "msa")
+    assert status.state is RemoteState.SUCCEEDED and status.raw == "SUCCESS"
+    outputs = provider.fetch_outputs(submission.remote_id, "msa", status)
+    fasta = outputs.files["msa.fasta"]
+    assert fasta.startswith(f">seed\n{SEED}\n".encode())
+    assert outputs.data == {"job_id": submission.remote_id, "file": "msa.fasta", "num_sequences": 9}
+
+
+def test_an_embedding_job_yields_one_npy_per_sequence(provider):
+    submission = provider.submit(embed_job(["MKTA", "MKTAYIAK"]))
+    status = wait_terminal(provider, submission.remote_id, "embed")
+    outputs = provider.fetch_outputs(submission.remote_id, "embed", status)
+    listing = outputs.data["embeddings"]
+    assert [row["sequence"] for row in listing] == ["MKTA", "MKTAYIAK"]
+    for row in listing:
+        assert load_npy(outputs.files[row["file"]])[0] == (320,)
+
+
+def test_outputs_are_fetched_without_the_status_record(provider):
+    submission = provider.submit(embed_job(["MKTAY"], reduction=None))
+    wait_terminal(provider, submission.remote_id, "embed")
+    bare = RemoteStatus(state=RemoteState.SUCCEEDED, raw="SUCCESS")
+    outputs = provider.fetch_outputs(submission.remote_id, "embed", bare)
+    assert load_npy(outputs.files["embedding_00000.npy"])[0] == (5, 320)
+
+
+def test_a_remote_failure_is_reported_with_the_platforms_reason(provider):
+    failing = {**FAST, "outcome": "failed", "reason": "no homologs found"}
+    submission = provider.submit(msa_job(failing))
+    status = wait_terminal(provider, submission.remote_id, "msa")
+    assert status.state is RemoteState.FAILED and status.detail == "no homologs found"
+
+
+def test_retrying_reads_as_pending_and_a_platform_cancel_as_cancelled(provider):
+    retrying = provider.submit(msa_job({**LONG, "retrying_s": 60}))
+    status = provider.status(retrying.remote_id, "msa")
+    assert (status.state, status.raw) == (RemoteState.PENDING, "RETRYING")
+    cancelled = provider.submit(msa_job({**LONG, "cancel_after_s": 0.05}))
+    assert wait_terminal(provider, cancelled.remote_id, "msa").raw == "CANCELED"
+
+
+def test_there_is_no_cancel_and_no_find(provider):
+    assert not provider.supports_cancel and not provider.supports_find
+    with pytest.raises(NotImplementedError):
+        provider.cancel("any", "msa")
+
+
+def test_a_platform_refusal_of_the_params_is_permanent(provider, fresh_emulator):
+    refused = {"reject": {"status": 422, "message": "sequence too divergent"}}
+    with pytest.raises(PermanentError) as caught:
+        provider.submit(msa_job(refused))
+    assert caught.value.status == 422 and "sequence too divergent" in str(caught.value)
+    assert fresh_emulator.provider_stats("openprotein")["jobs_created"] == 0
+
+
+def test_two_workers_share_one_login(fresh_emulator, redis_client, provider):
+    other = make_provider(fresh_emulator, redis_client)
+    remote_id = provider.submit(msa_job(LONG)).remote_id
+    for _ in range(3):
+        provider.status(remote_id, "msa")
+        other.status(remote_id, "msa")
+    assert auth_counts(fresh_emulator) == (1, 0)
+    keys = redis_client.keys("*")
+    assert keys == [provider._token.key] and keys[0].startswith("jf:token:openprotein:")
+    assert USER not in keys[0] and PASSWORD not in redis_client.get(keys[0])
+
+
+def test_an_expired_token_costs_one_refresh_for_two_workers(fresh_emulator, redis_client, provider):
+    other = make_provider(fresh_emulator, redis_client)
+    remote_id = provider.submit(msa_job(LONG)).remote_id
+    time.sleep(TOKEN_TTL_S + 0.1)
+    start = threading.Barrier(2)
+    seen: list[str] = []
+
+    def poll(worker: OpenProteinProvider) -> None:
+        start.wait()
+        seen.append(worker.status(remote_id, "msa").raw)
+
+    threads = [threading.Thread(target=poll, args=(w,)) for w in (provider, other)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert seen == ["RUNNING", "RUNNING"]
+    assert auth_counts(fresh_emulator) == (1, 1)
+    assert fresh_emulator.provider_stats("openprotein")["token_rejections"] == 0
+
+
+def test_a_rejected_token_is_renewed_once_and_the_call_retried(fresh_emulator, provider):
+    provider.submit(msa_job(LONG))
+    fresh_emulator.reset()  # the platform forgets every session (and job)
+    submission = provider.submit(msa_job(LONG))
+    assert submission.status.raw in ("PENDING", "RUNNING")
+    stats = fresh_emulator.provider_stats("openprotein")
+    assert (stats["token_rejections"], stats["refresh_failures"], stats["logins"]) == (1, 1, 1)
+
+
+def test_a_wrong_password_fails_fast_and_the_next_worker_does_not_log_in(
+    fresh_emulator, redis_client
+):
+    first = make_provider(fresh_emulator, redis_client, password="wrong-password")
+    started = time.monotonic()
+    with pytest.raises(AuthError) as caught:
+        first.submit(msa_job())
+    assert time.monotonic() - started < 2.0 and caught.value.status == 401
+    assert "Incorrect username or password" in str(caught.value)
+    second = make_provider(fresh_emulator, redis_client, password="wrong-password")
+    with pytest.raises(AuthError, match="Incorrect username or password"):
+        second.status("any-job", "msa")
+    stats = fresh_emulator.provider_stats("openprotein")
+    assert stats["requests_by_endpoint"] == {"POST /v1/auth/login": 1}
+    assert stats["login_failures_by_user"] == {USER: 1}
+    assert "wrong-password" not in str(caught.value)
+    stored = [redis_client.get(key) or "" for key in redis_client.scan_iter()]
+    assert stored and not any("wrong-password" in value for value in stored)
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def outage(fresh_emulator) -> ScriptedOutage:
+    return ScriptedOutage(fresh_emulator)
+
+
+@pytest.fixture
+def flaky_provider(fresh_emulator, redis_client, outage, sleeps):
+    made = make_provider(fresh_emulator, redis_client, before_request=outage,
+                         sleep=sleeps.append, retries=2)
+    yield made
+    made.close()
+
+
+def test_a_5xx_and_a_429_on_a_get_are_absorbed(flaky_provider, outage, sleeps, fresh_emulator):
+    remote_id = flaky_provider.submit(msa_job(LONG)).remote_id
+    outage.arm({"fault_5xx": 1.0}, {"fault_5xx": 0.0, "fault_429": 1.0, "retry_after": 0.2},
+               {"fault_429": 0.0})
+    assert flaky_provider.status(remote_id, "msa").raw == "RUNNING"
+    assert len(sleeps) == 2 and sleeps[1] == 0.2
+    faults = fresh_emulator.provider_stats("openprotein")["faults"]
+    assert (faults["5xx"], faults["429"]) == (1, 1)
+
+
+def test_a_429_on_the_create_is_retried_but_a_5xx_is_not(
+    flaky_provider, outage, sleeps, fresh_emulator
+):
+    outage.arm({}, {"fault_429": 1.0, "retry_after": 0.1}, {"fault_429": 0.0})  # login clean
+    assert flaky_provider.submit(msa_job(LONG)).status.raw in ("PENDING", "RUNNING")
+    assert sleeps == [0.1]
+    outage.arm({"fault_5xx": 1.0}, {"fault_5xx": 0.0})
+    with pytest.raises(TransientError):
+        flaky_provider.submit(msa_job(LONG))
+    assert fresh_emulator.provider_stats("openprotein")["jobs_created"] == 1
+
+
+def test_a_5xx_on_login_is_absorbed_too(flaky_provider, outage, sleeps, fresh_emulator):
+    outage.arm({"fault_5xx": 1.0}, {"fault_5xx": 0.0})
+    assert flaky_provider.submit(msa_job(LONG)).status.raw in ("PENDING", "RUNNING")
+    assert auth_counts(fresh_emulator) == (1, 0) and len(sleeps) == 1

@@ -1,0 +1,164 @@
+"""The job params of OpenProtein's two kinds, checked before anything is sent.
+
+Names follow the platform's own (``sequences``, ``is_seed``, ``model``, ``reduction``,
+``prompt_id``) so a job line reads like the API call it becomes::
+
+    msa:    {"sequences": ["MKTAYIAK"]}                           a seed: the platform searches
+            {"sequences": ["MKT-YIAK", "MKTAYIAK"], "is_seed": false,
+             "names": ["query", "hit1"]}                           an alignment we already have
+    embed:  {"model": "prot-seq", "sequences": ["MKTAYIAK", ...],
+             "reduction": "MEAN" | "SUM" | null, "prompt_id": "..."?}
+
+``is_seed`` defaults to true (one sequence); ``reduction`` defaults to ``"MEAN"`` (the
+official client's default; null asks for one vector per residue). Either kind may carry the
+emulator's ``_emulator`` override, which is passed through where the emulator reads it: as
+an extra multipart part for an MSA, as a body key for embeddings. Every problem is a
+``PermanentError`` naming the param: a bad job line never improves by retrying.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from worker.errors import PermanentError
+
+NAME = "openprotein"
+OVERRIDE_KEY = "_emulator"
+DEFAULT_REDUCTION = "MEAN"
+REDUCTIONS = ("MEAN", "SUM")
+MAX_SEQUENCES = 10_000  # per job; far above a sensible batch, low enough to catch a runaway line
+_RESIDUES = re.compile(r"[A-Z]+")  # one-letter amino-acid codes, as the models take them
+_MSA_ROW = re.compile(r"[A-Z.-]+")  # aligned rows also carry gaps
+_MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # one URL path segment, no escaping needed
+_NAME = re.compile(r"[^\s>][^\n\r>]*")  # a FASTA title: no line break, no '>'
+_MSA_KEYS = frozenset({"sequences", "is_seed", "names", OVERRIDE_KEY})
+_EMBED_KEYS = frozenset({"model", "sequences", "reduction", "prompt_id", OVERRIDE_KEY})
+
+
+@dataclass(frozen=True)
+class MsaParams:
+    """An ``msa`` job: a seed to search from, or an alignment to upload."""
+
+    sequences: tuple[str, ...]
+    is_seed: bool
+    names: tuple[str, ...]
+    emulator: Mapping[str, Any] | None = None
+
+    def fasta(self) -> bytes:
+        """The ``msa_file`` part; a seed goes as ``>seed\\nSEQ``, as the official client sends."""
+        return "".join(f">{n}\n{s}\n" for n, s in zip(self.names, self.sequences)).encode()
+
+    def form(self) -> dict[str, str]:
+        """Extra multipart fields: only the emulator override, when there is one."""
+        return {} if self.emulator is None else {OVERRIDE_KEY: json.dumps(self.emulator)}
+
+    def query(self) -> dict[str, str]:
+        """The ``is_seed`` flag spelt as the official client spells it."""
+        return {"is_seed": "True" if self.is_seed else "False"}
+
+
+@dataclass(frozen=True)
+class EmbedParams:
+    """An ``embed`` job: sequences through one model, reduced or per residue."""
+
+    model: str
+    sequences: tuple[str, ...]
+    reduction: str | None = DEFAULT_REDUCTION
+    prompt_id: str | None = None
+    emulator: Mapping[str, Any] | None = None
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body of ``POST v1/embeddings/models/{model}/embed``."""
+        body: dict[str, Any] = {"sequences": list(self.sequences)}
+        if self.reduction is not None:
+            body["reduction"] = self.reduction
+        if self.prompt_id is not None:
+            body["prompt_id"] = self.prompt_id
+        if self.emulator is not None:
+            body[OVERRIDE_KEY] = dict(self.emulator)
+        return body
+
+
+def _reject(message: str) -> NoReturn:
+    raise PermanentError(message, provider=NAME)
+
+
+def _mapping(params: Any, allowed: frozenset[str], kind: str) -> Mapping[str, Any]:
+    if not isinstance(params, Mapping):
+        _reject(f"{kind} params must be an object")
+    if unknown := sorted(set(params) - allowed):
+        _reject(f"unknown {kind} params: {', '.join(map(str, unknown))}")
+    override = params.get(OVERRIDE_KEY)
+    if override is not None:
+        try:
+            if not isinstance(override, Mapping):
+                raise TypeError("not an object")
+            json.dumps(override, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            _reject(f"params.{OVERRIDE_KEY} must be a plain JSON object: {exc}")
+    return params
+
+
+def _sequences(raw: Any, pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
+    if not isinstance(raw, Sequence) or isinstance(raw, str) or not raw:
+        _reject("params.sequences must be a non-empty list of strings")
+    if len(raw) > MAX_SEQUENCES:
+        _reject(f"params.sequences holds {len(raw)} sequences; at most {MAX_SEQUENCES}")
+    for index, sequence in enumerate(raw):
+        if not isinstance(sequence, str) or not pattern.fullmatch(sequence):
+            _reject(f"params.sequences[{index}] is not {what}: {str(sequence)[:40]!r}")
+    return tuple(raw)
+
+
+def msa_params(params: Any) -> MsaParams:
+    """Checks an ``msa`` job's params; raises ``PermanentError`` naming the problem."""
+    params = _mapping(params, _MSA_KEYS, "msa")
+    is_seed = params.get("is_seed", True)
+    if not isinstance(is_seed, bool):
+        _reject("params.is_seed must be true or false")
+    if is_seed:
+        sequences = _sequences(params.get("sequences"), _RESIDUES, "upper-case residues")
+        if len(sequences) != 1:
+            _reject(f"a seed is one sequence; got {len(sequences)} (set is_seed: false)")
+    else:
+        sequences = _sequences(params.get("sequences"), _MSA_ROW, "an aligned row")
+        if len({len(s) for s in sequences}) != 1:
+            _reject("with is_seed false the sequences are an alignment: give them equal lengths")
+    default = ["seed"] if is_seed else [f"seq{i}" for i in range(1, len(sequences) + 1)]
+    names = params.get("names", default)
+    if not isinstance(names, Sequence) or isinstance(names, str) or len(names) != len(sequences):
+        _reject("params.names must be a list with one name per sequence")
+    if not all(isinstance(n, str) and _NAME.fullmatch(n) for n in names):
+        _reject("params.names must be one-line FASTA titles without '>'")
+    return MsaParams(sequences, is_seed, tuple(names), params.get(OVERRIDE_KEY))
+
+
+def embed_params(params: Any) -> EmbedParams:
+    """Checks an ``embed`` job's params; raises ``PermanentError`` naming the problem."""
+    params = _mapping(params, _EMBED_KEYS, "embed")
+    model = params.get("model")
+    if not isinstance(model, str) or not _MODEL.fullmatch(model):
+        _reject(f"params.model must be a model id such as 'prot-seq', got {model!r}")
+    sequences = _sequences(params.get("sequences"), _RESIDUES, "upper-case residues")
+    if len(set(sequences)) != len(sequences):
+        _reject("params.sequences must be unique: the platform keys results by sequence")
+    reduction = params.get("reduction", DEFAULT_REDUCTION)
+    if reduction is not None and reduction not in REDUCTIONS:
+        _reject(f"params.reduction must be one of {', '.join(REDUCTIONS)} or null")
+    prompt_id = params.get("prompt_id")
+    if prompt_id is not None and not (isinstance(prompt_id, str) and prompt_id):
+        _reject("params.prompt_id must be a non-empty string")
+    return EmbedParams(model, sequences, reduction, prompt_id, params.get(OVERRIDE_KEY))
+
+
+def job_params(kind: str, params: Any) -> MsaParams | EmbedParams:
+    """The checked params of a job of ``kind`` (``msa`` or ``embed``)."""
+    if kind == "msa":
+        return msa_params(params)
+    if kind == "embed":
+        return embed_params(params)
+    _reject(f"unsupported job kind {kind!r}; openprotein runs 'msa' and 'embed' jobs")
