@@ -1,0 +1,219 @@
+"""Moderately AI agent and pipeline executions, and its files API.
+
+Wire protocol: ``/work/shared/providers/moderately.md`` and the server's OpenAPI document.
+Job params are the API's own create fields (see :mod:`worker.providers.moderately_params`);
+the platform's status strings and answers are read by :mod:`.moderately_records`.
+
+Every request carries ``?teamIds=<MODERATELY_TEAM_ID>`` (the platform scopes everything by
+it) and ``Authorization: Bearer <MODERATELY_API_KEY>``, except presigned storage URLs, whose
+signature is their credential.
+
+The platform has no idempotency key and no tag or metadata field on executions, and its
+execution lists filter only by ids, configuration version and status, so a lost create
+response cannot be matched back to our job: ``supports_find`` is false. Creates are sent
+once (never retried after a timeout or 5xx, which the request may have survived).
+Files, by contrast, are found by SHA-256 (``fileHashes``), so an upload is never repeated.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from config.settings import HTTP_RETRIES, HTTP_TIMEOUT_S, ModeratelySettings
+from worker.errors import AuthError, ConfigError, PermanentError
+from worker.providers.base import JobSpec, Outputs, Provider, RemoteStatus, Submission
+from worker.providers.http import HttpClient, Throttle
+from worker.providers.moderately_params import (
+    AGENT,
+    NAME,
+    PIPELINE,
+    complete_request,
+    create_request,
+    upload_request,
+)
+from worker.providers.moderately_records import (
+    ID_KEYS,
+    bad,
+    file_id_of,
+    matching_file,
+    remote_status,
+    s3_output,
+)
+
+CANCEL_REASON = "cancelled by jobfleet"
+FIND_PAGE_SIZE = 100  # files with one hash are few; the API's largest page for files
+_PATHS = {AGENT: "/agent-executions", PIPELINE: "/pipeline-executions"}
+
+
+def _required(value: str | None, variable: str) -> str:
+    if not value:
+        raise ConfigError(f"{variable} is not set; Moderately needs it")
+    return value
+
+
+class ModeratelyProvider(Provider):
+    """Agent and pipeline executions: create, poll, cancel, fetch outputs; file uploads."""
+
+    name = NAME
+    kinds = frozenset({AGENT, PIPELINE})
+    supports_find = False  # no tag/idempotency field on executions (module docstring)
+    supports_upload = True
+
+    def __init__(
+        self,
+        settings: ModeratelySettings,
+        *,
+        timeout_s: float = HTTP_TIMEOUT_S,
+        retries: int = HTTP_RETRIES,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        before_request: Callable[[], None] | None = None,
+        throttle: Throttle | None = None,
+        redis: Any = None,  # passed by the registry to every provider; not needed here
+    ) -> None:
+        key = settings.api_key.get_secret_value() if settings.api_key else None
+        key = _required(key, "MODERATELY_API_KEY")
+        self._team = _required(settings.team_id, "MODERATELY_TEAM_ID")
+        if urlsplit(settings.base_url).scheme not in ("http", "https"):
+            raise ConfigError("MODERATELY_BASE_URL must be an http(s) URL")
+        self._http = HttpClient(
+            NAME,
+            settings.base_url,
+            headers={"Authorization": f"Bearer {key}"},
+            timeout_s=timeout_s,
+            retries=retries,
+            session=session,
+            sleep=sleep,
+            before_request=before_request,
+            throttle=throttle,
+        )
+
+    def submit(self, job: JobSpec) -> Submission:
+        """Creates the execution in one attempt; the params are checked before any request."""
+        path, body = create_request(job)
+        record = self._json("POST", path, json=body, idempotent=False)
+        status = remote_status(job.kind, record)
+        return Submission(remote_id=record[ID_KEYS[job.kind]], status=status)
+
+    def status(self, remote_id: str, kind: str) -> RemoteStatus:
+        """GETs one execution; the raw record is kept on the status."""
+        record = self._json("GET", self._path(kind, remote_id))
+        status = remote_status(kind, record)
+        if record[ID_KEYS[kind]] != remote_id:
+            raise bad(f"asked for {kind} execution {remote_id}, got another", record)
+        return status
+
+    def cancel(self, remote_id: str, kind: str) -> None:
+        """Cancels the execution (a pipeline with our reason); a terminal one is left alone.
+
+        The platform refuses to cancel a finished execution (409 or 400), so a refusal is
+        checked against the current status rather than asked about beforehand.
+        """
+        body = {"reason": CANCEL_REASON} if kind == PIPELINE else None
+        try:
+            self._request("POST", f"{self._path(kind, remote_id)}/cancel", json=body)
+        except PermanentError as exc:
+            if isinstance(exc, AuthError) or not self.status(remote_id, kind).state.terminal:
+                raise
+
+    def fetch_outputs(self, remote_id: str, kind: str, status: RemoteStatus) -> Outputs:
+        """An agent's output from its record; a pipeline's from ``/output`` (inline or S3)."""
+        if kind == AGENT:
+            record = status.record
+            if "agentOutput" not in record:  # a bare status (from the job store): ask again
+                record = self.status(remote_id, kind).record
+            data = {key: record.get(key) for key in ("agentOutput", "agentOutputSummary")}
+            return Outputs(data={"agentExecutionId": remote_id, **data})
+        return self._pipeline_outputs(remote_id)
+
+    def find_upload(self, sha256: str, name: str) -> str | None:
+        """A completed file with these bytes (``fileHashes`` filter), same name preferred."""
+        query = {
+            "fileHashes": sha256.lower(),
+            "uploadStatus": "completed",
+            "pageSize": FIND_PAGE_SIZE,
+            "orderBy": "createdAt",
+            "orderDirection": "desc",
+        }
+        return matching_file(self._json("GET", "/files", params=query), sha256, name)
+
+    def upload(self, name: str, data: bytes, sha256: str) -> str:
+        """upload-url, then PUT the bytes (no auth), then complete with size and SHA-256."""
+        body = upload_request(name, data, sha256, self._team)
+        answer = self._json("POST", "/files/upload-url", json=body, idempotent=False)
+        file_id, url = file_id_of(answer)
+        self._http.upload(url, data, content_type=body["mimeType"])
+        path = f"/files/{quote(file_id, safe='')}"
+        try:
+            self._request("POST", f"{path}/complete", json=complete_request(body))
+        except PermanentError as exc:  # a lost answer, retried: 409 "already completed"
+            if exc.status != 409 or not self._completed(path, body["fileHash"]):
+                raise
+        return file_id
+
+    def close(self) -> None:
+        """Releases the HTTP session if this provider made it."""
+        self._http.close()
+
+    def _pipeline_outputs(self, remote_id: str) -> Outputs:
+        """``/output`` inline into ``data``; an S3 output downloaded into ``files``."""
+        try:
+            answer = self._json("GET", f"{self._path(PIPELINE, remote_id)}/output")
+        except PermanentError as exc:
+            if exc.status != 404 or isinstance(exc, AuthError):
+                raise
+            return self._outputs_from_record(remote_id)  # completed without an output
+        if not isinstance(answer, Mapping) or answer.get("type") not in ("inline", "s3"):
+            raise bad("pipeline output that is neither inline nor s3", answer)
+        data: dict[str, Any] = {"pipelineExecutionId": remote_id}
+        if answer["type"] == "inline":
+            summary = answer.get("summary")
+            return Outputs(data={**data, "pipelineOutput": answer.get("data"),
+                                 "pipelineOutputSummary": summary})
+        url = answer.get("downloadUrl")
+        if not isinstance(url, str):
+            raise bad("s3 pipeline output without a downloadUrl", answer)
+        name, content = s3_output(answer, self._http.download(url))
+        metadata = answer.get("metadata") or {}
+        data.update(pipelineOutput=None, pipelineOutputFile=name, outputMetadata=metadata)
+        data["pipelineOutputSummary"] = metadata.get("outputSummary")
+        return Outputs(data=data, files={name: content})
+
+    def _outputs_from_record(self, remote_id: str) -> Outputs:
+        record = self.status(remote_id, PIPELINE).record
+        if record.get("status") != "completed":
+            raise bad("output asked for a pipeline execution that is not completed", record)
+        data = {key: record.get(key) for key in ("pipelineOutput", "pipelineOutputSummary")}
+        return Outputs(data={"pipelineExecutionId": remote_id, **data})
+
+    def _completed(self, path: str, sha256: str) -> bool:
+        """Whether the file at ``path`` is complete with these bytes (a lost /complete)."""
+        record = self._json("GET", path)
+        return (
+            isinstance(record, Mapping)
+            and record.get("uploadStatus") == "completed"
+            and str(record.get("fileHash", "")).lower() == sha256
+        )
+
+    def _params(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        return {"teamIds": self._team, **(params or {})}
+
+    def _json(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+              **kwargs: Any) -> Any:
+        """A JSON call with ``teamIds`` added, as the platform wants on every request."""
+        return self._http.json(method, path, params=self._params(params), **kwargs)
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """A call whose answer we do not read; repeating it is refused, never duplicated."""
+        return self._http.request(method, path, params=self._params(None), idempotent=True,
+                                  **kwargs)
+
+    def _path(self, kind: str, remote_id: str) -> str:
+        if kind not in _PATHS:
+            raise PermanentError(f"unsupported job kind {kind!r}", provider=NAME)
+        return f"{_PATHS[kind]}/{quote(remote_id, safe='')}"

@@ -1,0 +1,177 @@
+"""Job params for Moderately AI and the request bodies built from them (pure, no HTTP).
+
+A job line's ``params`` use the API's own field names, so what a user writes is what the
+platform receives (``/work/shared/providers/moderately-openapi.json``)::
+
+    kind "agent":    {"agentConfigurationVersionId": "...", "agentInput": {...},
+                      "agentInputSummary"?: "1-500 chars", "maxActions"?: 1-100,
+                      "planningInterval"?: 1-50, "agentInputSchema"?: any,
+                      "agentOutputSchema"?: any}
+    kind "pipeline": {"pipelineConfigurationVersionId": "...", "pipelineInput": {...},
+                      "pipelineInputSummary"?: "<= 1,000 chars", "totalSteps"?: >= 1}
+
+The platform requires a summary; when the params have none, ``jobfleet job <job id>`` is
+sent, which also shows our job id to anyone looking at the execution. Everything the
+platform documents as a limit is checked here, before any request, so a bad job fails at
+once with a message naming the field instead of with the platform's generic 400.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mimetypes
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+from worker.errors import PermanentError
+from worker.providers.base import JobSpec
+
+NAME = "moderately"
+AGENT, PIPELINE = "agent", "pipeline"
+AGENT_SUMMARY_MAX = 500  # agentInputSummary: 1-500 characters
+PIPELINE_SUMMARY_MAX = 1000  # pipelineInputSummary: at most 1,000 characters
+FILE_NAME_MAX = 1000  # fileName: 1-1,000 characters
+DEFAULT_MIME = "application/octet-stream"  # what the official client sends for unknown types
+_RANGES = {"maxActions": (1, 100), "planningInterval": (1, 50), "totalSteps": (1, None)}
+_AGENT_KEYS = frozenset({
+    "agentConfigurationVersionId", "agentInput", "agentInputSummary", "maxActions",
+    "planningInterval", "agentInputSchema", "agentOutputSchema",
+})
+_PIPELINE_KEYS = frozenset({
+    "pipelineConfigurationVersionId", "pipelineInput", "pipelineInputSummary", "totalSteps",
+})
+
+
+class InvalidParams(PermanentError):
+    """A job's params break a rule the platform documents; raised before any request."""
+
+
+def _reject(message: str) -> NoReturn:
+    raise InvalidParams(message, provider=NAME)
+
+
+def _params(job: JobSpec, allowed: frozenset[str]) -> Mapping[str, Any]:
+    params = job.params
+    if not isinstance(params, Mapping):
+        _reject("params must be an object")
+    if unknown := sorted(map(str, set(params) - allowed)):
+        _reject(f"unknown params for a {job.kind} job: {', '.join(unknown)}")
+    return params
+
+
+def _id(params: Mapping[str, Any], key: str) -> str:
+    value = params.get(key)
+    if not isinstance(value, str) or not value.strip():
+        _reject(f"params.{key} is required: the id of the configuration version to run")
+    return value
+
+
+def _input(params: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = params.get(key)
+    if not isinstance(value, Mapping):
+        _reject(f"params.{key} is required and must be an object")
+    return dict(value)
+
+
+def _summary(params: Mapping[str, Any], key: str, limit: int, job_id: str) -> str:
+    """The caller's summary, checked against ``limit``; our default when there is none."""
+    value = params.get(key)
+    if value is None:
+        return f"jobfleet job {job_id}"[:limit]
+    if not isinstance(value, str) or not value:
+        _reject(f"params.{key} must be a non-empty string")
+    if len(value) > limit:
+        _reject(f"params.{key} is {len(value):,} characters; Moderately allows at most {limit:,}")
+    return value
+
+
+def _integer(params: Mapping[str, Any], key: str) -> int | None:
+    value = params.get(key)
+    if value is None:
+        return None
+    low, high = _RANGES[key]
+    if isinstance(value, bool) or not isinstance(value, int):
+        _reject(f"params.{key} must be an integer")
+    if value < low or (high is not None and value > high):
+        _reject(f"params.{key} must be between {low} and {high or 'any'}, got {value}")
+    return value
+
+
+def _plain_json(body: dict[str, Any]) -> dict[str, Any]:
+    try:
+        json.dumps(body, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        _reject(f"params must be plain JSON: {exc}")
+    return body
+
+
+def agent_body(job: JobSpec) -> dict[str, Any]:
+    """The ``POST /agent-executions`` body of an ``agent`` job (the OpenAPI form)."""
+    params = _params(job, _AGENT_KEYS)
+    body: dict[str, Any] = {
+        "agentConfigurationVersionId": _id(params, "agentConfigurationVersionId"),
+        "agentInput": _input(params, "agentInput"),
+        "agentInputSummary": _summary(params, "agentInputSummary", AGENT_SUMMARY_MAX, job.job_id),
+    }
+    for key in ("maxActions", "planningInterval"):
+        if (value := _integer(params, key)) is not None:
+            body[key] = value
+    for key in ("agentInputSchema", "agentOutputSchema"):
+        if key in params:
+            body[key] = params[key]
+    return _plain_json(body)
+
+
+def pipeline_body(job: JobSpec) -> dict[str, Any]:
+    """The ``POST /pipeline-executions`` body of a ``pipeline`` job."""
+    params = _params(job, _PIPELINE_KEYS)
+    body: dict[str, Any] = {
+        "pipelineConfigurationVersionId": _id(params, "pipelineConfigurationVersionId"),
+        "pipelineInput": _input(params, "pipelineInput"),
+        "pipelineInputSummary": _summary(
+            params, "pipelineInputSummary", PIPELINE_SUMMARY_MAX, job.job_id
+        ),
+    }
+    if (steps := _integer(params, "totalSteps")) is not None:
+        body["totalSteps"] = steps
+    return _plain_json(body)
+
+
+def create_request(job: JobSpec) -> tuple[str, dict[str, Any]]:
+    """``(path, body)`` that creates ``job``'s execution; raises ``InvalidParams``.
+
+    A ``max_price`` is refused: the platform quotes no prices, so a ceiling could not hold.
+    """
+    if job.max_price is not None:
+        _reject("moderately quotes no prices, so max_price cannot be enforced; remove it")
+    if job.kind == AGENT:
+        return "/agent-executions", agent_body(job)
+    if job.kind == PIPELINE:
+        return "/pipeline-executions", pipeline_body(job)
+    _reject(f"unsupported job kind {job.kind!r}; moderately runs 'agent' and 'pipeline' jobs")
+
+
+def upload_request(name: str, data: bytes, sha256: str, team_id: str) -> dict[str, Any]:
+    """The ``POST /files/upload-url`` body; the MIME type is guessed from the name.
+
+    Raises ``InvalidParams`` when ``sha256`` is not that of ``data`` (a caller's bug that
+    the platform would only catch after the upload) or the name is empty or too long.
+    """
+    sha256 = sha256.lower()
+    if hashlib.sha256(data).hexdigest() != sha256:
+        _reject(f"the sha256 given for {name!r} is not that of its bytes")
+    if not 1 <= len(name) <= FILE_NAME_MAX:
+        _reject(f"a file name must be 1-{FILE_NAME_MAX} characters")
+    return {
+        "fileName": name,
+        "fileSize": len(data),
+        "fileHash": sha256,
+        "mimeType": mimetypes.guess_type(name)[0] or DEFAULT_MIME,
+        "teamId": team_id,
+    }
+
+
+def complete_request(upload: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``POST /files/{id}/complete`` body: the size and SHA-256 the upload declared."""
+    return {"fileSize": upload["fileSize"], "fileHash": upload["fileHash"]}

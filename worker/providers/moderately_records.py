@@ -1,0 +1,139 @@
+"""Reading Moderately AI's answers: execution records, statuses, failure reasons and outputs.
+
+Pure functions over parsed JSON (and downloaded bytes), so every odd answer is unit-tested
+without a server. Statuses are the six of the OpenAPI enum, spelled British (``cancelled``);
+``paused`` is not terminal. Anything else is a ``BadResponse`` quoting the record.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+from collections.abc import Mapping
+from typing import Any
+
+from worker.errors import BadResponse, PermanentError
+from worker.providers.base import RemoteState, RemoteStatus
+from worker.providers.moderately_params import AGENT, NAME
+
+STATES = {
+    "pending": RemoteState.PENDING,
+    "running": RemoteState.RUNNING,
+    "paused": RemoteState.RUNNING,  # not terminal; the platform may resume it
+    "completed": RemoteState.SUCCEEDED,
+    "failed": RemoteState.FAILED,
+    "cancelled": RemoteState.CANCELLED,
+}
+ID_KEYS = {AGENT: "agentExecutionId", "pipeline": "pipelineExecutionId"}
+OUTPUT_SUFFIX = {"json": "json", "csv": "csv", "parquet": "parquet", "binary": "bin"}
+OUTPUT_STEM = "pipeline-output"
+
+
+def bad(message: str, answer: Any) -> BadResponse:
+    """A ``BadResponse`` quoting the answer it could not use."""
+    return BadResponse(message, provider=NAME, body=json.dumps(answer, default=str))
+
+
+def remote_status(kind: str, record: Any) -> RemoteStatus:
+    """Normalises an execution record of ``kind``; raises ``BadResponse`` when unreadable."""
+    id_key = ID_KEYS[kind]
+    if not (
+        isinstance(record, Mapping)
+        and isinstance(record.get(id_key), str)
+        and isinstance(record.get("status"), str)
+    ):
+        raise bad(f"{kind} execution record without {id_key} and status", record)
+    raw = record["status"]
+    if raw not in STATES:
+        raise bad(f"unknown {kind} execution status {raw!r}", record)
+    state = STATES[raw]
+    detail = failure_detail(kind, record) if state.terminal else None
+    return RemoteStatus(state=state, raw=raw, detail=detail, record=record)
+
+
+def failure_detail(kind: str, record: Mapping[str, Any]) -> str | None:
+    """Why an execution failed or was cancelled, wherever the platform put it.
+
+    A pipeline's reason is in ``progressData`` (``errors`` list, else ``error``, as the
+    official client reads it; a cancel reason under ``cancelReason``); an agent's record
+    has no error field, so its output summary (then, for a failure, its last thought)
+    stands in.
+    """
+    if record.get("status") not in ("failed", "cancelled"):
+        return None
+    if kind == AGENT:
+        return _agent_detail(record)
+    progress = record.get("progressData")
+    if not isinstance(progress, Mapping):
+        return None
+    errors = progress.get("errors")
+    if isinstance(errors, list) and errors:
+        return "; ".join(map(str, errors))
+    for key in ("error", "cancelReason", "message"):
+        if isinstance(progress.get(key), str) and progress[key]:
+            return progress[key]
+    return None
+
+
+def _agent_detail(record: Mapping[str, Any]) -> str | None:
+    text = record.get("agentOutputSummary")
+    thoughts = record.get("thoughts")
+    if not text and record.get("status") == "failed" and isinstance(thoughts, list) and thoughts:
+        last = thoughts[-1]
+        text = last.get("text") if isinstance(last, Mapping) else None
+    return text if isinstance(text, str) and text else None
+
+
+def s3_output(answer: Mapping[str, Any], raw: bytes) -> tuple[str, bytes]:
+    """``(file name, bytes)`` of a downloaded S3 output, decompressed when it says gzip.
+
+    ``metadata.fileSizeBytes``, when given, must match the bytes as downloaded or as
+    decompressed (the document does not say which); a mismatch means a cut transfer.
+    """
+    metadata = answer.get("metadata")
+    metadata = metadata if isinstance(metadata, Mapping) else {}
+    compression = metadata.get("compressionType") or "none"
+    if compression == "gzip":
+        try:
+            data = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise bad(f"output is not valid gzip ({exc})", dict(answer)) from exc
+    elif compression == "none":
+        data = raw
+    else:
+        raise PermanentError(f"output compression {compression!r} is not supported", provider=NAME)
+    size = metadata.get("fileSizeBytes")
+    if isinstance(size, int) and not isinstance(size, bool) and size not in (len(raw), len(data)):
+        raise bad(f"output is {len(raw)} bytes, the platform said {size}", dict(answer))
+    suffix = OUTPUT_SUFFIX.get(str(metadata.get("fileType") or "json"), "bin")
+    return f"{OUTPUT_STEM}.{suffix}", data
+
+
+def file_id_of(answer: Any) -> tuple[str, str]:
+    """``(fileId, uploadUrl)`` from a ``POST /files/upload-url`` answer."""
+    file = answer.get("file") if isinstance(answer, Mapping) else None
+    file_id = file.get("fileId") if isinstance(file, Mapping) else None
+    url = answer.get("uploadUrl") if isinstance(answer, Mapping) else None
+    if not isinstance(file_id, str) or not isinstance(url, str):
+        raise bad("upload-url answer without file.fileId and uploadUrl", answer)
+    return file_id, url
+
+
+def matching_file(answer: Any, sha256: str, name: str) -> str | None:
+    """The id of a completed listed file with this hash, preferring one of the same name.
+
+    Checked here too: a server that ignored the filter must not hand us other bytes.
+    """
+    items = answer.get("items") if isinstance(answer, Mapping) else None
+    if not isinstance(items, list):
+        raise bad("file list without an items array", answer)
+    same = [
+        item for item in items
+        if isinstance(item, Mapping) and isinstance(item.get("fileId"), str)
+        and str(item.get("fileHash", "")).lower() == sha256.lower()
+        and item.get("uploadStatus") == "completed"
+    ]
+    named = [item for item in same if item.get("fileName") == name]
+    best = (named or same or [None])[0]
+    return best["fileId"] if best else None
