@@ -22,6 +22,11 @@ from typing import Any
 # provider → kind → params keys that must be present (the worker checks their contents)
 KINDS: dict[str, dict[str, tuple[str, ...]]] = {
     "deeporigin": {"tool": ("tool", "inputs")},
+    "moderately": {
+        "agent": ("agentConfigurationVersionId", "agentInput"),
+        "pipeline": ("pipelineConfigurationVersionId", "pipelineInput"),
+    },
+    "openprotein": {"msa": ("sequences",), "embed": ("model", "sequences")},
 }
 REQUIRED = ("key", "provider", "kind", "params")
 OPTIONAL = ("deadline_s", "max_price", "upload")

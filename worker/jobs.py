@@ -358,6 +358,21 @@ class JobStore:
                                          in_flight_limit, fields)
         return {1: "ok", 2: "at_limit"}.get(code, old or "missing")
 
+    def own_remote(self, provider: str, remote_id: str, job_id: str) -> bool:
+        """Registers ``remote_id`` as tracked by ``job_id``; False when another job has it.
+
+        A remote job is never tracked by two of our jobs, even when a platform without
+        tags can only be searched by payload.
+        """
+        key = f"{PREFIX}remote:{provider}"
+        if self.redis.hsetnx(key, remote_id, job_id):
+            return True
+        return self.redis.hget(key, remote_id) == job_id
+
+    def remote_owner(self, provider: str, remote_id: str) -> str | None:
+        """The job tracking ``remote_id``, if any."""
+        return self.redis.hget(f"{PREFIX}remote:{provider}", remote_id)
+
     def in_flight(self, provider: str) -> int:
         """Remote jobs of ``provider`` alive now (submitting or running)."""
         return int(self.redis.hget(f"{PREFIX}inflight", provider) or 0)

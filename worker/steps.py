@@ -90,7 +90,8 @@ def _find_or_create(
     spec = _spec(job)
     if resumed or job.get("create_started"):
         if provider.supports_find:
-            found = provider.find(spec)
+            found = provider.find(spec, taken=lambda rid: rt.store.remote_owner(
+                provider.name, rid) not in (None, job.id))
             if found is not None:
                 log.info("job %s: adopting remote job %s from an earlier attempt",
                          job.id, found.remote_id)
@@ -109,6 +110,10 @@ def _find_or_create(
 
 
 def _record_submission(rt: Runtime, provider: Provider, job: Job, sub: Submission) -> None:
+    if not rt.store.own_remote(provider.name, sub.remote_id, job.id):
+        _fail(rt, job, "duplicate", f"{provider.name}: remote job {sub.remote_id} is already "
+              "tracked by another job; not tracked twice")
+        return
     now = rt.store.clock()
     deadline_s = job.number("deadline_s", 0.0)
     fields = {
@@ -315,4 +320,5 @@ def _spec(job: Job) -> JobSpec:
         kind=job.kind,
         params=job.params,
         max_price=float(json.loads(max_price)) if max_price else None,
+        create_started=job.number("create_started", 0.0) or None,
     )

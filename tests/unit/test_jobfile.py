@@ -26,7 +26,7 @@ def test_good_lines_are_kept_and_bad_ones_named_by_line_number_and_reason():
     assert [j["key"] for j in jobs] == ["one", "four"]
     assert [str(e) for e in errors] == [
         "line 2: invalid JSON: Expecting property name enclosed in double quotes at column 2",
-        "line 3: unknown provider 'nowhere' (known: deeporigin)",
+        "line 3: unknown provider 'nowhere' (known: deeporigin, moderately, openprotein)",
         "line 5: missing field: params",
     ]
 

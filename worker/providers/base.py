@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -51,6 +51,7 @@ class JobSpec:
     kind: str
     params: Mapping[str, Any]
     max_price: float | None = None  # a price ceiling, for platforms that quote
+    create_started: float | None = None  # epoch time an earlier create attempt began, if any
 
 
 @dataclass(frozen=True)
@@ -82,11 +83,15 @@ class Provider(ABC):
     def submit(self, job: JobSpec) -> Submission:
         """Creates the remote job. Raises ``OverBudget`` when a quote exceeds ``max_price``."""
 
-    def find(self, job: JobSpec) -> Submission | None:
-        """Looks up a remote job earlier created for ``job`` (by our tag); None when none exists.
+    def find(
+        self, job: JobSpec, taken: Callable[[str], bool] = lambda _: False
+    ) -> Submission | None:
+        """Looks up a remote job earlier created for ``job``; None when there is none.
 
         Used after a crash between the create request and recording its id, so that a job is
-        never created twice. Only meaningful when ``supports_find`` is true.
+        never created twice. ``taken(remote_id)`` says a remote job is already tracked by
+        another of our jobs (for platforms that can only match by payload). Only meaningful
+        when ``supports_find`` is true.
         """
         return None
 

@@ -257,8 +257,12 @@ class DeepOriginProvider(Provider):
         path = f"/tools/{self._org}/tools/{params.tool}/{params.version}/executions"
         return self._settle(job, self._http.json("POST", path, json=body, idempotent=False))
 
-    def find(self, job: JobSpec) -> Submission | None:
-        """The execution tagged with our job id (a quoted one continues as in submit), or None."""
+    def find(
+        self, job: JobSpec, taken: Callable[[str], bool] = lambda _: False
+    ) -> Submission | None:
+        """The execution tagged with our job id (a quoted one continues as in submit), or None.
+
+        The tag is ours alone, so ``taken`` is never needed here."""
         query = {"filter": json.dumps({"session": job.job_id}), "pageSize": FIND_PAGE_SIZE}
         answer = self._http.json("GET", f"/tools/{self._org}/tools/executions", params=query)
         rows = answer.get("data") if isinstance(answer, Mapping) else answer
