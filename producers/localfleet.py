@@ -9,6 +9,7 @@ to be installed or already running.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -101,7 +102,61 @@ def stop_process(
         proc.wait()
 
 
-def fleet_env(redis_url: str, emulator_url: str | None, results_dir: Path, **extra: str) -> dict:
+@dataclass(frozen=True)
+class EmulatorCredentials:
+    """The platform credentials a local fleet uses against the emulator.
+
+    The defaults are what a plain emulator accepts; :meth:`generate` makes distinctive random
+    ones (and :meth:`emulator_args` tells the emulator to accept only those), so a test can
+    search logs and Redis for them.
+    """
+
+    do_token: str = field(default_factory=lambda: make_jwt({"sub": "jobfleet-demo"},
+                                                           ttl_s=DEMO_TOKEN_TTL_S))
+    md_api_key: str = "demo-moderately-key"
+    md_team: str = "demo-team"
+    op_user: str = "demo"
+    op_password: str = "demo"
+
+    @classmethod
+    def generate(cls) -> EmulatorCredentials:
+        return cls(
+            do_token=make_jwt({"sub": f"sub-{secrets.token_hex(8)}"}, ttl_s=DEMO_TOKEN_TTL_S),
+            md_api_key=f"mdkey-{secrets.token_hex(12)}",
+            md_team=f"team-{secrets.token_hex(4)}",
+            op_user=f"user-{secrets.token_hex(4)}",
+            op_password=f"pw-{secrets.token_hex(12)}",
+        )
+
+    def emulator_args(self) -> list[str]:
+        return ["--do-token", self.do_token, "--md-api-key", self.md_api_key,
+                "--md-team", self.md_team, "--op-user", f"{self.op_user}:{self.op_password}"]
+
+    def secrets(self) -> list[str]:
+        return [self.do_token, self.md_api_key, self.op_password]
+
+    def env(self, emulator_url: str) -> dict[str, str]:
+        return {
+            "DO_BASE_URL": f"{emulator_url}/deeporigin",
+            "DO_AUTH_TOKEN": self.do_token,
+            "DO_ORG_KEY": DEMO_ORG,
+            "DO_PROJECT_ID": DEMO_PROJECT,
+            "MODERATELY_BASE_URL": f"{emulator_url}/moderately",
+            "MODERATELY_API_KEY": self.md_api_key,
+            "MODERATELY_TEAM_ID": self.md_team,
+            "OPENPROTEIN_API_BACKEND": f"{emulator_url}/openprotein/",
+            "OPENPROTEIN_USERNAME": self.op_user,
+            "OPENPROTEIN_PASSWORD": self.op_password,
+        }
+
+
+def fleet_env(
+    redis_url: str,
+    emulator_url: str | None,
+    results_dir: Path,
+    credentials: EmulatorCredentials | None = None,
+    **extra: str,
+) -> dict:
     """Environment for workers and producers of a local fleet (emulator credentials included)."""
     env = dict(os.environ)
     env.update(
@@ -110,12 +165,7 @@ def fleet_env(redis_url: str, emulator_url: str | None, results_dir: Path, **ext
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
     )
     if emulator_url:
-        env.update(
-            DO_BASE_URL=f"{emulator_url}/deeporigin",
-            DO_AUTH_TOKEN=make_jwt({"sub": "jobfleet-demo"}, ttl_s=DEMO_TOKEN_TTL_S),
-            DO_ORG_KEY=DEMO_ORG,
-            DO_PROJECT_ID=DEMO_PROJECT,
-        )
+        env.update((credentials or EmulatorCredentials()).env(emulator_url))
     env.update(extra)
     return env
 

@@ -1,0 +1,71 @@
+"""Sample job lines for every platform and kind, each telling the emulator how to behave.
+
+The demo, the tests and the chaos harness all build jobs here, so the one place that knows
+where each platform's payload carries the reserved ``_emulator`` override is this module:
+
+- Deep Origin ``tool``: ``params.inputs._emulator``
+- Moderately ``agent``: ``params.agentInput._emulator``; ``pipeline``: in ``pipelineInput``
+- OpenProtein ``msa`` / ``embed``: ``params._emulator`` (sent as an extra form part / body key)
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+KINDS = (("deeporigin", "tool"), ("moderately", "agent"), ("moderately", "pipeline"),
+         ("openprotein", "msa"), ("openprotein", "embed"))
+AMINO = "ACDEFGHIKLMNPQRSTVWY"
+
+
+def sample_job(
+    key: str,
+    provider: str,
+    kind: str,
+    *,
+    duration_s: float = 1.0,
+    outcome: str = "succeeded",
+    reason: str | None = None,
+    rng: random.Random | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """One job line; ``extra`` adds top-level fields (``upload``, ``deadline_s``, ``max_price``)."""
+    rng = rng or random.Random(key)
+    emulate: dict[str, Any] = {"duration_s": duration_s, "outcome": outcome}
+    if reason is not None:
+        emulate["reason"] = reason
+    params = _PARAMS[(provider, kind)](key, rng, emulate)
+    return {"key": key, "provider": provider, "kind": kind, "params": params, **extra}
+
+
+def _protein(rng: random.Random, length: int = 24) -> str:
+    return "M" + "".join(rng.choice(AMINO) for _ in range(length - 1))
+
+
+def _tool(key: str, rng: random.Random, emulate: dict) -> dict:
+    return {"tool": "deeporigin.docking", "version": "latest",
+            "inputs": {"smiles": "C" * rng.randint(1, 12), "ref": key, "_emulator": emulate}}
+
+
+def _agent(key: str, rng: random.Random, emulate: dict) -> dict:
+    return {"agentConfigurationVersionId": "acv-demo",
+            "agentInput": {"task": f"summarise record {key}", "_emulator": emulate}}
+
+
+def _pipeline(key: str, rng: random.Random, emulate: dict) -> dict:
+    return {"pipelineConfigurationVersionId": "pcv-demo",
+            "pipelineInput": {"document": key, "pages": rng.randint(1, 9), "_emulator": emulate},
+            "pipelineInputSummary": f"extract tables from {key}"}
+
+
+def _msa(key: str, rng: random.Random, emulate: dict) -> dict:
+    return {"sequences": [_protein(rng)], "_emulator": emulate}
+
+
+def _embed(key: str, rng: random.Random, emulate: dict) -> dict:
+    return {"model": "prot-seq", "sequences": [_protein(rng, 16)], "_emulator": emulate}
+
+
+_PARAMS = {("deeporigin", "tool"): _tool, ("moderately", "agent"): _agent,
+           ("moderately", "pipeline"): _pipeline, ("openprotein", "msa"): _msa,
+           ("openprotein", "embed"): _embed}
