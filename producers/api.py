@@ -112,13 +112,14 @@ class Fleet:
         return found.public() if found else None
 
     def results(self, batch: str) -> Iterator[dict[str, Any]]:
-        """A line per job in submission order: key, provider, state, remote_id, result or error."""
+        """A line per job in submission order: key, provider, kind, state, remote_id, result or
+        error (with its reason), and the uploaded file's id where one was asked for."""
         if self.store.batch_counts(batch) is None:
             raise UnknownBatch(batch)
         for ids in self.store.batch_job_ids(batch):
             for job in self.store.get_many(ids):
                 record = job.public()
-                line = {k: record[k] for k in ("key", "provider", "state", "remote_id")}
+                line = {k: record[k] for k in ("key", "provider", "kind", "state", "remote_id")}
                 for extra in ("result", "file_id", "error", "reason"):
                     if extra in record:
                         line[extra] = record[extra]

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from config.settings import FleetSettings
 from emulator.control import start_emulator
+from emulator.samples import KINDS, sample_job
 from producers.api import Fleet
 from producers.localfleet import (
     RedisServer,
@@ -30,32 +31,45 @@ from producers.localfleet import (
 from producers.progress import follow
 
 DEMO_DIR = Path(".jobfleet/demo")
+TERMINAL = ("succeeded", "failed", "cancelled")
+PLATFORMS = ("deeporigin", "moderately", "openprotein")
 DEMO_POLL = {"JOBFLEET_POLL_INITIAL_S": "1", "JOBFLEET_POLL_CAP_S": "4"}  # short jobs, quick polls
 TIMEOUT_S = 300
 
 
 def demo_jobs(n: int, seed: int = 7) -> list[dict]:
-    """``n`` Deep Origin tool jobs; the emulator is told, per job, how each one should go."""
+    """``n`` jobs over all three platforms; the emulator is told, per job, how each should go.
+
+    Besides ordinary jobs of every kind: remote failures, a Deep Origin quote within its price
+    ceiling and one above it, a job that outlives its deadline, and OpenProtein MSAs whose
+    result is uploaded as a file to Moderately AI.
+    """
     rng = random.Random(seed)
     jobs = []
     for i in range(n):
-        emulate: dict = {"duration_s": round(rng.uniform(1, 8), 1)}
-        job: dict = {"key": f"dock-{i:03d}", "provider": "deeporigin", "kind": "tool"}
-        if i % 15 == 7:
-            emulate.update(outcome="failed", reason="pose search did not converge")
-        elif i % 20 == 3:
-            emulate["price"] = 1.5
-            job["max_price"] = 5.0  # quoted, within the ceiling: confirmed and run
-        elif i % 20 == 13:
-            emulate["price"] = 40.0
-            job["max_price"] = 5.0  # quoted above the ceiling: left unconfirmed
-        elif i % 30 == 29:
-            emulate["duration_s"] = 600
-            job["deadline_s"] = 4  # outlives its deadline: cancelled remotely
-        job["params"] = {"tool": "deeporigin.docking", "version": "latest",
-                         "inputs": {"smiles": "C" * (1 + i % 9), "_emulator": emulate}}
+        provider, kind = KINDS[i % len(KINDS)]
+        extra: dict = {}
+        outcome, reason = "succeeded", None
+        if i % 13 == 7:
+            outcome, reason = "failed", "the remote run did not converge"
+        elif provider == "openprotein" and kind == "msa" and i % 2 == 1:
+            extra["upload"] = {"to": "moderately"}  # the MSA goes on to Moderately as a file
+        job = sample_job(f"{kind}-{i:03d}", provider, kind, duration_s=round(rng.uniform(1, 8), 1),
+                         outcome=outcome, reason=reason, rng=rng, **extra)
         jobs.append(job)
+    _quote(jobs, 0, price=1.5, ceiling=5.0)  # confirmed and run
+    _quote(jobs, 5, price=40.0, ceiling=5.0)  # left unconfirmed: over_budget
+    if len(jobs) > 10:
+        jobs[10]["params"]["inputs"]["_emulator"]["duration_s"] = 600
+        jobs[10]["deadline_s"] = 4  # cancelled remotely when its deadline passes
     return jobs
+
+
+def _quote(jobs: list[dict], index: int, *, price: float, ceiling: float) -> None:
+    """Gives Deep Origin job ``index`` a quoted price and a ceiling (when there is one)."""
+    if index < len(jobs) and jobs[index]["provider"] == "deeporigin":
+        jobs[index]["params"]["inputs"]["_emulator"]["price"] = price
+        jobs[index]["max_price"] = ceiling
 
 
 def run_demo(jobs: int = 60, workers: int = 2, keep: bool = False) -> int:
@@ -94,18 +108,20 @@ def run_demo(jobs: int = 60, workers: int = 2, keep: bool = False) -> int:
 def _summary(console: Console, fleet: Fleet, batch: str, stats: dict) -> None:
     lines = list(fleet.results(batch))
     table = Table(title=f"batch {batch}: {len(lines)} jobs")
-    for column in ("state", "jobs", "reasons"):
-        table.add_column(column)
-    by_state = Counter(line["state"] for line in lines)
-    for state in ("succeeded", "failed", "cancelled", "running", "submitting", "queued"):
-        if by_state[state]:
-            reasons = Counter(line.get("reason") for line in lines if line["state"] == state)
-            shown = ", ".join(f"{r} ×{n}" for r, n in reasons.items() if r)
-            table.add_row(state, str(by_state[state]), shown)
+    for column in ("platform", "kind", *TERMINAL, "uploaded", "why failed"):
+        table.add_column(column, no_wrap=column != "why failed")
+    for provider, kind in KINDS:
+        mine = [line for line in lines if (line["provider"], line["kind"]) == (provider, kind)]
+        states = Counter(line["state"] for line in mine)
+        reasons = Counter(line["reason"] for line in mine if line.get("reason"))
+        table.add_row(provider, kind, *(str(states[s]) for s in TERMINAL),
+                      str(sum(1 for line in mine if line.get("file_id"))),
+                      " ".join(f"{r}×{n}" for r, n in reasons.items()))
     console.print(table)
-    do = stats["deeporigin"]
-    console.print(f"emulator: {do['executions_created']} executions created for {len(lines)} "
-                  f"jobs, {do['requests']} requests in all")
+    ended = sum(1 for line in lines if line["state"] in TERMINAL)
+    platforms = ", ".join(f"{p}: {stats[p]['jobs_created']} jobs / {stats[p]['requests']} "
+                          "requests" for p in PLATFORMS)
+    console.print(f"{ended} of {len(lines)} jobs ended. Emulator saw {platforms}.")
 
 
 def _sleep_forever() -> None:
