@@ -1,0 +1,77 @@
+"""No credential in Redis, worker logs or Flower's task list after a real run."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+import redis
+import requests
+
+from emulator.control import start_emulator
+from emulator.samples import KINDS, sample_job
+from producers.localfleet import EmulatorCredentials, free_port, start_flower, stop_process
+from tests.fixtures.emulator import FIXTURE_ARGS
+from tests.fixtures.fleet import private_fleet, wait_done
+
+pytestmark = pytest.mark.integration
+
+
+def redis_dump(url: str) -> str:
+    """Every key and value in the database, as text."""
+    client = redis.Redis.from_url(url, decode_responses=True)
+    read = {"string": client.get, "hash": client.hgetall, "list": lambda k: client.lrange(k, 0, -1),
+            "set": client.smembers, "zset": lambda k: client.zrange(k, 0, -1, withscores=True)}
+    parts = [f"{key} {read.get(client.type(key), lambda _: '')(key)}" for key in client.scan_iter()]
+    return "\n".join(parts)
+
+
+def flower_tasks(port: int, want: int, timeout_s: float = 20) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            tasks = requests.get(f"http://127.0.0.1:{port}/api/tasks", timeout=5).json()
+            if len(tasks) >= want or time.monotonic() > deadline:
+                return tasks
+        except (requests.RequestException, ValueError):
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.3)
+
+
+def test_no_configured_secret_appears_in_redis_logs_or_flower(tmp_path):
+    creds = EmulatorCredentials.generate()
+    emulator = start_emulator([*FIXTURE_ARGS, *creds.emulator_args()],
+                              log_path=tmp_path / "emulator.log")
+    flower = None
+    try:
+        with private_fleet(emulator.control, tmp_path, workers=2,
+                           credentials=creds) as (fleet, pool):
+            port = free_port()
+            flower = start_flower({**pool.env, "FLOWER_UNAUTHENTICATED_API": "true"}, port,
+                                  tmp_path / "flower.log")
+            time.sleep(2)  # Flower subscribes to events before the tasks run
+            jobs = [sample_job(f"{kind}-{i}", provider, kind, duration_s=0.3,
+                               outcome="failed" if i % 3 == 2 else "succeeded",
+                               upload={"to": "moderately"} if kind == "msa" else None)
+                    for i, (provider, kind) in enumerate(KINDS * 3)]
+            jobs = [{k: v for k, v in job.items() if v is not None} for job in jobs]
+            batch = fleet.enqueue_batch(jobs, batch="secrets")
+            wait_done(fleet, batch, timeout_s=60)
+            tasks = flower_tasks(port, want=3)
+            dump = redis_dump(pool.env["JOBFLEET_REDIS_URL"])
+            logs = pool.logs()
+        assert tasks, "Flower saw no task"
+        assert {t["name"] for t in tasks.values()} <= {"jobfleet.submit", "jobfleet.poll",
+                                                       "jobfleet.finalize", "jobfleet.cancel"}
+        for task in tasks.values():  # the only argument is a list of job ids
+            assert re.fullmatch(r"\[\[('[0-9a-f]{24}'(, )?)+\]\]", task["args"]), task["args"]
+        places = {"redis": dump, "worker logs": logs, "flower tasks": str(tasks)}
+        for secret in creds.secrets():
+            for place, text in places.items():
+                assert secret not in text, f"a credential is in the {place}"
+        assert "jf:token:openprotein" in dump  # the shared token is there, not the password
+    finally:
+        stop_process(flower)
+        emulator.stop()
