@@ -56,6 +56,9 @@ def celery_config(fleet: FleetSettings) -> dict[str, Any]:
         "task_send_sent_event": True,
         "worker_hijack_root_logger": False,
         "worker_cancel_long_running_tasks_on_connection_loss": False,
+        # On SIGTERM, steps in progress get this long to finish before a cold shutdown; what
+        # is cut off is resumed by another worker when its lease runs out.
+        "worker_soft_shutdown_timeout": 10.0,
         "timezone": "UTC",
     }
 

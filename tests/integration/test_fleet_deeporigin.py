@@ -181,3 +181,17 @@ def test_results_uploaded_as_files_hold_the_stored_bytes_once_each(fleet, emulat
         uploads = [f for key, f in files.items() if key.endswith(line["file_id"])]
         assert [f["sha256"] for f in uploads] == [stored["sha256"]]
         assert line["file_id"].startswith(f"jobfleet/uploads/{stored['sha256']}/")
+
+
+def test_an_empty_job_file_is_reported_and_enqueues_nothing(fleet, tmp_path, fleet_environment):
+    path = tmp_path / "empty.jsonl"
+    path.write_text("\n\n")
+    run = cli(["submit", str(path), "--batch", "empty-file"], fleet_environment)
+    assert run.returncode == 1
+    assert f"jobfleet: {path} holds no jobs" in run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "empty-file"
+    assert fleet.status("empty-file") == {
+        "batch": "empty-file", "total": 0, "done": True,
+        "states": dict.fromkeys(("queued", "submitting", "running", "succeeded", "failed",
+                                 "cancelled"), 0),
+    }
