@@ -8,6 +8,7 @@ answer" is exact.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
@@ -20,7 +21,9 @@ import pytest
 from config.settings import ModeratelySettings
 from emulator.control import EmulatorControl, start_emulator
 from worker.errors import AuthError, BadResponse, PermanentError, TransientError
+from worker.providers import moderately
 from worker.providers.base import JobSpec, RemoteState, RemoteStatus
+from worker.providers.matching import FIND_MAX_PAGES, FIND_SLACK_S, SearchInconclusive
 from worker.providers.moderately import ModeratelyProvider
 from worker.providers.moderately_params import InvalidParams
 
@@ -273,3 +276,149 @@ def test_a_create_refused_with_429_is_retried_and_made_once(
     outage.arm({"fault_429": 1.0, "retry_after": 0.1}, {"fault_429": 0.0})
     flaky_provider.submit(agent_job(FAST))
     assert moderately_stats(fresh_emulator)["executions_created"] == 1
+
+
+# -- finding a create whose answer was lost -------------------------------------------------
+
+SUMMARY_KEYS = {"agent": "agentInputSummary", "pipeline": "pipelineInputSummary"}
+# A caller's summary that fills the limit, so no marker fits: such a job is found by payload.
+FULL_SUMMARY = {"agent": "a" * 500, "pipeline": "p" * 1000}
+MAKE = {"agent": agent_job, "pipeline": pipeline_job}
+
+
+def lost(job: JobSpec, started: float | None) -> JobSpec:
+    """The job as the fleet retries it: same id and params, the earlier attempt's start."""
+    return dataclasses.replace(job, create_started=started)
+
+
+def twin(job: JobSpec) -> JobSpec:
+    """Another of our jobs with exactly the same params."""
+    return dataclasses.replace(job, job_id=f"job-{uuid.uuid4()}")
+
+
+def test_both_kinds_can_be_searched(provider):
+    assert provider.supports_find
+
+
+@pytest.mark.parametrize("kind", ["agent", "pipeline"])
+@pytest.mark.parametrize("summary", [None, "FDA question"])
+def test_a_create_whose_answer_was_lost_is_found_by_the_job_id_in_its_summary(
+    provider, fresh_emulator, kind, summary
+):
+    params = {} if summary is None else {SUMMARY_KEYS[kind]: summary}
+    job = MAKE[kind](LONG, **params)
+    started = time.time()
+    created = provider.submit(job)  # its answer never reached the fleet
+    found = provider.find(lost(job, started))
+    assert found is not None and found.remote_id == created.remote_id
+    assert found.status.state in (RemoteState.PENDING, RemoteState.RUNNING)
+    sent = fresh_emulator.job("moderately", created.remote_id)["input_summary"]
+    assert sent == (f"jobfleet job {job.job_id}" if summary is None
+                    else f"FDA question [jobfleet {job.job_id}]")
+
+
+@pytest.mark.parametrize("kind", ["agent", "pipeline"])
+def test_another_job_with_the_same_payload_is_told_apart_by_the_marker(provider, kind):
+    job = MAKE[kind](LONG)
+    started = time.time()
+    provider.submit(job)
+    assert provider.find(lost(twin(job), started)) is None
+
+
+@pytest.mark.parametrize("kind", ["agent", "pipeline"])
+def test_without_room_for_the_marker_the_input_decides(provider, kind):
+    job = MAKE[kind](LONG, **{SUMMARY_KEYS[kind]: FULL_SUMMARY[kind]})
+    started = time.time()
+    created = provider.submit(job)
+    other = MAKE[kind]({**LONG, "note": "other input"}, **{SUMMARY_KEYS[kind]: FULL_SUMMARY[kind]})
+    assert provider.find(lost(other, started)) is None
+    assert provider.find(lost(job, started)).remote_id == created.remote_id
+
+
+@pytest.mark.parametrize("kind", ["agent", "pipeline"])
+def test_two_jobs_with_identical_payloads_adopt_two_different_executions(provider, kind):
+    first = MAKE[kind](LONG, **{SUMMARY_KEYS[kind]: FULL_SUMMARY[kind]})
+    second = twin(first)
+    started = time.time()
+    one, two = provider.submit(first).remote_id, provider.submit(second).remote_id
+    assert provider.find(lost(second, started)).remote_id == one  # the oldest, deterministically
+    adopted = provider.find(lost(first, started)).remote_id
+    again = provider.find(lost(second, started), taken=lambda rid: rid == adopted)
+    assert (adopted, again.remote_id) == (one, two)
+    assert provider.find(lost(second, started), taken=lambda rid: True) is None
+
+
+def test_an_execution_created_before_the_window_is_not_matched(provider):
+    job = pipeline_job(LONG)
+    provider.submit(job)
+    later = time.time() + FIND_SLACK_S + 2  # the "earlier attempt" began after this create
+    assert provider.find(lost(job, later)) is None
+
+
+def test_with_no_known_start_the_last_15_minutes_are_searched(provider):
+    job = agent_job(LONG)
+    created = provider.submit(job)
+    assert provider.find(lost(job, None)).remote_id == created.remote_id
+
+
+@pytest.mark.parametrize("kind", ["agent", "pipeline"])
+def test_a_create_processed_but_dropped_is_recovered_exactly_once(
+    flaky_provider, outage, fresh_emulator, kind
+):
+    job = MAKE[kind](LONG)
+    started = time.time()
+    outage.arm({"fault_drop": 1.0}, {"fault_drop": 0.0})
+    with pytest.raises(TransientError) as caught:
+        flaky_provider.submit(job)
+    assert caught.value.status is None  # no answer: the step keeps create_started
+    found = flaky_provider.find(lost(job, started))
+    assert found is not None and flaky_provider.find(lost(job, started)) == found
+    counters = moderately_stats(fresh_emulator)
+    assert counters["executions_created"] == 1
+    assert fresh_emulator.job("moderately", found.remote_id)["input_summary"].endswith(job.job_id)
+
+
+def test_the_agent_list_has_no_documented_order_so_it_is_read_to_its_end(
+    provider, fresh_emulator, monkeypatch
+):
+    monkeypatch.setattr(moderately, "EXECUTION_PAGE_SIZE", 2)
+    job = agent_job(LONG)
+    started = time.time()
+    created = provider.submit(job)
+    for _ in range(4):
+        provider.submit(twin(job))
+    assert provider.find(lost(job, started)).remote_id == created.remote_id
+    endpoints = moderately_stats(fresh_emulator)["requests_by_endpoint"]
+    assert endpoints["GET /agent-executions"] == 3
+
+
+def test_the_pipeline_list_is_read_newest_first_and_only_until_the_window_ends(
+    provider, fresh_emulator, monkeypatch
+):
+    monkeypatch.setattr(moderately, "EXECUTION_PAGE_SIZE", 2)
+    job = pipeline_job(LONG)
+    for _ in range(5):
+        provider.submit(twin(job))
+    assert provider.find(lost(job, time.time() + FIND_SLACK_S + 2)) is None
+    endpoints = moderately_stats(fresh_emulator)["requests_by_endpoint"]
+    assert endpoints["GET /pipeline-executions"] == 1
+
+
+def test_a_list_longer_than_the_search_may_read_fails_the_job_rather_than_guess(
+    provider, monkeypatch
+):
+    monkeypatch.setattr(moderately, "EXECUTION_PAGE_SIZE", 1)
+    job = agent_job(LONG)
+    for _ in range(FIND_MAX_PAGES + 1):
+        provider.submit(twin(job))
+    with pytest.raises(SearchInconclusive) as caught:
+        provider.find(lost(job, time.time()))
+    assert caught.value.reason == "submit_unknown"
+
+
+def test_a_5xx_while_searching_keeps_the_outcome_unknown(flaky_provider, outage):
+    job = pipeline_job(LONG)
+    outage.arm({"fault_5xx": 1.0}, {"fault_5xx": 1.0}, {"fault_5xx": 1.0}, {"fault_5xx": 0.0})
+    with pytest.raises(TransientError) as caught:
+        flaky_provider.find(lost(job, time.time()))
+    assert caught.value.status is None and "search for a lost create" in str(caught.value)

@@ -9,6 +9,7 @@ setting per attempt, so "a 503, then a 429, then an answer" is exact.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import uuid
@@ -24,7 +25,10 @@ from emulator.control import EmulatorControl, start_emulator
 from tests.fixtures.emulator import FIXTURE_ARGS
 from tests.unit.test_openprotein_emulator import load_npy
 from worker.errors import AuthError, PermanentError, TransientError
+from worker.jobs import JobStore
+from worker.providers import openprotein
 from worker.providers.base import JobSpec, RemoteState, RemoteStatus
+from worker.providers.matching import FIND_SLACK_S
 from worker.providers.openprotein import OpenProteinProvider
 
 pytestmark = pytest.mark.integration
@@ -148,8 +152,8 @@ def test_retrying_reads_as_pending_and_a_platform_cancel_as_cancelled(provider):
     assert wait_terminal(provider, cancelled.remote_id, "msa").raw == "CANCELED"
 
 
-def test_there_is_no_cancel_and_no_find(provider):
-    assert not provider.supports_cancel and not provider.supports_find
+def test_there_is_no_cancel_but_a_lost_create_can_be_found(provider):
+    assert not provider.supports_cancel and provider.supports_find
     with pytest.raises(NotImplementedError):
         provider.cancel("any", "msa")
 
@@ -268,3 +272,121 @@ def test_a_5xx_on_login_is_absorbed_too(flaky_provider, outage, sleeps, fresh_em
     outage.arm({"fault_5xx": 1.0}, {"fault_5xx": 0.0})
     assert flaky_provider.submit(msa_job(LONG)).status.raw in ("PENDING", "RUNNING")
     assert auth_counts(fresh_emulator) == (1, 0) and len(sleeps) == 1
+
+
+# -- finding a create whose answer was lost -------------------------------------------------
+
+OTHER_SEED = "MKTAYIAKQRQISFVKSHFSRW"
+
+
+def lost(job: JobSpec, started: float | None) -> JobSpec:
+    """The job as the fleet retries it: same id and params, the earlier attempt's start."""
+    return dataclasses.replace(job, create_started=started)
+
+
+def twin(job: JobSpec) -> JobSpec:
+    """Another of our jobs with exactly the same params."""
+    return dataclasses.replace(job, job_id=f"job-{uuid.uuid4()}")
+
+
+def taken_in(store: JobStore, job: JobSpec):
+    """``taken`` exactly as the fleet's submit step builds it."""
+    return lambda remote_id: store.remote_owner("openprotein", remote_id) not in (None, job.job_id)
+
+
+@pytest.mark.parametrize("job", [
+    msa_job(LONG),
+    msa_job(LONG, sequences=["MKT-YIAK", "MKTAYIAK"], is_seed=False, names=["query", "hit1"]),
+    embed_job(["MKTA", "MKTAYIAK"], LONG),
+    embed_job(["MKTAY"], LONG, reduction=None),
+], ids=["seed", "alignment", "embed", "per-residue"])
+def test_a_create_whose_answer_was_lost_is_found_by_its_inputs(provider, job):
+    started = time.time()
+    created = provider.submit(job)  # its answer never reached the fleet
+    found = provider.find(lost(job, started))
+    assert found is not None and found.remote_id == created.remote_id
+    assert found.status.state in (RemoteState.PENDING, RemoteState.RUNNING)
+
+
+@pytest.mark.parametrize(("mine", "other"), [
+    (msa_job(LONG), msa_job(LONG, sequences=[OTHER_SEED])),
+    (msa_job(LONG), msa_job(LONG, names=["query"])),
+    (msa_job(LONG, sequences=["MKTA", "MKTA"], is_seed=False),
+     msa_job(LONG, sequences=["MKTA"], is_seed=False)),
+    (embed_job(["MKTA"], LONG), embed_job(["MKTA", "MKTAY"], LONG)),
+    (embed_job(["MKTA"], LONG), embed_job(["MKTA"], LONG, model="prot-seq")),
+    (embed_job(["MKTA"], LONG), embed_job(["MKTA"], LONG, reduction="SUM")),
+    (embed_job(["MKTA"], LONG), embed_job(["MKTA"], LONG, reduction=None)),
+], ids=["seed", "names", "rows", "sequences", "model", "reduction", "per-residue"])
+def test_a_job_with_a_different_payload_is_not_adopted(provider, mine, other):
+    started = time.time()
+    provider.submit(other)
+    assert provider.find(lost(mine, started)) is None
+
+
+def test_embedding_sequences_match_in_any_order_but_msa_rows_only_in_order(provider):
+    started = time.time()
+    embedded = provider.submit(embed_job(["MKTA", "MKTAYIAK"], LONG)).remote_id
+    assert provider.find(lost(embed_job(["MKTAYIAK", "MKTA"], LONG), started)).remote_id == (
+        embedded)
+    rows = {"is_seed": False, "names": ["a", "b"]}
+    provider.submit(msa_job(LONG, sequences=["MKTA", "MKTY"], **rows))
+    assert provider.find(lost(msa_job(LONG, sequences=["MKTY", "MKTA"], **rows), started)) is None
+
+
+def test_two_jobs_with_identical_payloads_adopt_two_different_remote_jobs(
+    provider, redis_client
+):
+    store = JobStore(redis_client)
+    first = msa_job(LONG)
+    second = twin(first)
+    started = time.time()
+    one, two = provider.submit(first).remote_id, provider.submit(second).remote_id
+    for job in (second, first):  # either order: each records what it adopted, as the fleet does
+        found = provider.find(lost(job, started), taken=taken_in(store, job))
+        assert store.own_remote("openprotein", found.remote_id, job.job_id)
+    assert {store.remote_owner("openprotein", rid) for rid in (one, two)} == {
+        first.job_id, second.job_id}
+    assert store.remote_owner("openprotein", one) == second.job_id  # oldest to the first asker
+    third = twin(first)
+    assert provider.find(lost(third, started), taken=taken_in(store, third)) is None
+
+
+def test_a_job_created_before_the_window_is_not_matched(provider):
+    job = embed_job(["MKTA"], LONG)
+    provider.submit(job)
+    later = time.time() + FIND_SLACK_S + 2  # the "earlier attempt" began after this create
+    assert provider.find(lost(job, later)) is None
+
+
+def test_with_no_known_start_the_last_15_minutes_are_searched(provider):
+    job = msa_job(LONG)
+    created = provider.submit(job)
+    assert provider.find(lost(job, None)).remote_id == created.remote_id
+
+
+@pytest.mark.parametrize("job", [msa_job(LONG), embed_job(["MKTA", "MKTAY"], LONG)],
+                         ids=["msa", "embed"])
+def test_a_create_processed_but_dropped_is_recovered_exactly_once(
+    flaky_provider, outage, fresh_emulator, job
+):
+    outage.arm({}, {"fault_drop": 1.0}, {"fault_drop": 0.0})  # the login, then the create
+    started = time.time()
+    with pytest.raises(TransientError) as caught:
+        flaky_provider.submit(job)
+    assert caught.value.status is None  # no answer: the step keeps create_started
+    found = flaky_provider.find(lost(job, started))
+    assert found is not None and flaky_provider.find(lost(job, started)) == found
+    assert fresh_emulator.provider_stats("openprotein")["jobs_created"] == 1
+
+
+def test_the_job_list_is_paged_to_its_end(provider, fresh_emulator, monkeypatch):
+    monkeypatch.setattr(openprotein, "LIST_PAGE_SIZE", 2)
+    job = msa_job(LONG)
+    started = time.time()
+    created = provider.submit(job)
+    for index in range(4):
+        provider.submit(msa_job(LONG, sequences=[SEED + "A" * (index + 1)]))
+    assert provider.find(lost(job, started)).remote_id == created.remote_id
+    endpoints = fresh_emulator.provider_stats("openprotein")["requests_by_endpoint"]
+    assert endpoints["GET /v1/jobs"] == 4  # pages of 2, 2, 1, then an empty one

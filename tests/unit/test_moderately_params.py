@@ -14,6 +14,7 @@ from worker.providers.moderately import ModeratelyProvider
 from worker.providers.moderately_params import (
     InvalidParams,
     agent_body,
+    carries_job_id,
     complete_request,
     create_request,
     pipeline_body,
@@ -48,7 +49,7 @@ def test_an_agent_job_passes_its_optional_fields_through_unchanged():
         agentInputSummary="FDA question", maxActions=20, planningInterval=5,
         agentInputSchema=schema, agentOutputSchema=None,
     ))
-    assert body["agentInputSummary"] == "FDA question"
+    assert body["agentInputSummary"] == "FDA question [jobfleet job-1]"
     assert (body["maxActions"], body["planningInterval"]) == (20, 5)
     assert body["agentInputSchema"] == schema and body["agentOutputSchema"] is None
 
@@ -63,9 +64,31 @@ def test_a_minimal_pipeline_job_sends_config_version_input_and_a_default_summary
     }
 
 
-def test_a_pipeline_summary_of_exactly_1000_characters_is_accepted():
+def test_a_pipeline_summary_of_exactly_1000_characters_is_accepted_and_sent_unmarked():
     body = pipeline_body(pipeline_job(pipelineInputSummary="s" * 1000, totalSteps=3))
-    assert len(body["pipelineInputSummary"]) == 1000 and body["totalSteps"] == 3
+    assert body["pipelineInputSummary"] == "s" * 1000 and body["totalSteps"] == 3
+
+
+@pytest.mark.parametrize(("kind", "limit"), [("agent", 500), ("pipeline", 1000)])
+def test_a_callers_summary_is_marked_with_our_job_id_only_when_the_marker_fits(kind, limit):
+    make, key = (agent_job, "agentInputSummary") if kind == "agent" else (
+        pipeline_job, "pipelineInputSummary")
+    job_id = make().job_id
+    room = limit - len(f" [jobfleet {job_id}]")
+    assert create_request(make(**{key: "x" * room}))[1][key] == "x" * room + f" [jobfleet {job_id}]"
+    assert create_request(make(**{key: "x" * (room + 1)}))[1][key] == "x" * (room + 1)
+
+
+@pytest.mark.parametrize(("summary", "carries"), [
+    ("jobfleet job job-1", True),
+    ("FDA question [jobfleet job-1]", True),
+    ("jobfleet job job-12", False),
+    ("FDA question [jobfleet job-12]", False),
+    ("[jobfleet job-1] FDA question", False),
+    (None, False),
+])
+def test_only_the_exact_default_or_a_trailing_marker_names_a_job(summary, carries):
+    assert carries_job_id(summary, "job-1") is carries
 
 
 def test_a_pipeline_summary_over_1000_characters_is_a_permanent_error_naming_the_limit():

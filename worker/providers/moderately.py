@@ -8,17 +8,33 @@ Every request carries ``?teamIds=<MODERATELY_TEAM_ID>`` (the platform scopes eve
 it) and ``Authorization: Bearer <MODERATELY_API_KEY>``, except presigned storage URLs, whose
 signature is their credential.
 
-The platform has no idempotency key and no tag or metadata field on executions, and its
-execution lists filter only by ids, configuration version and status, so a lost create
-response cannot be matched back to our job: ``supports_find`` is false. Creates are sent
-once (never retried after a timeout or 5xx, which the request may have survived).
+The platform has no idempotency key and no tag or metadata field on executions, so creates
+are sent once (never retried after a timeout or 5xx, which the request may have survived)
+and a create whose answer was lost is found again by :meth:`ModeratelyProvider.find`:
+
+* **what is listed**: the executions of the job's configuration version
+  (``pipelineConfigurationVersionIds`` / ``agentConfigurationVersionIds``, the only
+  documented filters that narrow it). Pipelines are read newest first
+  (``orderBy=createdAt&orderDirection=desc``) and reading stops past the window; the agent
+  list documents no order, so it is read to its end. Either way at most
+  :data:`~worker.providers.matching.FIND_MAX_PAGES` pages of 100 in
+  :data:`~worker.providers.matching.FIND_BUDGET_S`, else the search is inconclusive.
+* **the window**: created at or after ``create_started`` minus 60 s of clock slack (the
+  last 15 minutes when the earlier attempt's start is unknown).
+* **what matches**: the input summary we send names our job id (see
+  :mod:`.moderately_params`), which decides alone; a caller's summary too long for the
+  marker falls back to every sent field echoing back equal (canonical JSON). The oldest
+  match not already tracked by another of our jobs is adopted.
+
 Files, by contrast, are found by SHA-256 (``fileHashes``), so an upload is never repeated.
 """
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from itertools import count
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -28,6 +44,15 @@ from config.settings import HTTP_RETRIES, HTTP_TIMEOUT_S, ModeratelySettings
 from worker.errors import AuthError, ConfigError, PermanentError
 from worker.providers.base import JobSpec, Outputs, Provider, RemoteStatus, Submission
 from worker.providers.http import HttpClient, Throttle
+from worker.providers.matching import (
+    Candidate,
+    SearchBudget,
+    Verdict,
+    parse_time,
+    pick,
+    search_since,
+    searching,
+)
 from worker.providers.moderately_params import (
     AGENT,
     NAME,
@@ -37,9 +62,13 @@ from worker.providers.moderately_params import (
     upload_request,
 )
 from worker.providers.moderately_records import (
+    CONFIG_KEYS,
     ID_KEYS,
     bad,
+    execution_verdict,
     file_id_of,
+    has_next_page,
+    listed_executions,
     matching_file,
     remote_status,
     s3_output,
@@ -47,7 +76,11 @@ from worker.providers.moderately_records import (
 
 CANCEL_REASON = "cancelled by jobfleet"
 FIND_PAGE_SIZE = 100  # files with one hash are few; the API's largest page for files
+EXECUTION_PAGE_SIZE = 100  # the largest page both execution lists take (agents: 1-100)
 _PATHS = {AGENT: "/agent-executions", PIPELINE: "/pipeline-executions"}
+# The documented list filter by configuration version, and the documented order (agents: none).
+_LIST_FILTERS = {AGENT: "agentConfigurationVersionIds", PIPELINE: "pipelineConfigurationVersionIds"}
+_NEWEST_FIRST = {PIPELINE: {"orderBy": "createdAt", "orderDirection": "desc"}}
 
 
 def _required(value: str | None, variable: str) -> str:
@@ -61,7 +94,7 @@ class ModeratelyProvider(Provider):
 
     name = NAME
     kinds = frozenset({AGENT, PIPELINE})
-    supports_find = False  # no tag/idempotency field on executions (module docstring)
+    supports_find = True  # by our job id in the summary, else by payload (module docstring)
     supports_upload = True
 
     def __init__(
@@ -75,7 +108,9 @@ class ModeratelyProvider(Provider):
         before_request: Callable[[], None] | None = None,
         throttle: Throttle | None = None,
         redis: Any = None,  # passed by the registry to every provider; not needed here
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self._clock = clock
         key = settings.api_key.get_secret_value() if settings.api_key else None
         key = _required(key, "MODERATELY_API_KEY")
         self._team = _required(settings.team_id, "MODERATELY_TEAM_ID")
@@ -99,6 +134,28 @@ class ModeratelyProvider(Provider):
         record = self._json("POST", path, json=body, idempotent=False)
         status = remote_status(job.kind, record)
         return Submission(remote_id=record[ID_KEYS[job.kind]], status=status)
+
+    def find(
+        self, job: JobSpec, taken: Callable[[str], bool] = lambda _: False
+    ) -> Submission | None:
+        """The execution a lost create made for ``job`` (see the module docstring), or None.
+
+        Raises ``SearchInconclusive`` (reason ``submit_unknown``) when a candidate cannot be
+        compared in full or the list is longer than the search may read.
+        """
+        _, body = create_request(job)
+        since = search_since(job.create_started, self._clock())
+        budget = SearchBudget(NAME, self._clock)
+        with searching(NAME):
+            candidates = list(self._recent(job.kind, body[CONFIG_KEYS[job.kind]], since, budget))
+
+        def verdict(candidate: Candidate) -> Verdict:
+            return execution_verdict(job.kind, candidate.record, body, job.job_id)
+
+        found = pick(candidates, verdict, taken, NAME)
+        if found is None:
+            return None
+        return Submission(remote_id=found.remote_id, status=remote_status(job.kind, found.record))
 
     def status(self, remote_id: str, kind: str) -> RemoteStatus:
         """GETs one execution; the raw record is kept on the status."""
@@ -159,6 +216,34 @@ class ModeratelyProvider(Provider):
     def close(self) -> None:
         """Releases the HTTP session if this provider made it."""
         self._http.close()
+
+    def _recent(
+        self, kind: str, config_id: str, since: float, budget: SearchBudget
+    ) -> Iterator[Candidate]:
+        """Each execution of ``config_id`` created since ``since``, once.
+
+        A row without a readable ``createdAt`` is kept (it cannot be ruled out) and sorts
+        last. Pipelines come newest first, so reading stops at the first page that ends
+        before ``since``; agents come in no documented order and are read to the end.
+        """
+        query = {_LIST_FILTERS[kind]: config_id, **_NEWEST_FIRST.get(kind, {})}
+        seen: set[str] = set()
+        page_size = EXECUTION_PAGE_SIZE
+        for page in count(1):
+            budget.page()
+            answer = self._json("GET", _PATHS[kind],
+                                params={**query, "page": page, "pageSize": page_size})
+            rows = listed_executions(kind, answer)
+            times = [parse_time(row.get("createdAt")) for row in rows]
+            for row, created in zip(rows, times):
+                remote_id = row[ID_KEYS[kind]]
+                if remote_id not in seen and (created is None or created >= since):
+                    seen.add(remote_id)
+                    yield Candidate(remote_id, math.inf if created is None else created, row)
+            last = times[-1] if times else None
+            past_window = kind in _NEWEST_FIRST and last is not None and last < since
+            if not rows or past_window or not has_next_page(answer, len(rows), page_size):
+                return
 
     def _pipeline_outputs(self, remote_id: str) -> Outputs:
         """``/output`` inline into ``data``; an S3 output downloaded into ``files``."""

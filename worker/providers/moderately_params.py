@@ -10,10 +10,14 @@ platform receives (``/work/shared/providers/moderately-openapi.json``)::
     kind "pipeline": {"pipelineConfigurationVersionId": "...", "pipelineInput": {...},
                       "pipelineInputSummary"?: "<= 1,000 chars", "totalSteps"?: >= 1}
 
-The platform requires a summary; when the params have none, ``jobfleet job <job id>`` is
-sent, which also shows our job id to anyone looking at the execution. Everything the
-platform documents as a limit is checked here, before any request, so a bad job fails at
-once with a message naming the field instead of with the platform's generic 400.
+The platform requires a summary, and the summary is the only free-text field an execution
+echoes back, so it carries our job id: ``jobfleet job <job id>`` when the params give none,
+else the caller's summary with `` [jobfleet <job id>]`` appended when that fits the limit
+(500 characters for agents, 1,000 for pipelines). A summary too long for the marker is sent
+as given; such a job can be found again only by comparing inputs (see
+:meth:`~worker.providers.moderately.ModeratelyProvider.find`). Everything the platform
+documents as a limit is checked here, before any request, so a bad job fails at once with a
+message naming the field instead of with the platform's generic 400.
 """
 
 from __future__ import annotations
@@ -74,16 +78,35 @@ def _input(params: Mapping[str, Any], key: str) -> dict[str, Any]:
     return dict(value)
 
 
+def default_summary(job_id: str) -> str:
+    """The summary sent when the params give none: our job id, readable in the web app."""
+    return f"jobfleet job {job_id}"
+
+
+def job_marker(job_id: str) -> str:
+    """What is appended to a caller's summary so the execution names our job."""
+    return f" [jobfleet {job_id}]"
+
+
+def carries_job_id(summary: Any, job_id: str) -> bool:
+    """Whether an execution's summary names ``job_id`` the way :func:`_summary` writes it."""
+    return isinstance(summary, str) and (
+        summary == default_summary(job_id) or summary.endswith(job_marker(job_id))
+    )
+
+
 def _summary(params: Mapping[str, Any], key: str, limit: int, job_id: str) -> str:
-    """The caller's summary, checked against ``limit``; our default when there is none."""
+    """The caller's summary (checked against ``limit``) marked with our job id if it fits;
+    our default when there is none."""
     value = params.get(key)
     if value is None:
-        return f"jobfleet job {job_id}"[:limit]
+        return default_summary(job_id)[:limit]
     if not isinstance(value, str) or not value:
         _reject(f"params.{key} must be a non-empty string")
     if len(value) > limit:
         _reject(f"params.{key} is {len(value):,} characters; Moderately allows at most {limit:,}")
-    return value
+    marked = value + job_marker(job_id)
+    return marked if len(marked) <= limit else value
 
 
 def _integer(params: Mapping[str, Any], key: str) -> int | None:

@@ -3,6 +3,9 @@
 Pure functions over parsed JSON (and downloaded bytes), so every odd answer is unit-tested
 without a server. Statuses are the six of the OpenAPI enum, spelled British (``cancelled``);
 ``paused`` is not terminal. Anything else is a ``BadResponse`` quoting the record.
+
+:func:`execution_verdict` decides whether a listed execution is the one a lost create made
+(see :meth:`~worker.providers.moderately.ModeratelyProvider.find`).
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from typing import Any
 
 from worker.errors import BadResponse, PermanentError
 from worker.providers.base import RemoteState, RemoteStatus
-from worker.providers.moderately_params import AGENT, NAME
+from worker.providers.matching import Verdict, same
+from worker.providers.moderately_params import AGENT, NAME, PIPELINE, carries_job_id
 
 STATES = {
     "pending": RemoteState.PENDING,
@@ -25,7 +29,9 @@ STATES = {
     "failed": RemoteState.FAILED,
     "cancelled": RemoteState.CANCELLED,
 }
-ID_KEYS = {AGENT: "agentExecutionId", "pipeline": "pipelineExecutionId"}
+ID_KEYS = {AGENT: "agentExecutionId", PIPELINE: "pipelineExecutionId"}
+CONFIG_KEYS = {AGENT: "agentConfigurationVersionId", PIPELINE: "pipelineConfigurationVersionId"}
+SUMMARY_KEYS = {AGENT: "agentInputSummary", PIPELINE: "pipelineInputSummary"}
 OUTPUT_SUFFIX = {"json": "json", "csv": "csv", "parquet": "parquet", "binary": "bin"}
 OUTPUT_STEM = "pipeline-output"
 
@@ -137,3 +143,40 @@ def matching_file(answer: Any, sha256: str, name: str) -> str | None:
     named = [item for item in same if item.get("fileName") == name]
     best = (named or same or [None])[0]
     return best["fileId"] if best else None
+
+
+def listed_executions(kind: str, answer: Any) -> list[Mapping[str, Any]]:
+    """The rows of an execution list page; raises ``BadResponse`` for any other shape."""
+    items = answer.get("items") if isinstance(answer, Mapping) else None
+    id_key = ID_KEYS[kind]
+    if not isinstance(items, list) or not all(
+        isinstance(row, Mapping) and isinstance(row.get(id_key), str) for row in items
+    ):
+        raise bad(f"{kind} execution list without an items array of {id_key}s", answer)
+    return items
+
+
+def has_next_page(answer: Mapping[str, Any], rows: int, page_size: int) -> bool:
+    """``pagination.hasNextPage``; a full page when the platform left it out."""
+    pagination = answer.get("pagination")
+    flag = pagination.get("hasNextPage") if isinstance(pagination, Mapping) else None
+    return flag if isinstance(flag, bool) else rows >= page_size
+
+
+def execution_verdict(
+    kind: str, row: Mapping[str, Any], body: Mapping[str, Any], job_id: str
+) -> Verdict:
+    """Whether listed execution ``row`` is the one created from ``body`` for ``job_id``.
+
+    When the summary we send carries our job id, that decides: no one else writes it. When
+    it could not (a caller's summary too long for the marker), every field we sent must echo
+    back equal, canonically; a field missing from the record leaves the answer unsure.
+    """
+    if row.get(CONFIG_KEYS[kind]) != body[CONFIG_KEYS[kind]]:
+        return Verdict.DIFFERENT
+    if carries_job_id(body[SUMMARY_KEYS[kind]], job_id):
+        matched = carries_job_id(row.get(SUMMARY_KEYS[kind]), job_id)
+        return Verdict.MATCH if matched else Verdict.DIFFERENT
+    if any(key in row and not same(row[key], value) for key, value in body.items()):
+        return Verdict.DIFFERENT
+    return Verdict.MATCH if all(key in row for key in body) else Verdict.UNSURE

@@ -8,9 +8,17 @@ What the platform does not offer, and what follows from it:
 
 * **No cancel endpoint.** :meth:`OpenProteinProvider.cancel` raises ``NotImplementedError``
   and the fleet simply stops tracking the job.
-* **No client tag or idempotency key.** A job carries only its inputs, so a job whose create
-  request was lost cannot be told apart from another with the same inputs: ``supports_find``
-  is false, and a create is never blindly repeated (only a 429, a refusal, is retried).
+* **No client tag or idempotency key.** A create is never blindly repeated (only a 429, a
+  refusal, is retried), and a create whose answer was lost is found again **by payload**
+  (:meth:`OpenProteinProvider.find`): ``GET v1/jobs?job_type=&more_recent_than=`` lists
+  the kind's jobs created since ``create_started`` minus 60 s (the last 15 minutes when
+  that is unknown), paged with ``page_offset`` to an empty page and bounded; each job's
+  inputs are read back (``v1/align/inputs?msa_type=RAW``, or
+  ``v1/embeddings/{type}/{id}/sequences``, then ``v1/jobs/{id}/args``) and compared with
+  our params (see :mod:`.openprotein_params`), oldest first. The first match that no
+  other of our jobs tracks is adopted, so two jobs with identical payloads adopt two
+  different remote jobs. A job that cannot be compared in full makes the search
+  inconclusive: the fleet fails the job (``submit_unknown``) rather than create again.
 
 The login token is shared by the fleet through Redis (:mod:`worker.providers.openprotein_auth`);
 a 401 on a call renews it once and retries the call once.
@@ -22,8 +30,10 @@ import csv
 import hashlib
 import io
 import json
+import logging
+import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -34,10 +44,26 @@ from config.settings import HTTP_RETRIES, HTTP_TIMEOUT_S, OpenProteinSettings
 from worker.errors import AuthError, BadResponse, ConfigError, PermanentError
 from worker.providers.base import JobSpec, Outputs, Provider, RemoteState, RemoteStatus, Submission
 from worker.providers.http import HttpClient, Throttle, parse_json
+from worker.providers.matching import (
+    Candidate,
+    SearchBudget,
+    Verdict,
+    iso_utc,
+    parse_time,
+    pick,
+    search_since,
+    searching,
+    worst,
+)
 from worker.providers.openprotein_auth import SharedToken
 from worker.providers.openprotein_params import EmbedParams, MsaParams, job_params
 
+log = logging.getLogger(__name__)
+
 NAME = "openprotein"
+# The job types a create of each kind answers with (an embedding may come back reduced).
+JOB_TYPES = {"msa": ("/align/align",), "embed": ("/embeddings/embed", "/embeddings/embed_reduced")}
+LIST_PAGE_SIZE = 100  # what the official client always sends; the server's cap is unknown
 MSA_FILE = "msa.fasta"
 FASTA_TYPE = "text/x-fasta"  # anything else is CSV to the official client, and to us
 NPY_MAGIC = b"\x93NUMPY"
@@ -86,6 +112,27 @@ def fasta_of(response: requests.Response) -> bytes:
     return "".join(f">{row[0]}\n{row[1]}\n" for row in rows).encode()
 
 
+def fasta_records(fasta: bytes) -> list[tuple[str, str]]:
+    """``(name, sequence)`` records of FASTA text, read as the official client reads it."""
+    records: list[tuple[str, list[str]]] = []
+    for raw in fasta.decode("utf-8", "replace").splitlines():
+        line = raw.strip()
+        if line.startswith(">"):
+            records.append((line[1:].strip(), []))
+        elif line and not line.startswith("#") and records:
+            records[-1][1].append(line)
+    return [(name, "".join(parts)) for name, parts in records]
+
+
+def listed_jobs(answer: Any) -> list[Mapping[str, Any]]:
+    """The Job objects of a ``v1/jobs`` page (a bare array); ``BadResponse`` otherwise."""
+    if not isinstance(answer, list):
+        raise _bad("job list is not an array", answer)
+    for record in answer:
+        remote_status(record)  # every row must be a readable Job
+    return answer
+
+
 def _required(value: str | None, variable: str) -> str:
     if not value:
         raise ConfigError(f"{variable} is not set; OpenProtein needs it")
@@ -98,7 +145,7 @@ class OpenProteinProvider(Provider):
     name = NAME
     kinds = frozenset({"msa", "embed"})
     supports_cancel = False
-    supports_find = False
+    supports_find = True  # by payload; see the module docstring
 
     def __init__(
         self,
@@ -111,7 +158,9 @@ class OpenProteinProvider(Provider):
         sleep: Callable[[float], None] = time.sleep,
         before_request: Callable[[], None] | None = None,
         throttle: Throttle | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self._clock = clock
         username = _required(settings.username, "OPENPROTEIN_USERNAME")
         if settings.password is None or not settings.password.get_secret_value():
             raise ConfigError("OPENPROTEIN_PASSWORD is not set; OpenProtein needs it")
@@ -141,6 +190,25 @@ class OpenProteinProvider(Provider):
         status = remote_status(parse_json(NAME, response))
         return Submission(remote_id=status.record["job_id"], status=status)
 
+    def find(
+        self, job: JobSpec, taken: Callable[[str], bool] = lambda _: False
+    ) -> Submission | None:
+        """The remote job a lost create made for ``job``, matched by payload, or None.
+
+        Raises ``SearchInconclusive`` (reason ``submit_unknown``) when a candidate's inputs
+        cannot be read back in full or the search would run past its bounds.
+        """
+        params = job_params(job.kind, job.params)
+        since = search_since(job.create_started, self._clock())
+        budget = SearchBudget(NAME, self._clock)
+        with searching(NAME):
+            candidates = [c for job_type in JOB_TYPES[job.kind]
+                          for c in self._recent(job_type, since, budget)]
+            found = pick(candidates, lambda c: self._verdict(params, c, budget), taken, NAME)
+        if found is None:
+            return None
+        return Submission(remote_id=found.remote_id, status=remote_status(found.record))
+
     def status(self, remote_id: str, kind: str) -> RemoteStatus:
         """One Job object, normalised; the raw record is kept on the status."""
         record = parse_json(NAME, self._call("GET", f"v1/jobs/{quote(remote_id, safe='')}"))
@@ -164,6 +232,73 @@ class OpenProteinProvider(Provider):
     def close(self) -> None:
         """Releases the HTTP session if this provider made it."""
         self._http.close()
+
+    def _recent(self, job_type: str, since: float, budget: SearchBudget) -> Iterator[Candidate]:
+        """Each of our jobs of ``job_type`` created since ``since``, once, in any order.
+
+        The list's order is undocumented, so it is read to an empty page; a full page of
+        rows already seen means ``page_offset`` was not honoured and the rest is unknown.
+        """
+        query = {"job_type": job_type, "more_recent_than": iso_utc(since),
+                 "page_size": LIST_PAGE_SIZE}
+        seen: set[str] = set()
+        offset = 0
+        while True:
+            budget.page()
+            answer = parse_json(NAME, self._call("GET", "v1/jobs",
+                                                 params={**query, "page_offset": offset}))
+            rows = [row for row in listed_jobs(answer) if row["job_id"] not in seen]
+            if not rows and len(answer) >= LIST_PAGE_SIZE:
+                budget.exhausted("the job list repeated a full page; page_offset not honoured")
+            if not rows:
+                return
+            offset += len(answer)
+            for row in rows:
+                seen.add(row["job_id"])
+                created = parse_time(row.get("created_date"))
+                if row["job_type"] == job_type and (created is None or created >= since):
+                    yield Candidate(row["job_id"], math.inf if created is None else created, row)
+
+    def _verdict(self, params: MsaParams | EmbedParams, candidate: Candidate,
+                 budget: SearchBudget) -> Verdict:
+        """Reads a candidate's inputs back, then its args, and compares them with ours.
+
+        A refusal to read them (a 404 for a job of another shape, say) leaves it unsure.
+        """
+        budget.check_time()
+        try:
+            if isinstance(params, MsaParams):
+                verdict = params.inputs_verdict(self._msa_input(candidate.remote_id))
+            else:
+                verdict = params.inputs_verdict(self._embedded_sequences(candidate.record))
+            if verdict is Verdict.DIFFERENT:
+                return verdict
+            return worst(verdict, params.args_verdict(self._args(candidate.remote_id)))
+        except PermanentError as exc:
+            if isinstance(exc, AuthError):
+                raise
+            log.warning("openprotein: inputs of job %s cannot be read back: %s",
+                        candidate.remote_id, exc)
+            return Verdict.UNSURE
+
+    def _msa_input(self, remote_id: str) -> list[tuple[str, str]]:
+        """An MSA job's input as uploaded (``msa_type=RAW``: CSV or FASTA)."""
+        query = {"job_id": remote_id, "msa_type": "RAW"}
+        return fasta_records(fasta_of(self._call("GET", "v1/align/inputs", params=query,
+                                                 json_answer=False)))
+
+    def _embedded_sequences(self, record: Mapping[str, Any]) -> list[str]:
+        """An embedding job's sequences (``v1{job_type}/{id}/sequences``)."""
+        path = f"v1{record['job_type']}/{quote(record['job_id'], safe='')}/sequences"
+        sequences = parse_json(NAME, self._call("GET", path))
+        if not (isinstance(sequences, list) and all(isinstance(s, str) for s in sequences)):
+            raise _bad("sequence list is not a list of strings", sequences)
+        return sequences
+
+    def _args(self, remote_id: str) -> Mapping[str, Any]:
+        """The arguments a job was created with; an answer of another shape tells nothing."""
+        answer = parse_json(NAME, self._call("GET", f"v1/jobs/{quote(remote_id, safe='')}/args"))
+        return answer if isinstance(answer, Mapping) else {}
 
     def _create_embeddings(self, params: EmbedParams) -> requests.Response:
         path = f"v1/embeddings/models/{params.model}/embed"

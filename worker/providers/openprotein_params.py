@@ -14,6 +14,18 @@ official client's default; null asks for one vector per residue). Either kind ma
 emulator's ``_emulator`` override, which is passed through where the emulator reads it: as
 an extra multipart part for an MSA, as a body key for embeddings. Every problem is a
 ``PermanentError`` naming the param: a bad job line never improves by retrying.
+
+The ``*_verdict`` methods compare a remote job's inputs, as the platform reads them back,
+with these params (for :meth:`~worker.providers.openprotein.OpenProteinProvider.find`):
+
+* an MSA's records are compared **in order**, names and rows: the first row is the query
+  and the order is the alignment's;
+* an embedding job's sequences are compared **as a set** (ours are unique): each sequence
+  is embedded on its own and results are keyed by sequence, so order changes nothing, and
+  the platform may list them in its own order;
+* the other arguments (``is_seed``; ``model``, ``reduction``, ``prompt_id``) come from the
+  job's ``args``, whose keys the platform does not document: a key we need and cannot
+  find there makes the verdict ``UNSURE``, never a match. ``_emulator`` is not compared.
 """
 
 from __future__ import annotations
@@ -25,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from worker.errors import PermanentError
+from worker.providers.matching import Verdict, worst
 
 NAME = "openprotein"
 OVERRIDE_KEY = "_emulator"
@@ -60,6 +73,21 @@ class MsaParams:
         """The ``is_seed`` flag spelt as the official client spells it."""
         return {"is_seed": "True" if self.is_seed else "False"}
 
+    def inputs_verdict(self, records: Sequence[tuple[str, str]]) -> Verdict:
+        """Whether read-back ``(name, sequence)`` records are ours, in order."""
+        theirs = [(name.strip(), sequence) for name, sequence in records]
+        ours = [(name.strip(), sequence) for name, sequence in zip(self.names, self.sequences)]
+        return Verdict.MATCH if theirs == ours else Verdict.DIFFERENT
+
+    def args_verdict(self, args: Mapping[str, Any]) -> Verdict:
+        """Whether the job's ``args`` say it was made with our ``is_seed``."""
+        flag = args.get("is_seed")
+        if isinstance(flag, str):
+            flag = {"true": True, "false": False}.get(flag.strip().lower())
+        if not isinstance(flag, bool):
+            return Verdict.UNSURE
+        return Verdict.MATCH if flag == self.is_seed else Verdict.DIFFERENT
+
 
 @dataclass(frozen=True)
 class EmbedParams:
@@ -81,6 +109,29 @@ class EmbedParams:
         if self.emulator is not None:
             body[OVERRIDE_KEY] = dict(self.emulator)
         return body
+
+    def inputs_verdict(self, sequences: Sequence[str]) -> Verdict:
+        """Whether a job's read-back sequences are ours, in any order."""
+        return Verdict.MATCH if sorted(sequences) == sorted(self.sequences) else Verdict.DIFFERENT
+
+    def args_verdict(self, args: Mapping[str, Any]) -> Verdict:
+        """Whether the job's ``args`` name our model, reduction and prompt."""
+        return worst(
+            _arg_verdict(args, ("model_id", "model"), self.model, absent_is_none=False),
+            _arg_verdict(args, ("reduction",), self.reduction, absent_is_none=False),
+            _arg_verdict(args, ("prompt_id",), self.prompt_id, absent_is_none=True),
+        )
+
+
+def _arg_verdict(
+    args: Mapping[str, Any], keys: tuple[str, ...], expected: Any, *, absent_is_none: bool
+) -> Verdict:
+    """One argument read back under the first of ``keys`` present; unsure when none is,
+    unless an absent key plainly means "not given" (an optional argument we did not send)."""
+    key = next((k for k in keys if k in args), None)
+    if key is None:
+        return Verdict.MATCH if absent_is_none and expected is None else Verdict.UNSURE
+    return Verdict.MATCH if args[key] == expected else Verdict.DIFFERENT
 
 
 def _reject(message: str) -> NoReturn:
