@@ -106,7 +106,18 @@ def _find_or_create(
         return None
     rt.store.reschedule(job, "submit", rt.store.clock() + rt.settings.lease_s,
                         create_started=rt.store.clock())
-    return provider.submit(spec)
+    try:
+        return provider.submit(spec)
+    except TransientError as exc:
+        if not _may_have_created(exc):  # refused outright: the next attempt need not search
+            rt.store.transition(job.id, ["submitting"], "submitting", create_started=None)
+        raise
+
+
+def _may_have_created(exc: TransientError) -> bool:
+    """A create refused with an error status created nothing; one that got no answer, or a
+    2xx we could not read, may have created the remote job."""
+    return isinstance(exc, BadResponse) or (exc.status is None and not isinstance(exc, Throttled))
 
 
 def _record_submission(rt: Runtime, provider: Provider, job: Job, sub: Submission) -> None:
@@ -276,9 +287,8 @@ def _step_failed(rt: Runtime, job: Job, step: str, exc: Exception) -> None:
         _fail(rt, job, reason, str(exc))
         return
     if isinstance(exc, Throttled):  # our own limiter: nothing was sent, no error is counted
-        unsent = {"create_started": None} if step == "submit" else {}
         rt.store.reschedule(job, step, rt.store.clock() + (exc.retry_after or 1.0),
-                            lease_until=None, **unsent)
+                            lease_until=None)
         return
     if not isinstance(exc, TransientError):
         log.exception("job %s: unexpected error in %s", job.id, step, exc_info=exc)
@@ -289,16 +299,8 @@ def _step_failed(rt: Runtime, job: Job, step: str, exc: Exception) -> None:
         _fail(rt, job, reason, f"gave up after {errors} attempts to {step}: {text}")
         return
     hint = exc.retry_after if isinstance(exc, TransientError) else None
-    # A create refused with an error status created nothing; one that got no answer, or a 2xx
-    # we could not read, may have created the remote job.
-    ambiguous = step == "submit" and (
-        isinstance(exc, BadResponse) or (isinstance(exc, TransientError) and exc.status is None)
-    )
-    fields = {"errors": errors, "last_error": text, "lease_until": None}
-    if step == "submit" and not ambiguous:
-        fields["create_started"] = None
     at = rt.store.clock() + rt.poll_policy.delay(errors - 1, hint=hint)
-    rt.store.reschedule(job, step, at, **fields)
+    rt.store.reschedule(job, step, at, errors=errors, last_error=text, lease_until=None)
     log.info("job %s: %s failed (%d/%d), again in %.1fs: %s", job.id, step, errors,
              rt.settings.max_step_errors, at - rt.store.clock(), text)
 

@@ -76,7 +76,7 @@ class Provider(ABC):
     name: ClassVar[str]
     kinds: ClassVar[frozenset[str]]
     supports_cancel: ClassVar[bool] = True
-    supports_find: ClassVar[bool] = False  # can look a remote job up by our job id (tag)
+    supports_find: ClassVar[bool] = False  # can find a remote job we created (tag or payload)
     supports_upload: ClassVar[bool] = False  # can receive a result uploaded as a file
 
     @abstractmethod
