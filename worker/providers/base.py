@@ -11,10 +11,16 @@ Every method may raise the :mod:`worker.errors` tree: ``TransientError`` (try la
 from __future__ import annotations
 
 import enum
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from pydantic import SecretStr
+
+from worker.errors import BadResponse, ConfigError
 
 
 class RemoteState(enum.StrEnum):
@@ -134,3 +140,25 @@ class Provider(ABC):
 
     def close(self) -> None:
         """Releases pooled connections at worker shutdown."""
+
+
+def setting(value: str | SecretStr | None, variable: str, platform: str) -> str:
+    """A required setting's value; ``ConfigError`` naming the variable (never a value)."""
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if not value:
+        raise ConfigError(f"{variable} is not set; {platform} needs it")
+    return value
+
+
+def url_setting(value: str | None, variable: str, platform: str) -> str:
+    """A required http(s) base URL."""
+    url = setting(value, variable, platform)
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise ConfigError(f"{variable} must be an http(s) URL")
+    return url
+
+
+def bad_answer(provider: str, message: str, answer: Any) -> BadResponse:
+    """A ``BadResponse`` quoting the platform's answer (redacted and cut short by the error)."""
+    return BadResponse(message, provider=provider, body=json.dumps(answer, default=str))

@@ -17,16 +17,27 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import requests
 
 from config.settings import HTTP_RETRIES, HTTP_TIMEOUT_S, DeepOriginSettings
-from worker.errors import AuthError, BadResponse, ConfigError, OverBudget, PermanentError
-from worker.providers.base import JobSpec, Outputs, Provider, RemoteState, RemoteStatus, Submission
+from worker.errors import AuthError, BadResponse, OverBudget, PermanentError
+from worker.providers.base import (
+    JobSpec,
+    Outputs,
+    Provider,
+    RemoteState,
+    RemoteStatus,
+    Submission,
+    bad_answer,
+    setting,
+    url_setting,
+)
 from worker.providers.http import HttpClient, Throttle, parse_json
 
 NAME = "deeporigin"
+PLATFORM = "Deep Origin"  # as named in messages
 APP_TAG = "jobfleet"  # the ``app`` tag on every execution we create
 QUOTE_ONLY = -1  # approveAmount for "quote, do not run"; 0 would still run free quotes
 DEFAULT_VERSION = "latest"  # the platform resolves it to the newest enabled version
@@ -66,7 +77,7 @@ def _reject(message: str) -> NoReturn:
 
 
 def _bad(message: str, answer: Any) -> BadResponse:
-    return BadResponse(message, provider=NAME, body=json.dumps(answer, default=str))
+    return bad_answer(NAME, message, answer)
 
 
 def tool_params(job: JobSpec) -> ToolParams:
@@ -205,12 +216,6 @@ def _safe_name(name: str) -> str:
     return cleaned or "result"
 
 
-def _required(value: str | None, variable: str) -> str:
-    if not value:
-        raise ConfigError(f"{variable} is not set; Deep Origin needs it")
-    return value
-
-
 class DeepOriginProvider(Provider):
     """Deep Origin's tools service: create (or quote and confirm), poll, cancel, fetch files."""
 
@@ -231,16 +236,14 @@ class DeepOriginProvider(Provider):
         throttle: Throttle | None = None,
         redis: Any = None,  # passed by the registry to every provider; not needed here
     ) -> None:
-        token = settings.auth_token.get_secret_value() if settings.auth_token else None
-        token = _required(token, "DO_AUTH_TOKEN")
-        self._org = quote(_required(settings.org_key, "DO_ORG_KEY"), safe="")
-        self._project = _required(settings.project_id, "DO_PROJECT_ID")
-        if urlsplit(settings.base_url).scheme not in ("http", "https"):
-            raise ConfigError("DO_BASE_URL must be an http(s) URL")
+        token = setting(settings.auth_token, "DO_AUTH_TOKEN", PLATFORM)
+        self._org = quote(setting(settings.org_key, "DO_ORG_KEY", PLATFORM), safe="")
+        self._project = setting(settings.project_id, "DO_PROJECT_ID", PLATFORM)
+        base_url = url_setting(settings.base_url, "DO_BASE_URL", PLATFORM)
         self._cluster: str | None = None  # the default cluster, asked for once per instance
         self._http = HttpClient(
             NAME,
-            settings.base_url,
+            base_url,
             headers={"Authorization": f"Bearer {token}"},
             timeout_s=timeout_s,
             retries=retries,

@@ -36,13 +36,21 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from itertools import count
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import requests
 
 from config.settings import HTTP_RETRIES, HTTP_TIMEOUT_S, ModeratelySettings
-from worker.errors import AuthError, ConfigError, PermanentError
-from worker.providers.base import JobSpec, Outputs, Provider, RemoteStatus, Submission
+from worker.errors import AuthError, PermanentError
+from worker.providers.base import (
+    JobSpec,
+    Outputs,
+    Provider,
+    RemoteStatus,
+    Submission,
+    setting,
+    url_setting,
+)
 from worker.providers.http import HttpClient, Throttle
 from worker.providers.matching import (
     Candidate,
@@ -57,6 +65,7 @@ from worker.providers.moderately_params import (
     AGENT,
     NAME,
     PIPELINE,
+    PLATFORM,
     complete_request,
     create_request,
     upload_request,
@@ -83,12 +92,6 @@ _LIST_FILTERS = {AGENT: "agentConfigurationVersionIds", PIPELINE: "pipelineConfi
 _NEWEST_FIRST = {PIPELINE: {"orderBy": "createdAt", "orderDirection": "desc"}}
 
 
-def _required(value: str | None, variable: str) -> str:
-    if not value:
-        raise ConfigError(f"{variable} is not set; Moderately needs it")
-    return value
-
-
 class ModeratelyProvider(Provider):
     """Agent and pipeline executions: create, poll, cancel, fetch outputs; file uploads."""
 
@@ -111,14 +114,12 @@ class ModeratelyProvider(Provider):
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._clock = clock
-        key = settings.api_key.get_secret_value() if settings.api_key else None
-        key = _required(key, "MODERATELY_API_KEY")
-        self._team = _required(settings.team_id, "MODERATELY_TEAM_ID")
-        if urlsplit(settings.base_url).scheme not in ("http", "https"):
-            raise ConfigError("MODERATELY_BASE_URL must be an http(s) URL")
+        key = setting(settings.api_key, "MODERATELY_API_KEY", PLATFORM)
+        self._team = setting(settings.team_id, "MODERATELY_TEAM_ID", PLATFORM)
+        base_url = url_setting(settings.base_url, "MODERATELY_BASE_URL", PLATFORM)
         self._http = HttpClient(
             NAME,
-            settings.base_url,
+            base_url,
             headers={"Authorization": f"Bearer {key}"},
             timeout_s=timeout_s,
             retries=retries,

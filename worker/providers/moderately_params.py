@@ -32,6 +32,7 @@ from worker.errors import PermanentError
 from worker.providers.base import JobSpec
 
 NAME = "moderately"
+PLATFORM = "Moderately AI"  # as named in messages
 AGENT, PIPELINE = "agent", "pipeline"
 AGENT_SUMMARY_MAX = 500  # agentInputSummary: 1-500 characters
 PIPELINE_SUMMARY_MAX = 1000  # pipelineInputSummary: at most 1,000 characters

@@ -11,13 +11,12 @@ without a server. Statuses are the six of the OpenAPI enum, spelled British (``c
 from __future__ import annotations
 
 import gzip
-import json
 import zlib
 from collections.abc import Mapping
 from typing import Any
 
 from worker.errors import BadResponse, PermanentError
-from worker.providers.base import RemoteState, RemoteStatus
+from worker.providers.base import RemoteState, RemoteStatus, bad_answer
 from worker.providers.matching import Verdict, same
 from worker.providers.moderately_params import AGENT, NAME, PIPELINE, carries_job_id
 
@@ -38,7 +37,7 @@ OUTPUT_STEM = "pipeline-output"
 
 def bad(message: str, answer: Any) -> BadResponse:
     """A ``BadResponse`` quoting the answer it could not use."""
-    return BadResponse(message, provider=NAME, body=json.dumps(answer, default=str))
+    return bad_answer(NAME, message, answer)
 
 
 def remote_status(kind: str, record: Any) -> RemoteStatus:

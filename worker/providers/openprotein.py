@@ -29,20 +29,29 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import logging
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import requests
 from redis import Redis
 
 from config.settings import HTTP_RETRIES, HTTP_TIMEOUT_S, OpenProteinSettings
 from worker.errors import AuthError, BadResponse, ConfigError, PermanentError
-from worker.providers.base import JobSpec, Outputs, Provider, RemoteState, RemoteStatus, Submission
+from worker.providers.base import (
+    JobSpec,
+    Outputs,
+    Provider,
+    RemoteState,
+    RemoteStatus,
+    Submission,
+    bad_answer,
+    setting,
+    url_setting,
+)
 from worker.providers.http import HttpClient, Throttle, parse_json
 from worker.providers.matching import (
     Candidate,
@@ -61,6 +70,7 @@ from worker.providers.openprotein_params import EmbedParams, MsaParams, job_para
 log = logging.getLogger(__name__)
 
 NAME = "openprotein"
+PLATFORM = "OpenProtein"  # as named in messages
 # The job types a create of each kind answers with (an embedding may come back reduced).
 JOB_TYPES = {"msa": ("/align/align",), "embed": ("/embeddings/embed", "/embeddings/embed_reduced")}
 LIST_PAGE_SIZE = 100  # what the official client always sends; the server's cap is unknown
@@ -78,7 +88,7 @@ _STATES = {
 
 
 def _bad(message: str, answer: Any) -> BadResponse:
-    return BadResponse(message, provider=NAME, body=json.dumps(answer, default=str))
+    return bad_answer(NAME, message, answer)
 
 
 def remote_status(record: Any) -> RemoteStatus:
@@ -133,12 +143,6 @@ def listed_jobs(answer: Any) -> list[Mapping[str, Any]]:
     return answer
 
 
-def _required(value: str | None, variable: str) -> str:
-    if not value:
-        raise ConfigError(f"{variable} is not set; OpenProtein needs it")
-    return value
-
-
 class OpenProteinProvider(Provider):
     """OpenProtein's align and embeddings services; one shared login for the fleet."""
 
@@ -161,12 +165,9 @@ class OpenProteinProvider(Provider):
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._clock = clock
-        username = _required(settings.username, "OPENPROTEIN_USERNAME")
-        if settings.password is None or not settings.password.get_secret_value():
-            raise ConfigError("OPENPROTEIN_PASSWORD is not set; OpenProtein needs it")
-        backend = _required(settings.api_backend, "OPENPROTEIN_API_BACKEND")
-        if urlsplit(backend).scheme not in ("http", "https"):
-            raise ConfigError("OPENPROTEIN_API_BACKEND must be an http(s) URL")
+        username = setting(settings.username, "OPENPROTEIN_USERNAME", PLATFORM)
+        setting(settings.password, "OPENPROTEIN_PASSWORD", PLATFORM)
+        backend = url_setting(settings.api_backend, "OPENPROTEIN_API_BACKEND", PLATFORM)
         if redis is None:
             raise ConfigError("OpenProtein shares its login through Redis; no client was given")
         self._http = HttpClient(
