@@ -15,6 +15,10 @@ fault, drawn as a slice of a single random number so the configured rates are ex
 `drop` and `garbage` are the cases that matter for non-idempotent POSTs: the job exists but
 the client cannot know it. The control endpoints (`/_emulator/*`) sit outside every provider
 and never see faults.
+
+Each request is also counted under its credential (`stats.credential_of`: a hash, never the
+secret); the label stays in `CURRENT_CREDENTIAL` while the handler runs, so a job the handler
+creates is put down to the credential that created it.
 """
 
 from __future__ import annotations
@@ -22,14 +26,19 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 from aiohttp import web
+
+from emulator.stats import ANONYMOUS, credential_of
 
 if TYPE_CHECKING:
     from emulator.provider import ProviderContext
     from emulator.settings import ProviderSettings
 
+# The credential of the request being handled; aiohttp runs each request in its own task.
+CURRENT_CREDENTIAL: ContextVar[str] = ContextVar("emulator_credential", default=ANONYMOUS)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SERVER_ERRORS = (500, 502, 503)
 # Exponential latency has a long tail; cap it so "mean 50 ms" never turns into a minute.
@@ -73,7 +82,9 @@ def edge_middleware(ctx: ProviderContext) -> Callable[..., Awaitable[web.StreamR
     @web.middleware
     async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
         now = ctx.clock.now()
-        ctx.stats.count_request(endpoint_label(request, ctx.prefix), now)
+        credential = credential_of(request.headers)
+        CURRENT_CREDENTIAL.set(credential)
+        ctx.stats.count_request(endpoint_label(request, ctx.prefix), now, credential)
         ctx.global_rate.hit(now)
         settings = ctx.settings
         if settings.latency_ms > 0:

@@ -25,7 +25,7 @@ from aiohttp import web
 
 from emulator.blobs import Blob, BlobStore, UrlSigner
 from emulator.clock import JobClock, JobRecord, Plan
-from emulator.faults import edge_middleware
+from emulator.faults import CURRENT_CREDENTIAL, edge_middleware
 from emulator.settings import ProviderSettings
 from emulator.stats import ProviderStats, RateMeter
 
@@ -82,6 +82,7 @@ class ProviderContext:
         )
         self.jobs[remote_id] = job
         self.stats.count_creation(tag, payload_hash)
+        self.stats.track_job(job, CURRENT_CREDENTIAL.get())
         return job
 
     def store_file(self, key: str, data: bytes, content_type: str) -> Blob:
