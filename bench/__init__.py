@@ -1,0 +1,1 @@
+"""Benchmarks and the chaos harness; each runs a real local fleet (see bench/README.md)."""

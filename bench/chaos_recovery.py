@@ -1,0 +1,204 @@
+"""How long work stays stuck after a disruption: ``max_recovery_s``.
+
+Just before each disruption (a worker SIGKILLed, Redis restarted) the tracker snapshots the
+jobs that were *mid-step* at that moment:
+
+* state ``submitting``;
+* a step lease still running (``lease_until`` in the future);
+* a due time already passed (the job waits in ``jf:due:*`` for a dispatcher);
+* a poll in flight: its due entry was pushed past the scheduled ``next_poll`` by a
+  dispatcher's claim, so a message for it is out with some worker.
+
+It then reads those jobs from Redis every ``POLL_S`` and notes, for each, when its record
+first changes: its state, its ``lease_until`` or its due entry (step or time). A job's
+recovery time is that moment minus the disruption's; ``max_recovery_s`` is the largest over
+every job and every disruption. Jobs on surviving workers change at once and count too (the
+snapshot cannot know which worker held what), so the maximum is what means something: a job
+that a dead worker held waits out its lease, then a dispatcher claims it again.
+A job still unchanged when the run ends counts with the time up to the end.
+
+A dispatcher's re-claim moves the due time, so it ends a recovery even when the message it
+sends is lost again (to the next kill). ``max_stall_s`` is therefore also kept: per
+disruption, the time until each caught job's step *ran* again — its state, lease,
+``polls``/``errors`` counters or ``remote_done`` changed — which spans chained losses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import statistics
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import redis
+
+from worker.jobs import STEPS, due_key, job_key
+
+POLL_S = 0.5
+IN_FLIGHT_SLACK_S = 1.0  # a claim pushes the due time a whole lease past next_poll
+FIELDS = ("state", "lease_until", "next_poll", "polls", "errors", "remote_done")
+
+
+@dataclass
+class Watch:
+    """The jobs one disruption caught mid-step, and when each one moved again."""
+
+    kind: str
+    at: float  # monotonic
+    offset_s: float
+    before: dict[str, Snapshot]
+    recovered: dict[str, float] = field(default_factory=dict)  # job id → seconds after `at`
+    progressed: dict[str, float] = field(default_factory=dict)  # job id → seconds after `at`
+    unrecovered: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, object]:
+        times, stalls = list(self.recovered.values()), list(self.progressed.values())
+        return {
+            "kind": self.kind, "at_s": self.offset_s, "mid_step": len(self.before),
+            "max_s": round(max(times), 2) if times else 0.0,
+            "median_s": round(statistics.median(times), 2) if times else 0.0,
+            "max_stall_s": round(max(stalls), 2) if stalls else 0.0,
+            "unrecovered": len(self.unrecovered),
+            "slowest": self._slowest(),
+        }
+
+    def _slowest(self) -> dict[str, object] | None:
+        """The job that took longest to run its step again, and where it was: evidence."""
+        if not self.progressed:
+            return None
+        job_id = max(self.progressed, key=self.progressed.get)
+        snap = self.before[job_id]
+        return {"job": job_id, "stall_s": round(self.progressed[job_id], 2),
+                "state": snap.state, "due_step": snap.step,
+                "leased": snap.lease_until is not None}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the tracker reads of one job."""
+
+    state: str | None
+    lease_until: str | None
+    step: str | None  # the due index the job is in, if any
+    due: float | None
+    next_poll: float | None
+    work: tuple  # polls, errors, remote_done: they move only when a step really ran
+
+    @property
+    def record(self) -> tuple:
+        """Changes when the state, the lease or the due entry moves (``max_recovery_s``)."""
+        return (self.state, self.lease_until, self.step, self.due)
+
+    @property
+    def progress(self) -> tuple:
+        """Changes only when a step ran: state, lease taken, counters (``max_stall_s``)."""
+        return (self.state, self.lease_until, self.work)
+
+
+class RecoveryTracker(threading.Thread):
+    """Snapshots mid-step jobs at each disruption and times their next change."""
+
+    def __init__(self, redis_url: str, providers: Mapping[str, str]) -> None:
+        """``providers``: job id → platform, for every job of the run."""
+        super().__init__(name="chaos-recovery", daemon=True)
+        self.client = redis.Redis.from_url(redis_url, decode_responses=True, socket_timeout=2,
+                                           socket_connect_timeout=2)
+        self.providers = dict(providers)
+        self.watches: list[Watch] = []
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+
+    def disrupt(self, kind: str, offset_s: float, action: Callable[[], object]) -> object:
+        """Snapshots the mid-step jobs, then runs ``action`` (the kill or restart)."""
+        at = time.monotonic()
+        try:
+            before = self._mid_step(time.time())
+        except redis.RedisError:
+            before = {}  # Redis already down: nothing can be read, nothing is claimed
+        with self.lock:
+            self.watches.append(Watch(kind, at, offset_s, before))
+        return action()
+
+    def run(self) -> None:
+        while not self.stopping.wait(POLL_S):
+            try:
+                self._check()
+            except redis.RedisError:
+                continue  # Redis restarting: the stuck time keeps counting
+
+    def finish(self) -> list[Watch]:
+        """Stops polling; whatever never moved counts up to now."""
+        self.stopping.set()
+        self.join(5)
+        with contextlib.suppress(redis.RedisError):
+            self._check()
+        now = time.monotonic()
+        with self.lock:
+            for watch in self.watches:
+                for job_id in watch.before:
+                    if job_id not in watch.recovered:
+                        watch.unrecovered.append(job_id)
+                        watch.recovered[job_id] = now - watch.at
+                    watch.progressed.setdefault(job_id, now - watch.at)
+        self.client.close()
+        return self.watches
+
+    def max_recovery_s(self) -> float:
+        times = [t for w in self.watches for t in w.recovered.values()]
+        return round(max(times), 2) if times else 0.0
+
+    def max_stall_s(self) -> float:
+        times = [t for w in self.watches for t in w.progressed.values()]
+        return round(max(times), 2) if times else 0.0
+
+    def _check(self) -> None:
+        with self.lock:
+            pending = {job_id for w in self.watches for job_id in w.before
+                       if job_id not in w.progressed}
+        if not pending:
+            return
+        now = self._snapshots(sorted(pending))
+        seen = time.monotonic()
+        with self.lock:
+            for watch in self.watches:
+                for job_id, before in watch.before.items():
+                    current = now.get(job_id)
+                    if current is None:
+                        continue
+                    if job_id not in watch.recovered and current.record != before.record:
+                        watch.recovered[job_id] = seen - watch.at
+                    if job_id not in watch.progressed and current.progress != before.progress:
+                        watch.progressed[job_id] = seen - watch.at
+
+    def _mid_step(self, now: float) -> dict[str, Snapshot]:
+        caught = {}
+        for job_id, snap in self._snapshots(list(self.providers)).items():
+            if snap.state in (None, "succeeded", "failed", "cancelled"):
+                continue
+            in_flight = (snap.step == "poll" and snap.due is not None
+                         and snap.next_poll is not None
+                         and snap.due > snap.next_poll + IN_FLIGHT_SLACK_S)
+            if (snap.state == "submitting"
+                    or (snap.lease_until is not None and float(snap.lease_until) > now)
+                    or (snap.due is not None and snap.due <= now) or in_flight):
+                caught[job_id] = snap
+        return caught
+
+    def _snapshots(self, job_ids: list[str]) -> dict[str, Snapshot]:
+        pipe = self.client.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.hmget(job_key(job_id), *FIELDS)
+            for step in STEPS:
+                pipe.zscore(due_key(step, self.providers[job_id]), job_id)
+        answers = pipe.execute()
+        out = {}
+        width = 1 + len(STEPS)
+        for i, job_id in enumerate(job_ids):
+            (state, lease, next_poll, *work), *scores = answers[i * width:(i + 1) * width]
+            step, due = next(((s, d) for s, d in zip(STEPS, scores) if d is not None),
+                             (None, None))
+            out[job_id] = Snapshot(state, lease, step, due,
+                                   float(next_poll) if next_poll else None, tuple(work))
+        return out
