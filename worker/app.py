@@ -13,12 +13,14 @@ from celery import Celery, signals
 
 from config.celery import QUEUES, TASKS, celery_config
 from config.settings import fleet_settings
+from worker import broker
 from worker.dispatcher import Dispatcher, DispatcherThread
 from worker.providers import PROVIDER_NAMES
 from worker.runtime import runtime
 
 PROVIDERS = PROVIDER_NAMES  # every provider the dispatcher serves
 
+broker.install()
 app = Celery("jobfleet")
 app.conf.update(celery_config(fleet_settings()))
 app.conf.include = ["worker.tasks"]

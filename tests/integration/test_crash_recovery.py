@@ -45,13 +45,16 @@ def test_a_worker_killed_mid_run_loses_no_job_and_creates_none_twice(
     assert took < 3.0 + LEASE_S + 20
 
 
-def test_a_redis_restart_mid_run_loses_no_accepted_job(private_emulator, tmp_path):
+def test_redis_restarts_mid_run_lose_no_accepted_job_and_no_worker(private_emulator, tmp_path):
     before, dup_before = created(private_emulator)
-    with private_fleet(private_emulator, tmp_path, workers=1) as (fleet, pool):
+    with private_fleet(private_emulator, tmp_path, workers=2) as (fleet, pool):
         batch = fleet.enqueue_batch(jobs("restart", 30, 2.0), batch="redis-restart")
-        time.sleep(1.0)
-        pool.redis_server.restart()
+        for _ in range(3):
+            time.sleep(1.0)
+            pool.redis_server.restart()
         status = wait_done(fleet, batch, timeout_s=90)
+        exited = {name: proc.poll() for name, proc in pool.procs.items() if proc.poll() is not None}
+    assert exited == {}, f"workers exited: {exited}"
     assert status["total"] == 30
     assert status["states"]["succeeded"] == 30
     after, dup_after = created(private_emulator)
