@@ -116,6 +116,16 @@ if pos == 1 then return 'fresh' end
 return 'resume'
 """
 
+# KEYS: job. ARGV: step, token (the lease-until we set), new lease-until. Renews only our lease.
+_RENEW = _LUA_COMMON + """
+local job = KEYS[1]
+if redis.call('HGET', job, 'lease_until') ~= ARGV[2] then return 0 end
+redis.call('HSET', job, 'lease_until', ARGV[3])
+redis.call('ZADD', due_key(ARGV[1], redis.call('HGET', job, 'provider')), ARGV[3],
+           redis.call('HGET', job, 'id'))
+return 1
+"""
+
 # KEYS: due zset. ARGV: now, lease-until, limit. Claims due members by pushing them to the lease.
 _CLAIM_DUE = """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
@@ -250,6 +260,7 @@ class JobStore:
         self._transition = client.register_script(_TRANSITION)
         self._claim = client.register_script(_CLAIM)
         self._claim_due = client.register_script(_CLAIM_DUE)
+        self._renew = client.register_script(_RENEW)
         self._create = client.register_script(_CREATE)
         self._flag = client.register_script(_FLAG)
 
@@ -393,10 +404,22 @@ class JobStore:
     def claim(self, job_id: str, step: str, states: Sequence[str], lease_s: float,
               require: str = "") -> str:
         """Takes the lease of ``step``: 'fresh', 'resume', or the reason it was not taken."""
+        return self.claim_lease(job_id, step, states, lease_s, require)[0]
+
+    def claim_lease(self, job_id: str, step: str, states: Sequence[str], lease_s: float,
+                    require: str = "") -> tuple[str, str]:
+        """Like :meth:`claim`, also returning the lease's token for :meth:`renew_lease`."""
         now = self.clock()
-        return self._claim(
-            keys=[job_key(job_id)], args=[step, ",".join(states), now, now + lease_s, require]
-        )
+        token = f"{now + lease_s:.6f}"
+        status = self._claim(keys=[job_key(job_id)],
+                             args=[step, ",".join(states), now, token, require])
+        return status, token
+
+    def renew_lease(self, job_id: str, step: str, token: str, lease_s: float) -> str | None:
+        """Extends a lease we still hold, before an action that must not run twice (an
+        upload); returns the new token, or None when another worker has taken the step over."""
+        new = f"{self.clock() + lease_s:.6f}"
+        return new if self._renew(keys=[job_key(job_id)], args=[step, token, new]) else None
 
     def claim_due(self, step: str, provider: str, lease_s: float, limit: int) -> list[str]:
         """Claims due jobs of one step and provider, pushing their due time out by the lease."""

@@ -212,8 +212,8 @@ def _expire(rt: Runtime, provider: Provider, job: Job) -> None:
 
 def finalize_job(rt: Runtime, job_id: str) -> None:
     """Fetches a finished job's outputs into the result store and ends the job."""
-    claim = rt.store.claim(job_id, "finalize", ("running",), rt.settings.lease_s,
-                           require="remote_done")
+    claim, token = rt.store.claim_lease(job_id, "finalize", ("running",), rt.settings.lease_s,
+                                        require="remote_done")
     if claim not in ("fresh", "resume"):
         return
     job = rt.store.get(job_id)
@@ -233,6 +233,10 @@ def finalize_job(rt: Runtime, job_id: str) -> None:
         outputs = provider.fetch_outputs(job.get("remote_id"), job.kind, status)
         fields = {"result": store_outputs(rt.results, job.batch, outputs.data, outputs.files)}
         if job.get("upload"):
+            # Fencing: the upload must not also run in a worker that took the step over.
+            if rt.store.renew_lease(job.id, "finalize", token, rt.settings.lease_s) is None:
+                log.info("job %s: finalize taken over by another worker; leaving it", job.id)
+                return
             fields.update(_upload(rt, job, outputs))
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
         _step_failed(rt, job, "finalize", exc)

@@ -126,3 +126,15 @@ def test_batch_ids_are_listed_in_submission_order(store):
     store.create_many([record(k) for k in "cab"], due_in=30)
     pages = list(store.batch_job_ids("b1", page=2))
     assert pages == [[make_job_id("b1", "c"), make_job_id("b1", "a")], [make_job_id("b1", "b")]]
+
+
+def test_only_the_holder_of_a_lease_can_renew_it(store, clock):
+    [job_id] = store.create_many([record("a")], due_in=0)
+    store.transition(job_id, ["queued"], "running", remote_done="succeeded")
+    status, token = store.claim_lease(job_id, "finalize", ("running",), 30)
+    assert status == "fresh"
+    renewed = store.renew_lease(job_id, "finalize", token, 30)
+    assert renewed is not None
+    clock.now += 31  # our lease ran out and another worker took the step over
+    assert store.claim_lease(job_id, "finalize", ("running",), 30)[0] == "fresh"
+    assert store.renew_lease(job_id, "finalize", renewed, 30) is None
