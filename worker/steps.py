@@ -1,4 +1,5 @@
-"""What happens to a job at each step: submit, poll, finalize, cancel.
+"""What happens to a job at each step after submission: poll, finalize, cancel (submit is
+in :mod:`worker.submit`), and how a failed step is recorded.
 
 Plain functions over a :class:`~worker.runtime.Runtime`, so the Celery tasks stay thin.
 Every function is safe to run twice for the same job (a redelivered message, a resumed
@@ -15,22 +16,18 @@ from collections.abc import Callable, Iterable
 
 from worker.errors import (
     AuthError,
-    BadResponse,
     ConfigError,
     JobfleetError,
-    OverBudget,
     PermanentError,
     Throttled,
     TransientError,
 )
 from worker.jobs import ACTIVE, Job
 from worker.providers.base import (
-    JobSpec,
     Outputs,
     Provider,
     RemoteState,
     RemoteStatus,
-    Submission,
 )
 from worker.results.store import store_outputs
 from worker.results.upload import choose_payload, upload_once
@@ -39,111 +36,6 @@ from worker.runtime import Runtime
 log = logging.getLogger("jobfleet.steps")
 
 SendFinalize = Callable[[list[str]], None]
-AT_LIMIT_RETRY_S = 2.0  # a job held back by the in-flight limit asks again this much later
-
-
-def submit_job(rt: Runtime, job_id: str) -> None:
-    """Creates the remote job, at most once, and schedules its first poll."""
-    claim = rt.store.claim(job_id, "submit", ("queued", "submitting"), rt.settings.lease_s)
-    if claim not in ("fresh", "resume"):
-        return
-    job = rt.store.get(job_id)
-    if job is None:
-        return
-    if job.state == "queued":
-        if _cancel_requested(rt, job):
-            rt.store.transition(job.id, ["queued"], "cancelled")
-            return
-        started = rt.store.start_submitting(
-            job.id, rt.max_in_flight(job.provider),
-            submit_attempts=int(job.number("submit_attempts")) + 1,
-        )
-        if started == "at_limit":
-            rt.store.reschedule(job, "submit", rt.store.clock() + AT_LIMIT_RETRY_S,
-                                lease_until=None)
-            return
-        if started != "ok":
-            return
-        job = rt.store.get(job_id)
-    try:
-        provider = rt.provider(job.provider)
-        submission = _find_or_create(rt, provider, job, resumed=claim == "resume")
-    except OverBudget as exc:
-        _fail(rt, job, exc.reason, exc.describe(), remote_id=exc.remote_id)
-        return
-    except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
-        _step_failed(rt, job, "submit", exc)
-        return
-    if submission is not None:
-        _record_submission(rt, provider, job, submission)
-
-
-def _find_or_create(
-    rt: Runtime, provider: Provider, job: Job, *, resumed: bool
-) -> Submission | None:
-    """Looks for a remote job an earlier attempt may have created before creating one.
-
-    ``create_started`` stays set on the record when a create request's outcome is unknown
-    (the worker died during it, or it timed out). Then, if the platform can be searched by
-    our tag, we search; if it cannot, we fail the job rather than risk a second remote job.
-    """
-    spec = _spec(job)
-    if resumed or job.get("create_started"):
-        if provider.supports_find:
-            found = provider.find(spec, taken=lambda rid: rt.store.remote_owner(
-                provider.name, rid) not in (None, job.id))
-            if found is not None:
-                log.info("job %s: adopting remote job %s from an earlier attempt",
-                         job.id, found.remote_id)
-                return found
-        elif job.get("create_started"):
-            _fail(rt, job, "submit_unknown",
-                  f"{provider.name}: an earlier create request may have succeeded and the platform "
-                  "cannot be searched for it; not retried, to never run the job twice")
-            return None
-    if _cancel_requested(rt, job):
-        rt.store.transition(job.id, ["submitting"], "cancelled")
-        return None
-    rt.store.reschedule(job, "submit", rt.store.clock() + rt.settings.lease_s,
-                        create_started=rt.store.clock())
-    try:
-        return provider.submit(spec)
-    except TransientError as exc:
-        if not _may_have_created(exc):  # refused outright: the next attempt need not search
-            rt.store.transition(job.id, ["submitting"], "submitting", create_started=None)
-        raise
-
-
-def _may_have_created(exc: TransientError) -> bool:
-    """A create refused with an error status created nothing; one that got no answer, or a
-    2xx we could not read, may have created the remote job."""
-    return isinstance(exc, BadResponse) or (exc.status is None and not isinstance(exc, Throttled))
-
-
-def _record_submission(rt: Runtime, provider: Provider, job: Job, sub: Submission) -> None:
-    if not rt.store.own_remote(provider.name, sub.remote_id, job.id):
-        _fail(rt, job, "duplicate", f"{provider.name}: remote job {sub.remote_id} is already "
-              "tracked by another job; not tracked twice")
-        return
-    now = rt.store.clock()
-    deadline_s = job.number("deadline_s", 0.0)
-    fields = {
-        "remote_id": sub.remote_id,
-        "remote_state": sub.status.raw,
-        "create_started": None,
-        "lease_until": None,
-        "errors": 0,
-        "polls": 0,
-        "deadline_at": now + deadline_s if deadline_s else None,
-    }
-    if sub.status.state.terminal:
-        schedule = ("finalize", now)
-        fields.update(remote_done=sub.status.state.value, remote_detail=sub.status.detail)
-    else:
-        schedule = ("poll", now + rt.poll_policy.delay(0, hint=sub.status.poll_hint))
-    done, _ = rt.store.transition(job.id, ["submitting"], "running", schedule=schedule, **fields)
-    if done and _cancel_requested(rt, job):
-        cancel_job(rt, job.id)
 
 
 def poll_jobs(rt: Runtime, job_ids: Iterable[str], send_finalize: SendFinalize) -> None:
@@ -157,7 +49,7 @@ def poll_jobs(rt: Runtime, job_ids: Iterable[str], send_finalize: SendFinalize) 
             provider = rt.provider(name)
         except ConfigError as exc:
             for job in jobs:
-                _step_failed(rt, job, "poll", exc)
+                step_failed(rt, job, "poll", exc)
             continue
         statuses = provider.bulk_status([(j.get("remote_id"), j.kind) for j in jobs])
         finished = [
@@ -172,13 +64,13 @@ def _after_status(
     rt: Runtime, provider: Provider, job: Job, status: RemoteStatus | Exception | None
 ) -> bool:
     """Acts on one status; True when the remote job has ended and needs finalizing."""
-    if _cancel_requested(rt, job):
+    if cancel_requested(rt, job):
         cancel_job(rt, job.id)
         return False
     if status is None:
         status = TransientError("no status returned for this job", provider=provider.name)
     if isinstance(status, Exception):
-        _step_failed(rt, job, "poll", status)
+        step_failed(rt, job, "poll", status)
         return False
     now = rt.store.clock()
     if status.state.terminal:
@@ -207,7 +99,7 @@ def _expire(rt: Runtime, provider: Provider, job: Job) -> None:
     except JobfleetError as exc:
         note = f"remote cancel failed: {exc}"
     deadline_s = job.number("deadline_s")
-    _fail(rt, job, "deadline", f"deadline of {deadline_s:g}s passed; {note}")
+    fail(rt, job, "deadline", f"deadline of {deadline_s:g}s passed; {note}")
 
 
 def finalize_job(rt: Runtime, job_id: str) -> None:
@@ -225,7 +117,7 @@ def finalize_job(rt: Runtime, job_id: str) -> None:
         return
     if done is RemoteState.FAILED:
         detail = job.get("remote_detail") or job.get("remote_state") or "no reason given"
-        _fail(rt, job, "remote_failed", f"{job.provider}: remote job failed: {detail}")
+        fail(rt, job, "remote_failed", f"{job.provider}: remote job failed: {detail}")
         return
     try:
         provider = rt.provider(job.provider)
@@ -239,7 +131,7 @@ def finalize_job(rt: Runtime, job_id: str) -> None:
                 return
             fields.update(_upload(rt, job, outputs))
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
-        _step_failed(rt, job, "finalize", exc)
+        step_failed(rt, job, "finalize", exc)
         return
     rt.store.transition(job.id, ["running"], "succeeded", **fields)
 
@@ -281,14 +173,14 @@ def cancel_job(rt: Runtime, job_id: str) -> str:
     return "cancelled" if done else f"already {old}"
 
 
-def _step_failed(rt: Runtime, job: Job, step: str, exc: Exception) -> None:
+def step_failed(rt: Runtime, job: Job, step: str, exc: Exception) -> None:
     """Records a failed step: fails the job on a permanent error or after too many tries,
     otherwise schedules the step again with backoff."""
     if isinstance(exc, PermanentError | ConfigError):
         if isinstance(exc, AuthError):
             rt.remember_auth_failure(job.provider, exc)
         reason = exc.reason if isinstance(exc, PermanentError) else "config"
-        _fail(rt, job, reason, str(exc))
+        fail(rt, job, reason, str(exc))
         return
     if isinstance(exc, Throttled):  # our own limiter: nothing was sent, no error is counted
         rt.store.reschedule(job, step, rt.store.clock() + (exc.retry_after or 1.0),
@@ -300,7 +192,7 @@ def _step_failed(rt: Runtime, job: Job, step: str, exc: Exception) -> None:
     text = exc.describe() if isinstance(exc, TransientError) else f"internal error: {exc!r}"
     if errors >= rt.settings.max_step_errors:
         reason = exc.reason if isinstance(exc, TransientError) else "internal"
-        _fail(rt, job, reason, f"gave up after {errors} attempts to {step}: {text}")
+        fail(rt, job, reason, f"gave up after {errors} attempts to {step}: {text}")
         return
     hint = exc.retry_after if isinstance(exc, TransientError) else None
     at = rt.store.clock() + rt.poll_policy.delay(errors - 1, hint=hint)
@@ -309,22 +201,11 @@ def _step_failed(rt: Runtime, job: Job, step: str, exc: Exception) -> None:
              rt.settings.max_step_errors, at - rt.store.clock(), text)
 
 
-def _fail(rt: Runtime, job: Job, reason: str, message: str, **fields) -> None:
+def fail(rt: Runtime, job: Job, reason: str, message: str, **fields) -> None:
     rt.store.transition(job.id, ACTIVE, "failed", reason=reason, error=message,
                         create_started=None, **fields)
     log.info("job %s failed (%s): %s", job.id, reason, message)
 
 
-def _cancel_requested(rt: Runtime, job: Job) -> bool:
+def cancel_requested(rt: Runtime, job: Job) -> bool:
     return job.get("cancel_requested") == "1" or rt.store.batch_cancelled(job.batch)
-
-
-def _spec(job: Job) -> JobSpec:
-    max_price = job.get("max_price")
-    return JobSpec(
-        job_id=job.id,
-        kind=job.kind,
-        params=job.params,
-        max_price=float(json.loads(max_price)) if max_price else None,
-        create_started=job.number("create_started", 0.0) or None,
-    )

@@ -12,6 +12,7 @@ import redis
 
 from config.celery import TASKS
 from worker import steps
+from worker import submit as submitting
 from worker.app import app, send_step
 from worker.runtime import runtime
 
@@ -32,7 +33,7 @@ def _send_finalize(job_ids: list[str]) -> None:
 def submit(job_ids: list[str]) -> None:
     """Creates each job's remote job and schedules its polls."""
     for job_id in job_ids:
-        steps.submit_job(runtime, job_id)
+        submitting.submit_job(runtime, job_id)
 
 
 @app.task(name=TASKS["poll"], **_RETRY)
