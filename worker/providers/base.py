@@ -142,6 +142,33 @@ class Provider(ABC):
         """Releases pooled connections at worker shutdown."""
 
 
+def normalise_status(
+    provider: str,
+    what: str,
+    record: Any,
+    *,
+    required: Mapping[str, type],
+    states: Mapping[str, RemoteState],
+    detail: Callable[[Mapping[str, Any], RemoteState], str | None],
+) -> RemoteStatus:
+    """A platform's record as a :class:`RemoteStatus`; ``BadResponse`` quoting the record
+    when a ``required`` key is missing or of the wrong type, or its ``status`` is unknown.
+
+    ``what`` names the record in messages ("execution", "job"); ``detail`` reads the failure
+    reason, if any, from a well-formed record.
+    """
+    keys = ", ".join(required)
+    if not isinstance(record, Mapping) or not all(
+        isinstance(record.get(key), kind) for key, kind in required.items()
+    ):
+        raise bad_answer(provider, f"{what} record without {keys}", record)
+    raw = record["status"]
+    if raw not in states:
+        raise bad_answer(provider, f"unknown {what} status {raw!r}", record)
+    state = states[raw]
+    return RemoteStatus(state=state, raw=raw, detail=detail(record, state), record=record)
+
+
 def setting(value: str | SecretStr | None, variable: str, platform: str) -> str:
     """A required setting's value; ``ConfigError`` naming the variable (never a value)."""
     if isinstance(value, SecretStr):

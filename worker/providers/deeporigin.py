@@ -31,6 +31,7 @@ from worker.providers.base import (
     RemoteStatus,
     Submission,
     bad_answer,
+    normalise_status,
     setting,
     url_setting,
 )
@@ -44,6 +45,7 @@ DEFAULT_VERSION = "latest"  # the platform resolves it to the newest enabled ver
 V2_ACCEPT = "application/json;v=2.0"  # the v2 execution DTO, as the official client asks
 FIND_PAGE_SIZE = 10  # one session tag matches one execution; room for strays if unfiltered
 
+_REQUIRED = {"executionId": str, "status": str, "tool": Mapping}
 _STATES = {
     "Quoted": RemoteState.QUOTED,
     "Created": RemoteState.PENDING,
@@ -133,17 +135,8 @@ def build_create_body(job: JobSpec, project_id: str, cluster_id: str) -> dict[st
 
 def remote_status(record: Any) -> RemoteStatus:
     """Normalises an execution DTO; one we cannot read raises ``BadResponse`` quoting it."""
-    if not (
-        isinstance(record, Mapping)
-        and isinstance(record.get("executionId"), str)
-        and isinstance(record.get("status"), str)
-        and isinstance(record.get("tool"), Mapping)
-    ):
-        raise _bad("execution record without executionId, status and tool", record)
-    raw = record["status"]
-    if raw not in _STATES:
-        raise _bad(f"unknown execution status {raw!r}", record)
-    return RemoteStatus(state=_STATES[raw], raw=raw, detail=status_reason(record), record=record)
+    return normalise_status(NAME, "execution", record, required=_REQUIRED, states=_STATES,
+                            detail=lambda rec, _: status_reason(rec))
 
 
 def status_reason(record: Mapping[str, Any]) -> str | None:

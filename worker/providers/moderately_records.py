@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from worker.errors import BadResponse, PermanentError
-from worker.providers.base import RemoteState, RemoteStatus, bad_answer
+from worker.providers.base import RemoteState, RemoteStatus, bad_answer, normalise_status
 from worker.providers.matching import Verdict, same
 from worker.providers.moderately_params import AGENT, NAME, PIPELINE, carries_job_id
 
@@ -42,19 +42,11 @@ def bad(message: str, answer: Any) -> BadResponse:
 
 def remote_status(kind: str, record: Any) -> RemoteStatus:
     """Normalises an execution record of ``kind``; raises ``BadResponse`` when unreadable."""
-    id_key = ID_KEYS[kind]
-    if not (
-        isinstance(record, Mapping)
-        and isinstance(record.get(id_key), str)
-        and isinstance(record.get("status"), str)
-    ):
-        raise bad(f"{kind} execution record without {id_key} and status", record)
-    raw = record["status"]
-    if raw not in STATES:
-        raise bad(f"unknown {kind} execution status {raw!r}", record)
-    state = STATES[raw]
-    detail = failure_detail(kind, record) if state.terminal else None
-    return RemoteStatus(state=state, raw=raw, detail=detail, record=record)
+    return normalise_status(
+        NAME, f"{kind} execution", record, required={ID_KEYS[kind]: str, "status": str},
+        states=STATES, detail=lambda rec, state: failure_detail(kind, rec) if state.terminal
+        else None,
+    )
 
 
 def failure_detail(kind: str, record: Mapping[str, Any]) -> str | None:

@@ -49,6 +49,7 @@ from worker.providers.base import (
     RemoteStatus,
     Submission,
     bad_answer,
+    normalise_status,
     setting,
     url_setting,
 )
@@ -77,6 +78,7 @@ LIST_PAGE_SIZE = 100  # what the official client always sends; the server's cap 
 MSA_FILE = "msa.fasta"
 FASTA_TYPE = "text/x-fasta"  # anything else is CSV to the official client, and to us
 NPY_MAGIC = b"\x93NUMPY"
+_REQUIRED = {"job_id": str, "job_type": str, "status": str}
 _STATES = {
     "PENDING": RemoteState.PENDING,
     "RETRYING": RemoteState.PENDING,  # the platform re-runs it after an internal failure
@@ -93,19 +95,13 @@ def _bad(message: str, answer: Any) -> BadResponse:
 
 def remote_status(record: Any) -> RemoteStatus:
     """Normalises a Job object; one we cannot read raises ``BadResponse`` quoting it."""
-    if not (
-        isinstance(record, Mapping)
-        and isinstance(record.get("job_id"), str)
-        and isinstance(record.get("status"), str)
-        and isinstance(record.get("job_type"), str)
-    ):
-        raise _bad("job record without job_id, job_type and status", record)
-    raw = record["status"]
-    if raw not in _STATES:
-        raise _bad(f"unknown job status {raw!r}", record)
-    reason = record.get("failure_message") if raw == "FAILURE" else None
-    detail = reason if isinstance(reason, str) and reason else None
-    return RemoteStatus(state=_STATES[raw], raw=raw, detail=detail, record=record)
+    return normalise_status(NAME, "job", record, required=_REQUIRED, states=_STATES,
+                            detail=_failure_message)
+
+
+def _failure_message(record: Mapping[str, Any], state: RemoteState) -> str | None:
+    reason = record.get("failure_message") if state is RemoteState.FAILED else None
+    return reason if isinstance(reason, str) and reason else None
 
 
 def fasta_of(response: requests.Response) -> bytes:
