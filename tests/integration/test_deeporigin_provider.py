@@ -265,3 +265,15 @@ def test_a_lost_create_is_not_repeated_and_is_found_afterwards(
     found = flaky_provider.find(job)
     assert found is not None
     assert fresh_emulator.job("deeporigin", found.remote_id)["session"] == job.job_id
+
+
+def test_listing_reads_every_page_the_platform_counts(fresh_emulator):
+    provider = make_provider(fresh_emulator)
+    tool = "deeporigin.listing-test"
+    created = {provider.submit(JobSpec(f"list-{i}", "tool", {"tool": tool, "inputs": {
+        "_emulator": {"duration_s": 0.1}}})).remote_id for i in range(7)}
+    listed = list(provider.list_executions({"tool": {"toolManifest": {"key": tool}}},
+                                           page_size=3))
+    assert {row["executionId"] for row in listed} == created
+    pages = endpoint_count(fresh_emulator, "GET /tools/{org}/tools/executions")
+    assert pages == 3  # 3 + 3 + 1 rows

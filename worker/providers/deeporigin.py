@@ -44,6 +44,7 @@ QUOTE_ONLY = -1  # approveAmount for "quote, do not run"; 0 would still run free
 DEFAULT_VERSION = "latest"  # the platform resolves it to the newest enabled version
 V2_ACCEPT = "application/json;v=2.0"  # the v2 execution DTO, as the official client asks
 FIND_PAGE_SIZE = 10  # one session tag matches one execution; room for strays if unfiltered
+LIST_PAGE_SIZE = 1000  # the official client's page size; the platform allows up to 10,000
 
 _REQUIRED = {"executionId": str, "status": str, "tool": Mapping}
 _STATES = {
@@ -259,14 +260,34 @@ class DeepOriginProvider(Provider):
         """The execution tagged with our job id (a quoted one continues as in submit), or None.
 
         The tag is ours alone, so ``taken`` is never needed here."""
-        query = {"filter": json.dumps({"session": job.job_id}), "pageSize": FIND_PAGE_SIZE}
-        answer = self._http.json("GET", f"/tools/{self._org}/tools/executions", params=query)
-        rows = answer.get("data") if isinstance(answer, Mapping) else answer
-        if not isinstance(rows, list):
-            raise _bad("execution list without a data array", answer)
+        rows = self.list_executions({"session": job.job_id}, page_size=FIND_PAGE_SIZE)
         # Checked here too: a server that ignored the filter must not hand us a stranger's job.
-        mine = [row for row in rows if _tagged(row, job.job_id)]
-        return self._settle(job, mine[0]) if mine else None
+        mine = next((row for row in rows if _tagged(row, job.job_id)), None)
+        return self._settle(job, mine) if mine is not None else None
+
+    def list_executions(
+        self, where: Mapping[str, Any], *, page_size: int = LIST_PAGE_SIZE,
+        order: str = "createdAt desc",
+    ) -> Iterator[Mapping[str, Any]]:
+        """Every execution matching ``where`` (the platform's filter grammar), page by page.
+
+        Pages are 0-based and ``count`` is the total across pages; paging stops at a short
+        page or once ``count`` rows were read, as the official client does.
+        """
+        query = {"filter": json.dumps(dict(where)), "pageSize": page_size, "order": order}
+        page, seen = 0, 0
+        while True:
+            answer = self._http.json("GET", f"/tools/{self._org}/tools/executions",
+                                     params={**query, "page": page})
+            rows = answer.get("data") if isinstance(answer, Mapping) else None
+            if not isinstance(rows, list):
+                raise _bad("execution list without a data array", answer)
+            yield from rows
+            seen += len(rows)
+            total = answer.get("count")
+            if len(rows) < page_size or not isinstance(total, int) or seen >= total:
+                return
+            page += 1
 
     def status(self, remote_id: str, kind: str) -> RemoteStatus:
         """GETs one execution as the v2 DTO; the raw record is kept on the status."""
