@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.fleet import wait_done
+from worker.jobs import make_job_id
 
 pytestmark = pytest.mark.integration
 
@@ -195,3 +196,25 @@ def test_an_empty_job_file_is_reported_and_enqueues_nothing(fleet, tmp_path, fle
         "states": dict.fromkeys(("queued", "submitting", "running", "succeeded", "failed",
                                  "cancelled"), 0),
     }
+
+
+def test_the_cli_waits_times_out_cancels_and_says_when_nothing_is_left(
+    fleet, tmp_path, fleet_environment, emulator
+):
+    path = tmp_path / "long.jsonl"
+    path.write_text("\n".join(json.dumps(tool_job(f"long-{i}", duration_s=120))
+                              for i in range(3)) + "\n")
+    batch = cli(["submit", str(path), "--batch", f"cli-{tmp_path.name[-8:]}"],
+                fleet_environment).stdout.strip().splitlines()[-1]
+    timed_out = cli(["wait", batch, "--timeout", "1"], fleet_environment)
+    assert timed_out.returncode == 3
+    assert "timed out with 3 job(s) unfinished" in timed_out.stderr
+    wait_for(lambda: fleet.status(batch)["states"]["running"] == 3)
+    assert cli(["cancel", batch], fleet_environment).stdout.strip() == "cancellation requested"
+    assert cli(["wait", batch, "--timeout", "30"], fleet_environment).returncode == 0
+    assert fleet.status(batch)["states"]["cancelled"] == 3
+    again = cli(["cancel", batch], fleet_environment)
+    assert again.stdout.strip() == f"{batch}: every job has already ended; nothing to cancel"
+    [first, *_] = list(fleet.results(batch))
+    one = cli(["cancel", "--job", make_job_id(batch, first["key"])], fleet_environment)
+    assert one.stdout.strip().endswith("already cancelled; nothing to cancel")
