@@ -92,9 +92,9 @@ def run_demo(jobs: int = 60, workers: int = 2, keep: bool = False) -> int:
         batch = fleet.enqueue_batch(demo_jobs(jobs), batch=f"demo-{workdir.name}")
         status = follow(fleet, batch, TIMEOUT_S, console)
         _summary(console, fleet, batch, emulator.control.stats(brief=True))
-        console.print(f"results: {workdir / 'results'}  ·  "
-                      f"`jobfleet results {batch}` with JOBFLEET_REDIS_URL={redis_server.url}")
+        console.print(f"results are stored under {workdir / 'results'}")
         if keep:
+            console.print(f"try: JOBFLEET_REDIS_URL={redis_server.url} jobfleet results {batch}")
             console.print(f"Flower stays up at http://127.0.0.1:{flower_port} — Ctrl-C to stop.")
             _sleep_forever()
         return 0 if status["done"] else 1
@@ -108,16 +108,16 @@ def run_demo(jobs: int = 60, workers: int = 2, keep: bool = False) -> int:
 def _summary(console: Console, fleet: Fleet, batch: str, stats: dict) -> None:
     lines = list(fleet.results(batch))
     table = Table(title=f"batch {batch}: {len(lines)} jobs")
-    for column in ("platform", "kind", *TERMINAL, "uploaded", "why failed"):
-        table.add_column(column, no_wrap=column != "why failed")
+    for column in ("platform", "kind", *TERMINAL, "uploaded"):
+        table.add_column(column, no_wrap=True)
     for provider, kind in KINDS:
         mine = [line for line in lines if (line["provider"], line["kind"]) == (provider, kind)]
         states = Counter(line["state"] for line in mine)
-        reasons = Counter(line["reason"] for line in mine if line.get("reason"))
         table.add_row(provider, kind, *(str(states[s]) for s in TERMINAL),
-                      str(sum(1 for line in mine if line.get("file_id"))),
-                      " ".join(f"{r}×{n}" for r, n in reasons.items()))
+                      str(sum(1 for line in mine if line.get("file_id"))))
     console.print(table)
+    reasons = Counter(line["reason"] for line in lines if line.get("reason"))
+    console.print("why jobs failed: " + ", ".join(f"{r} ×{n}" for r, n in reasons.most_common()))
     ended = sum(1 for line in lines if line["state"] in TERMINAL)
     platforms = ", ".join(f"{p}: {stats[p]['jobs_created']} jobs / {stats[p]['requests']} "
                           "requests" for p in PLATFORMS)
