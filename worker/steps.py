@@ -52,19 +52,24 @@ def poll_jobs(rt: Runtime, job_ids: Iterable[str], send_finalize: SendFinalize) 
                 step_failed(rt, job, "poll", exc)
             continue
         statuses = provider.bulk_status([(j.get("remote_id"), j.kind) for j in jobs])
+        stopped = {b for b in {j.batch for j in jobs} if rt.store.batch_cancelled(b)}
         finished = [
             job.id for job in jobs
-            if _after_status(rt, provider, job, statuses.get(job.get("remote_id")))
+            if _after_status(rt, provider, job, statuses.get(job.get("remote_id")), stopped)
         ]
         if finished:
             send_finalize(finished)
 
 
 def _after_status(
-    rt: Runtime, provider: Provider, job: Job, status: RemoteStatus | Exception | None
+    rt: Runtime,
+    provider: Provider,
+    job: Job,
+    status: RemoteStatus | Exception | None,
+    stopped_batches: set[str],
 ) -> bool:
     """Acts on one status; True when the remote job has ended and needs finalizing."""
-    if cancel_requested(rt, job):
+    if job.get("cancel_requested") == "1" or job.batch in stopped_batches:
         cancel_job(rt, job.id)
         return False
     if status is None:

@@ -218,3 +218,15 @@ def test_the_cli_waits_times_out_cancels_and_says_when_nothing_is_left(
     [first, *_] = list(fleet.results(batch))
     one = cli(["cancel", "--job", make_job_id(batch, first["key"])], fleet_environment)
     assert one.stdout.strip().endswith("already cancelled; nothing to cancel")
+
+
+def test_cancelling_one_job_leaves_the_rest_of_its_batch_running(fleet, emulator, batch_name):
+    batch = fleet.enqueue_batch([tool_job("stop-me", duration_s=120),
+                                 tool_job("let-me", duration_s=3)], batch=batch_name)
+    wait_for(lambda: fleet.status(batch)["states"]["running"] == 2)
+    fleet.cancel(job_ids=[make_job_id(batch, "stop-me")])
+    wait_done(fleet, batch, timeout_s=30)
+    lines = results_by_key(fleet, batch)
+    assert lines["stop-me"]["state"] == "cancelled"
+    assert emulator.job("deeporigin", lines["stop-me"]["remote_id"])["status"] == "Cancelled"
+    assert lines["let-me"]["state"] == "succeeded"
