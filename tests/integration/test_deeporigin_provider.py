@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections import deque
 from typing import Any
 
 import pytest
@@ -21,6 +20,7 @@ import pytest
 from config.settings import DeepOriginSettings
 from emulator.control import EmulatorControl
 from emulator.tokens import make_jwt
+from tests.fixtures.outage import ScriptedOutage
 from worker.errors import AuthError, BadResponse, OverBudget, RateLimited, TransientError
 from worker.providers.base import JobSpec, RemoteState, RemoteStatus
 from worker.providers.deeporigin import DeepOriginProvider
@@ -30,21 +30,6 @@ pytestmark = pytest.mark.integration
 TOOL = "deeporigin.docking"
 FAST = {"duration_s": 0.2, "queue_s": 0.05}  # a job that is done in a quarter of a second
 LONG = {"duration_s": 60.0, "queue_s": 0.0}  # a job that outlives its test
-
-
-class ScriptedOutage:
-    """A ``before_request`` hook: before each attempt, applies the next emulator settings."""
-
-    def __init__(self, control: EmulatorControl) -> None:
-        self.control = control
-        self.script: deque[dict[str, Any]] = deque()
-
-    def arm(self, *settings: dict[str, Any]) -> None:
-        self.script.extend(settings)
-
-    def __call__(self) -> None:
-        if self.script:
-            self.control.configure("deeporigin", **self.script.popleft())
 
 
 def make_provider(
@@ -90,7 +75,7 @@ def sleeps() -> list[float]:
 
 @pytest.fixture
 def outage(fresh_emulator: EmulatorControl) -> ScriptedOutage:
-    return ScriptedOutage(fresh_emulator)
+    return ScriptedOutage(fresh_emulator, "deeporigin")
 
 
 @pytest.fixture

@@ -13,13 +13,13 @@ import hashlib
 import json
 import time
 import uuid
-from collections import deque
 from typing import Any
 
 import pytest
 
 from config.settings import ModeratelySettings
 from emulator.control import EmulatorControl, start_emulator
+from tests.fixtures.outage import ScriptedOutage
 from worker.errors import AuthError, BadResponse, PermanentError, TransientError
 from worker.providers import moderately
 from worker.providers.base import JobSpec, RemoteState, RemoteStatus
@@ -33,21 +33,6 @@ TEAM = "team-jobfleet"
 API_KEY = "md-secret-key-0123456789"
 FAST = {"duration_s": 0.15, "queue_s": 0.05}
 LONG = {"duration_s": 60.0, "queue_s": 0.0}
-
-
-class ScriptedOutage:
-    """A ``before_request`` hook: before each attempt, applies the next emulator settings."""
-
-    def __init__(self, control: EmulatorControl) -> None:
-        self.control = control
-        self.script: deque[dict[str, Any]] = deque()
-
-    def arm(self, *settings: dict[str, Any]) -> None:
-        self.script.extend(settings)
-
-    def __call__(self) -> None:
-        if self.script:
-            self.control.configure("moderately", **self.script.popleft())
 
 
 def make_provider(base_url: str, key: str = API_KEY, **kwargs: Any) -> ModeratelyProvider:
@@ -95,7 +80,7 @@ def sleeps() -> list[float]:
 
 @pytest.fixture
 def outage(fresh_emulator: EmulatorControl) -> ScriptedOutage:
-    return ScriptedOutage(fresh_emulator)
+    return ScriptedOutage(fresh_emulator, "moderately")
 
 
 @pytest.fixture

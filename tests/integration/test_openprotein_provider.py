@@ -13,7 +13,6 @@ import dataclasses
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,6 +22,7 @@ from pydantic import SecretStr
 from config.settings import OpenProteinSettings
 from emulator.control import EmulatorControl, start_emulator
 from tests.fixtures.emulator import FIXTURE_ARGS
+from tests.fixtures.outage import ScriptedOutage
 from tests.unit.test_openprotein_emulator import load_npy
 from worker.errors import AuthError, PermanentError, TransientError
 from worker.jobs import JobStore
@@ -48,21 +48,6 @@ def private_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emula
     args = (*FIXTURE_ARGS, "--op-user", f"{USER}:{PASSWORD}", "--op-token-ttl", str(TOKEN_TTL_S))
     with start_emulator(args, log_path=log_path) as process:
         yield process.control
-
-
-class ScriptedOutage:
-    """A ``before_request`` hook: before each attempt, applies the next emulator settings."""
-
-    def __init__(self, control: EmulatorControl) -> None:
-        self.control = control
-        self.script: deque[dict[str, Any]] = deque()
-
-    def arm(self, *settings: dict[str, Any]) -> None:
-        self.script.extend(settings)
-
-    def __call__(self) -> None:
-        if self.script:
-            self.control.configure("openprotein", **self.script.popleft())
 
 
 def make_provider(
@@ -235,7 +220,7 @@ def sleeps() -> list[float]:
 
 @pytest.fixture
 def outage(fresh_emulator) -> ScriptedOutage:
-    return ScriptedOutage(fresh_emulator)
+    return ScriptedOutage(fresh_emulator, "openprotein")
 
 
 @pytest.fixture
