@@ -7,8 +7,8 @@ import pytest
 from config.settings import DeepOriginSettings
 from worker.errors import BadResponse, ConfigError, PermanentError
 from worker.providers.base import JobSpec, RemoteState
-from worker.providers.deeporigin import (
-    DeepOriginProvider,
+from worker.providers.deeporigin import DeepOriginProvider
+from worker.providers.deeporigin_wire import (
     build_create_body,
     normalise_key,
     output_file_keys,

@@ -12,17 +12,15 @@ Job params: ``{"tool": key, "version": "latest", "inputs": {...}, "name"?, "meta
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any
 from urllib.parse import quote
 
 import requests
 
 from config.settings import HTTP_RETRIES, HTTP_TIMEOUT_S, DeepOriginSettings
-from worker.errors import AuthError, BadResponse, OverBudget, PermanentError
+from worker.errors import AuthError, OverBudget, PermanentError
 from worker.providers.base import (
     JobSpec,
     Outputs,
@@ -30,184 +28,28 @@ from worker.providers.base import (
     RemoteState,
     RemoteStatus,
     Submission,
-    bad_answer,
-    normalise_status,
     setting,
     url_setting,
 )
+from worker.providers.deeporigin_wire import (
+    FIND_PAGE_SIZE,
+    LIST_PAGE_SIZE,
+    NAME,
+    PLATFORM,
+    V2_ACCEPT,
+    bad,
+    build_create_body,
+    normalise_key,
+    output_file_keys,
+    quoted_price,
+    reject,
+    remote_status,
+    safe_name,
+    tagged,
+    tool_params,
+    upload_dir,
+)
 from worker.providers.http import HttpClient, Throttle, parse_json
-
-NAME = "deeporigin"
-PLATFORM = "Deep Origin"  # as named in messages
-APP_TAG = "jobfleet"  # the ``app`` tag on every execution we create
-QUOTE_ONLY = -1  # approveAmount for "quote, do not run"; 0 would still run free quotes
-DEFAULT_VERSION = "latest"  # the platform resolves it to the newest enabled version
-V2_ACCEPT = "application/json;v=2.0"  # the v2 execution DTO, as the official client asks
-FIND_PAGE_SIZE = 10  # one session tag matches one execution; room for strays if unfiltered
-LIST_PAGE_SIZE = 1000  # the official client's page size; the platform allows up to 10,000
-
-_REQUIRED = {"executionId": str, "status": str, "tool": Mapping}
-_STATES = {
-    "Quoted": RemoteState.QUOTED,
-    "Created": RemoteState.PENDING,
-    "Queued": RemoteState.PENDING,
-    "Running": RemoteState.RUNNING,
-    "Completed": RemoteState.SUCCEEDED,
-    "Succeeded": RemoteState.SUCCEEDED,  # legacy spelling, still emitted by some tools
-    "Failed": RemoteState.FAILED,
-    "FailedQuotation": RemoteState.FAILED,
-    "InsufficientFunds": RemoteState.FAILED,
-    "Cancelled": RemoteState.CANCELLED,
-}
-_PARAM_KEYS = frozenset({"tool", "version", "inputs", "name", "metadata", "cluster_id"})
-_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # safe as one raw URL path segment
-
-
-@dataclass(frozen=True)
-class ToolParams:
-    """A ``tool`` job's parameters, checked."""
-
-    tool: str
-    version: str
-    inputs: Mapping[str, Any]
-    name: str | None = None
-    metadata: Mapping[str, Any] = field(default_factory=dict)
-    cluster_id: str | None = None
-
-
-def _reject(message: str) -> NoReturn:
-    raise PermanentError(message, provider=NAME)
-
-
-def _bad(message: str, answer: Any) -> BadResponse:
-    return bad_answer(NAME, message, answer)
-
-
-def tool_params(job: JobSpec) -> ToolParams:
-    """Checks a job's kind, params and ceiling; raises ``PermanentError`` naming the problem."""
-    params = job.params
-    if job.kind != "tool":
-        _reject(f"unsupported job kind {job.kind!r}; deeporigin runs 'tool' jobs")
-    if not isinstance(params, Mapping):
-        _reject("params must be an object")
-    if unknown := sorted(set(params) - _PARAM_KEYS):
-        _reject(f"unknown params: {', '.join(map(str, unknown))}")
-    tool, version = params.get("tool"), params.get("version", DEFAULT_VERSION)
-    for label, value in (("tool", tool), ("version", version)):
-        if not isinstance(value, str) or not _SEGMENT.fullmatch(value):
-            _reject(
-                f"params.{label} must be a key like 'deeporigin.docking' or 'latest', got {value!r}"
-            )
-    inputs, metadata = params.get("inputs"), params.get("metadata") or {}
-    if not isinstance(inputs, Mapping) or not isinstance(metadata, Mapping):
-        _reject("params.inputs is required and, like params.metadata, must be an object")
-    name, cluster_id = params.get("name"), params.get("cluster_id")
-    if any(v is not None and not (isinstance(v, str) and v) for v in (name, cluster_id)):
-        _reject("params.name and params.cluster_id must be non-empty strings")
-    try:
-        json.dumps([inputs, metadata], allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        _reject(f"params.inputs/metadata must be plain JSON: {exc}")
-    if job.max_price is not None and not (
-        isinstance(job.max_price, (int, float)) and job.max_price >= 0
-    ):
-        _reject(f"max_price must be a non-negative number, got {job.max_price!r}")
-    return ToolParams(tool, version, inputs, name, metadata, cluster_id)
-
-
-def build_create_body(job: JobSpec, project_id: str, cluster_id: str) -> dict[str, Any]:
-    """The create-execution body; ``params.cluster_id`` wins over the given default cluster."""
-    params = tool_params(job)
-    body: dict[str, Any] = {
-        "inputs": dict(params.inputs),
-        "outputs": {},
-        "metadata": {**params.metadata, "jobfleet_job_id": job.job_id},
-        "projectId": project_id,
-        "clusterId": params.cluster_id or cluster_id,
-        "app": APP_TAG,
-        "session": job.job_id,
-    }
-    if params.name is not None:
-        body["name"] = params.name
-    if job.max_price is not None:
-        body["approveAmount"] = QUOTE_ONLY
-    return body
-
-
-def remote_status(record: Any) -> RemoteStatus:
-    """Normalises an execution DTO; one we cannot read raises ``BadResponse`` quoting it."""
-    return normalise_status(NAME, "execution", record, required=_REQUIRED, states=_STATES,
-                            detail=lambda rec, _: status_reason(rec))
-
-
-def status_reason(record: Mapping[str, Any]) -> str | None:
-    """The platform's reason for a status, which may be a string or an object."""
-    reason = record.get("statusReason")
-    if not reason:
-        return None
-    if isinstance(reason, Mapping):
-        text = reason.get("message") or reason.get("detail")
-        code = reason.get("code")
-        if isinstance(text, str):
-            return f"{text} ({code})" if code else text
-    return reason if isinstance(reason, str) else json.dumps(reason, default=str)
-
-
-def quoted_price(record: Mapping[str, Any]) -> float | None:
-    """Σ ``quotationResult.successfulQuotations[].priceTotal``; None without a readable quote."""
-    quotation = record.get("quotationResult")
-    quotes = quotation.get("successfulQuotations") if isinstance(quotation, Mapping) else None
-    if not isinstance(quotes, list):
-        return None
-    prices = [q.get("priceTotal") if isinstance(q, Mapping) else None for q in quotes]
-    if not all(isinstance(p, (int, float)) and not isinstance(p, bool) for p in prices):
-        return None
-    return float(sum(prices))
-
-
-def output_file_keys(outputs: Any) -> list[str]:
-    """File keys anywhere in ``jobOutputs``: strings under ``file_path`` or ``*_file_path``."""
-    return list(dict.fromkeys(_walk_file_keys(outputs)))
-
-
-def _walk_file_keys(node: Any) -> Iterator[str]:
-    if isinstance(node, Mapping):
-        for key, value in node.items():
-            if isinstance(value, str):
-                if key == "file_path" or str(key).endswith("_file_path"):
-                    yield value
-            else:
-                yield from _walk_file_keys(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _walk_file_keys(item)
-
-
-def normalise_key(key: str) -> str:
-    """A file key as the platform stores it: forward slashes, no leading or doubled ``/``."""
-    parts = [p for p in key.replace("\\", "/").split("/") if p]
-    if not parts or ".." in parts or "\x00" in key:
-        _reject(f"invalid file key {key!r}")
-    return "/".join(parts)
-
-
-def _tagged(row: Any, job_id: str) -> bool:
-    """Whether a listed execution is the one we created for ``job_id``."""
-    if not isinstance(row, Mapping):
-        return False
-    metadata = row.get("metadata")
-    return row.get("session") == job_id or (
-        isinstance(metadata, Mapping) and metadata.get("jobfleet_job_id") == job_id
-    )
-
-
-def _upload_dir(sha256: str) -> str:
-    return f"jobfleet/uploads/{sha256}"
-
-
-def _safe_name(name: str) -> str:
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
-    return cleaned or "result"
 
 
 class DeepOriginProvider(Provider):
@@ -262,7 +104,7 @@ class DeepOriginProvider(Provider):
         The tag is ours alone, so ``taken`` is never needed here."""
         rows = self.list_executions({"session": job.job_id}, page_size=FIND_PAGE_SIZE)
         # Checked here too: a server that ignored the filter must not hand us a stranger's job.
-        mine = next((row for row in rows if _tagged(row, job.job_id)), None)
+        mine = next((row for row in rows if tagged(row, job.job_id)), None)
         return self._settle(job, mine) if mine is not None else None
 
     def list_executions(
@@ -281,7 +123,7 @@ class DeepOriginProvider(Provider):
                                      params={**query, "page": page})
             rows = answer.get("data") if isinstance(answer, Mapping) else None
             if not isinstance(rows, list):
-                raise _bad("execution list without a data array", answer)
+                raise bad("execution list without a data array", answer)
             yield from rows
             seen += len(rows)
             total = answer.get("count")
@@ -296,7 +138,7 @@ class DeepOriginProvider(Provider):
         )
         status = remote_status(record)
         if record["executionId"] != remote_id:
-            raise _bad(f"asked for execution {remote_id}, got another", record)
+            raise bad(f"asked for execution {remote_id}, got another", record)
         return status
 
     def cancel(self, remote_id: str, kind: str) -> None:
@@ -351,17 +193,17 @@ class DeepOriginProvider(Provider):
 
     def find_upload(self, sha256: str, name: str) -> str | None:
         """Uploads live under a folder named by their hash: any file in it has these bytes."""
-        answer = self._http.json("GET", f"/files/{self._org}/directory/{_upload_dir(sha256)}",
+        answer = self._http.json("GET", f"/files/{self._org}/directory/{upload_dir(sha256)}",
                                  params={"recursive": "true", "max-keys": 1})
         rows = answer.get("data") if isinstance(answer, Mapping) else None
         if not isinstance(rows, list):
-            raise _bad("file listing without a data list", answer)
+            raise bad("file listing without a data list", answer)
         keys = [row.get("Key") for row in rows if isinstance(row, Mapping)]
         return next((k for k in keys if isinstance(k, str)), None)
 
     def upload(self, name: str, data: bytes, sha256: str) -> str:
         """Stores the bytes at ``jobfleet/uploads/<sha256>/<name>``; the key is the file id."""
-        return self.upload_file(f"{_upload_dir(sha256)}/{_safe_name(name)}", data)
+        return self.upload_file(f"{upload_dir(sha256)}/{safe_name(name)}", data)
 
     def close(self) -> None:
         """Releases the HTTP session if this provider made it."""
@@ -374,7 +216,7 @@ class DeepOriginProvider(Provider):
             rows = answer.get("data") if isinstance(answer, Mapping) else None
             first = rows[0] if isinstance(rows, list) and rows else None
             if not (isinstance(first, Mapping) and isinstance(first.get("id"), str)):
-                raise _bad("cluster list without data[0].id", answer)
+                raise bad("cluster list without data[0].id", answer)
             self._cluster = first["id"]
         return self._cluster
 
@@ -395,9 +237,9 @@ class DeepOriginProvider(Provider):
             record = self.status(remote_id, job.kind).record
             price = quoted_price(record)
         if price is None:
-            raise _bad("quoted execution without a readable quotationResult", record)
+            raise bad("quoted execution without a readable quotationResult", record)
         if job.max_price is None:
-            _reject(f"execution {remote_id} was quoted {price:g}; the job has no max_price")
+            reject(f"execution {remote_id} was quoted {price:g}; the job has no max_price")
         if price > job.max_price:
             raise OverBudget(provider=NAME, remote_id=remote_id, price=price, ceiling=job.max_price)
         path = f"{self._execution_path(remote_id)}:confirm"
@@ -411,7 +253,7 @@ class DeepOriginProvider(Provider):
     def _accepted(self, status: RemoteStatus) -> RemoteStatus:
         """A create or confirm answered 200 ``InsufficientFunds``: the platform refused to bill."""
         if status.raw == "InsufficientFunds":
-            _reject(f"insufficient funds: {status.detail or 'no reason given'}")
+            reject(f"insufficient funds: {status.detail or 'no reason given'}")
         return status
 
     def _settled(self, remote_id: str, kind: str) -> bool:
@@ -428,5 +270,5 @@ class DeepOriginProvider(Provider):
         answer = self._http.json("GET", f"/files/{self._org}/signedUrl/{quote(key)}", params=params)
         url = answer.get("url") if isinstance(answer, Mapping) else None
         if not isinstance(url, str):
-            raise _bad("signed-URL answer without a url", answer)
+            raise bad("signed-URL answer without a url", answer)
         return url
