@@ -26,9 +26,7 @@ a 401 on a call renews it once and retries the call once.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import logging
 import math
 import time
@@ -45,11 +43,8 @@ from worker.providers.base import (
     JobSpec,
     Outputs,
     Provider,
-    RemoteState,
     RemoteStatus,
     Submission,
-    bad_answer,
-    normalise_status,
     setting,
     url_setting,
 )
@@ -67,77 +62,21 @@ from worker.providers.matching import (
 )
 from worker.providers.openprotein_auth import SharedToken
 from worker.providers.openprotein_params import EmbedParams, MsaParams, job_params
+from worker.providers.openprotein_records import (
+    JOB_TYPES,
+    LIST_PAGE_SIZE,
+    MSA_FILE,
+    NAME,
+    NPY_MAGIC,
+    PLATFORM,
+    bad,
+    fasta_of,
+    fasta_records,
+    listed_jobs,
+    remote_status,
+)
 
 log = logging.getLogger(__name__)
-
-NAME = "openprotein"
-PLATFORM = "OpenProtein"  # as named in messages
-# The job types a create of each kind answers with (an embedding may come back reduced).
-JOB_TYPES = {"msa": ("/align/align",), "embed": ("/embeddings/embed", "/embeddings/embed_reduced")}
-LIST_PAGE_SIZE = 100  # what the official client always sends; the server's cap is unknown
-MSA_FILE = "msa.fasta"
-FASTA_TYPE = "text/x-fasta"  # anything else is CSV to the official client, and to us
-NPY_MAGIC = b"\x93NUMPY"
-_REQUIRED = {"job_id": str, "job_type": str, "status": str}
-_STATES = {
-    "PENDING": RemoteState.PENDING,
-    "RETRYING": RemoteState.PENDING,  # the platform re-runs it after an internal failure
-    "RUNNING": RemoteState.RUNNING,
-    "SUCCESS": RemoteState.SUCCEEDED,
-    "FAILURE": RemoteState.FAILED,
-    "CANCELED": RemoteState.CANCELLED,
-}
-
-
-def _bad(message: str, answer: Any) -> BadResponse:
-    return bad_answer(NAME, message, answer)
-
-
-def remote_status(record: Any) -> RemoteStatus:
-    """Normalises a Job object; one we cannot read raises ``BadResponse`` quoting it."""
-    return normalise_status(NAME, "job", record, required=_REQUIRED, states=_STATES,
-                            detail=_failure_message)
-
-
-def _failure_message(record: Mapping[str, Any], state: RemoteState) -> str | None:
-    reason = record.get("failure_message") if state is RemoteState.FAILED else None
-    return reason if isinstance(reason, str) and reason else None
-
-
-def fasta_of(response: requests.Response) -> bytes:
-    """The MSA as FASTA: as sent when typed ``text/x-fasta``, else read as ``name,sequence`` CSV."""
-    body = response.content
-    if response.headers.get("Content-Type", "").strip() == FASTA_TYPE:
-        if not body.lstrip().startswith(b">"):
-            raise BadResponse("FASTA result without a record", provider=NAME, body=body)
-        return body
-    rows = [row for row in csv.reader(io.StringIO(body.decode("utf-8", "replace"))) if row]
-    if not rows or any(len(row) < 2 for row in rows):
-        raise BadResponse("MSA result is neither FASTA nor name,sequence CSV",
-                          provider=NAME, body=body)
-    return "".join(f">{row[0]}\n{row[1]}\n" for row in rows).encode()
-
-
-def fasta_records(fasta: bytes) -> list[tuple[str, str]]:
-    """``(name, sequence)`` records of FASTA text, read as the official client reads it."""
-    records: list[tuple[str, list[str]]] = []
-    for raw in fasta.decode("utf-8", "replace").splitlines():
-        line = raw.strip()
-        if line.startswith(">"):
-            records.append((line[1:].strip(), []))
-        elif line and not line.startswith("#") and records:
-            records[-1][1].append(line)
-    return [(name, "".join(parts)) for name, parts in records]
-
-
-def listed_jobs(answer: Any) -> list[Mapping[str, Any]]:
-    """The Job objects of a ``v1/jobs`` page (a bare array); ``BadResponse`` otherwise."""
-    if not isinstance(answer, list):
-        raise _bad("job list is not an array", answer)
-    for record in answer:
-        remote_status(record)  # every row must be a readable Job
-    return answer
-
 
 class OpenProteinProvider(Provider):
     """OpenProtein's align and embeddings services; one shared login for the fleet."""
@@ -211,7 +150,7 @@ class OpenProteinProvider(Provider):
         record = parse_json(NAME, self._call("GET", f"v1/jobs/{quote(remote_id, safe='')}"))
         status = remote_status(record)
         if record["job_id"] != remote_id:
-            raise _bad(f"asked for job {remote_id}, got another", record)
+            raise bad(f"asked for job {remote_id}, got another", record)
         return status
 
     def cancel(self, remote_id: str, kind: str) -> None:
@@ -289,7 +228,7 @@ class OpenProteinProvider(Provider):
         path = f"v1{record['job_type']}/{quote(record['job_id'], safe='')}/sequences"
         sequences = parse_json(NAME, self._call("GET", path))
         if not (isinstance(sequences, list) and all(isinstance(s, str) for s in sequences)):
-            raise _bad("sequence list is not a list of strings", sequences)
+            raise bad("sequence list is not a list of strings", sequences)
         return sequences
 
     def _args(self, remote_id: str) -> Mapping[str, Any]:
@@ -312,7 +251,7 @@ class OpenProteinProvider(Provider):
         base = f"v1/embeddings/embed/{quote(remote_id, safe='')}"
         sequences = parse_json(NAME, self._call("GET", f"{base}/sequences"))
         if not (isinstance(sequences, list) and all(isinstance(s, str) for s in sequences)):
-            raise _bad("sequence list is not a list of strings", sequences)
+            raise bad("sequence list is not a list of strings", sequences)
         files: dict[str, bytes] = {}
         listing = []
         for index, sequence in enumerate(sequences):
