@@ -11,7 +11,6 @@ Run with the fixtures plugin: ``pytest -p tests.fixtures.emulator <this file>``.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from typing import Any
 
@@ -20,7 +19,7 @@ import pytest
 from config.settings import DeepOriginSettings
 from emulator.control import EmulatorControl
 from emulator.tokens import make_jwt
-from tests.fixtures.outage import ScriptedOutage
+from tests.fixtures.providers import ScriptedOutage, wait_terminal
 from worker.errors import AuthError, BadResponse, OverBudget, RateLimited, TransientError
 from worker.providers.base import JobSpec, RemoteState, RemoteStatus
 from worker.providers.deeporigin import DeepOriginProvider
@@ -48,17 +47,6 @@ def tool_job(emulate: dict[str, Any], max_price: float | None = None, **params) 
     inputs = {"ligand": "c1ccccc1", "_emulator": emulate}
     params = {"tool": TOOL, "inputs": inputs} | params
     return JobSpec(job_id=f"job-{uuid.uuid4()}", kind="tool", params=params, max_price=max_price)
-
-
-def wait_terminal(
-    provider: DeepOriginProvider, remote_id: str, timeout: float = 5.0
-) -> RemoteStatus:
-    deadline = time.monotonic() + timeout
-    while True:
-        status = provider.status(remote_id, "tool")
-        if status.state.terminal or time.monotonic() > deadline:
-            return status
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -95,7 +83,7 @@ GET_ONE = "GET /tools/{org}/tools/executions/{execution_id}"
 def test_a_tool_job_runs_to_success_and_its_output_files_are_downloaded(provider):
     submission = provider.submit(tool_job(FAST))
     assert submission.status.state in (RemoteState.PENDING, RemoteState.RUNNING)
-    final = wait_terminal(provider, submission.remote_id)
+    final = wait_terminal(provider, submission.remote_id, "tool")
     assert final.state is RemoteState.SUCCEEDED and final.raw == "Completed"
     outputs = provider.fetch_outputs(submission.remote_id, "tool", final)
     key = f"tool-runs/{submission.remote_id}/result.json"
@@ -109,7 +97,7 @@ def test_a_tool_job_runs_to_success_and_its_output_files_are_downloaded(provider
 
 def test_outputs_are_fetched_even_when_the_status_record_is_not_at_hand(provider):
     submission = provider.submit(tool_job(FAST))
-    wait_terminal(provider, submission.remote_id)
+    wait_terminal(provider, submission.remote_id, "tool")
     bare = RemoteStatus(state=RemoteState.SUCCEEDED, raw="Completed")
     outputs = provider.fetch_outputs(submission.remote_id, "tool", bare)
     assert "result" in outputs.data and len(outputs.files) == 1
@@ -118,7 +106,7 @@ def test_outputs_are_fetched_even_when_the_status_record_is_not_at_hand(provider
 def test_a_remote_failure_is_reported_with_the_platforms_reason(provider):
     failing = {**FAST, "outcome": "failed", "reason": "ligand could not be protonated"}
     submission = provider.submit(tool_job(failing))
-    final = wait_terminal(provider, submission.remote_id)
+    final = wait_terminal(provider, submission.remote_id, "tool")
     assert final.state is RemoteState.FAILED
     assert final.detail == "ligand could not be protonated"
 
@@ -127,7 +115,7 @@ def test_a_quote_within_the_ceiling_is_confirmed_and_runs(provider, emulator):
     submission = provider.submit(tool_job({**FAST, "price": 2.5}, max_price=3.0))
     assert submission.status.state in (RemoteState.PENDING, RemoteState.RUNNING)
     assert emulator.job("deeporigin", submission.remote_id)["price"] == 2.5
-    assert wait_terminal(provider, submission.remote_id).state is RemoteState.SUCCEEDED
+    assert wait_terminal(provider, submission.remote_id, "tool").state is RemoteState.SUCCEEDED
 
 
 def test_a_quote_over_the_ceiling_raises_over_budget_and_stays_quoted(provider):
@@ -168,7 +156,7 @@ def test_cancel_stops_a_running_job_and_is_a_no_op_once_terminal(provider):
 def test_cancel_sends_no_patch_for_a_finished_job(fresh_emulator):
     provider = make_provider(fresh_emulator)
     submission = provider.submit(tool_job(FAST))
-    wait_terminal(provider, submission.remote_id)
+    wait_terminal(provider, submission.remote_id, "tool")
     provider.cancel(submission.remote_id, "tool")
     assert (
         endpoint_count(fresh_emulator, "PATCH /tools/{org}/tools/executions/{execution_id}:cancel")

@@ -19,7 +19,7 @@ import pytest
 
 from config.settings import ModeratelySettings
 from emulator.control import EmulatorControl, start_emulator
-from tests.fixtures.outage import ScriptedOutage
+from tests.fixtures.providers import ScriptedOutage, wait_terminal
 from worker.errors import AuthError, BadResponse, PermanentError, TransientError
 from worker.providers import moderately
 from worker.providers.base import JobSpec, RemoteState, RemoteStatus
@@ -50,15 +50,6 @@ def pipeline_job(emulate: dict[str, Any], **params: Any) -> JobSpec:
     params = {"pipelineConfigurationVersionId": "pcv_1",
               "pipelineInput": {"docs": ["a"], "_emulator": emulate}} | params
     return JobSpec(job_id=f"job-{uuid.uuid4()}", kind="pipeline", params=params)
-
-
-def wait_terminal(provider: ModeratelyProvider, remote_id: str, kind: str) -> RemoteStatus:
-    deadline = time.monotonic() + 5.0
-    while True:
-        status = provider.status(remote_id, kind)
-        if status.state.terminal or time.monotonic() > deadline:
-            return status
-        time.sleep(0.05)
 
 
 def run(provider: ModeratelyProvider, job: JobSpec) -> tuple[str, RemoteStatus]:

@@ -22,7 +22,7 @@ from pydantic import SecretStr
 from config.settings import OpenProteinSettings
 from emulator.control import EmulatorControl, start_emulator
 from tests.fixtures.emulator import FIXTURE_ARGS
-from tests.fixtures.outage import ScriptedOutage
+from tests.fixtures.providers import ScriptedOutage, wait_terminal
 from tests.unit.test_openprotein_emulator import load_npy
 from worker.errors import AuthError, PermanentError, TransientError
 from worker.jobs import JobStore
@@ -76,15 +76,6 @@ def msa_job(emulate: dict[str, Any] = FAST, **params: Any) -> JobSpec:
 def embed_job(sequences: list[str], emulate: dict[str, Any] = FAST, **params: Any) -> JobSpec:
     params = {"model": MODEL, "sequences": sequences, "_emulator": emulate} | params
     return JobSpec(job_id=f"job-{uuid.uuid4()}", kind="embed", params=params)
-
-
-def wait_terminal(provider: OpenProteinProvider, remote_id: str, kind: str) -> RemoteStatus:
-    deadline = time.monotonic() + 5.0
-    while True:
-        status = provider.status(remote_id, kind)
-        if status.state.terminal or time.monotonic() > deadline:
-            return status
-        time.sleep(0.03)
 
 
 def auth_counts(control: EmulatorControl) -> tuple[int, int]:
