@@ -69,6 +69,30 @@ class Submission:
 
 
 @dataclass(frozen=True)
+class Created:
+    """The create request succeeded: the remote job exists."""
+
+    submission: Submission
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The platform answered no: nothing was created, a later attempt need not search."""
+
+    error: Exception
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """No usable answer to the create request: the remote job may exist, search first."""
+
+    error: Exception
+
+
+CreateOutcome = Created | Refused | Unknown
+
+
+@dataclass(frozen=True)
 class Outputs:
     """A finished job's result: JSON-able data plus any output files (name → bytes)."""
 
@@ -88,6 +112,24 @@ class Provider(ABC):
     @abstractmethod
     def submit(self, job: JobSpec) -> Submission:
         """Creates the remote job. Raises ``OverBudget`` when a quote exceeds ``max_price``."""
+
+    def create(self, job: JobSpec) -> CreateOutcome:
+        """Creates the remote job and says what happened, as a value.
+
+        Interim: classifies :meth:`submit`'s errors by shape; the HTTP boundary will say
+        directly whether a request may have reached the platform.
+        """
+        from worker.errors import BadResponse, PermanentError, Throttled, TransientError
+
+        try:
+            return Created(self.submit(job))
+        except PermanentError as exc:
+            return Refused(exc)
+        except TransientError as exc:
+            if isinstance(exc, BadResponse) or (exc.status is None
+                                                and not isinstance(exc, Throttled)):
+                return Unknown(exc)
+            return Refused(exc)
 
     def find(
         self, job: JobSpec, taken: Callable[[str], bool] = lambda _: False
