@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from functools import cache, lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Defaults, each with its reason.
@@ -30,6 +31,7 @@ POLL_FACTOR = 1.5  # growth per check: a 1 h job costs ~20 checks, not 720
 POLL_CAP_S = 60.0  # completion noticed within a minute even for long jobs
 POLL_JITTER = 0.1  # ±10 %: spreads a batch submitted together
 BURST = 10  # requests a credential may send at once above its steady rate
+REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
 class FleetSettings(BaseSettings):
@@ -48,6 +50,14 @@ class FleetSettings(BaseSettings):
     max_step_errors: int = Field(MAX_STEP_ERRORS, gt=0)
     http_timeout_s: float = Field(HTTP_TIMEOUT_S, gt=0)
     http_retries: int = Field(HTTP_RETRIES, ge=0)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, url: str) -> str:
+        """A URL without a scheme would otherwise fail deep inside the client, unnamed."""
+        if urlsplit(url).scheme not in REDIS_SCHEMES:
+            raise ValueError("must be a URL starting with redis://, rediss:// or unix://")
+        return url
 
 
 class PollSettings(BaseSettings):
@@ -134,3 +144,38 @@ def openprotein_settings() -> OpenProteinSettings:
 @cache
 def limit_settings(provider: str) -> LimitSettings:
     return LimitSettings(_env_prefix=f"JOBFLEET_{provider.upper()}_")
+
+
+def redacted_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``: safe for messages and logs."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        user = parts.username or ""
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+    except ValueError:
+        return "<unparseable URL>"
+
+
+_SECRET_FIELDS = ("url", "password", "token", "key")  # inputs never echoed as given
+
+
+def settings_problem(exc: ValidationError) -> str:
+    """One line naming each variable that failed validation and why (no secret echoed)."""
+    models = {m.__name__: m for m in (FleetSettings, PollSettings, DeepOriginSettings,
+                                      ModeratelySettings, OpenProteinSettings)}
+    model = models.get(exc.title)
+    prefix = model.model_config.get("env_prefix", "") if model else ""
+    parts = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        given = error.get("input")
+        if any(word in field for word in _SECRET_FIELDS):
+            given = redacted_url(given) if isinstance(given, str) else given
+            given = given if "url" in field else "***"
+        message = error["msg"].removeprefix("Value error, ")
+        parts.append(f"{prefix}{field.upper()}={given!r} is invalid: {message}")
+    return "; ".join(parts)

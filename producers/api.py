@@ -31,6 +31,7 @@ from worker.jobs import STATES, JobStore, connect_redis, make_job_id
 DEFAULT_BATCH = "default"  # where single jobs go when no batch is named
 BATCH_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 CREATE_CHUNK = 500  # job records written per Redis round trip
+LINE_FIELDS = ("id", "key", "provider", "kind", "state", "remote_id")  # every results line
 
 
 class UnknownBatch(LookupError):
@@ -90,8 +91,6 @@ class Fleet:
         for start in range(0, len(jobs), CREATE_CHUNK):
             records = [_record(batch, job) for job in jobs[start : start + CREATE_CHUNK]]
             created += self.store.create_many(records, due_in=self.settings.lease_s)
-        if not jobs:
-            self.store.ensure_batch(batch)
         for start in range(0, len(created), self.settings.chunk_size):
             chunk = created[start : start + self.settings.chunk_size]
             self.celery.send_task(TASKS["submit"], args=[chunk], queue=QUEUES["submit"])
@@ -106,6 +105,17 @@ class Fleet:
         active = states["queued"] + states["submitting"] + states["running"]
         return {"batch": batch, "total": counts["total"], "states": states, "done": active == 0}
 
+    @staticmethod
+    def job_id(batch: str, key: str) -> str:
+        """The id of the job with client key ``key`` in ``batch`` (whether or not it exists)."""
+        return make_job_id(batch, key)
+
+    def job_states(self, batch: str) -> Iterator[dict[str, str]]:
+        """``{"id", "key", "state"}`` for every job of the batch, in submission order."""
+        for ids in self.store.batch_job_ids(batch):
+            for job in self.store.get_many(ids):
+                yield {"id": job.id, "key": job.key, "state": job.state}
+
     def job(self, job_id: str) -> dict[str, Any] | None:
         """One job's public record, or None."""
         found = self.store.get(job_id)
@@ -119,7 +129,7 @@ class Fleet:
         for ids in self.store.batch_job_ids(batch):
             for job in self.store.get_many(ids):
                 record = job.public()
-                line = {k: record[k] for k in ("key", "provider", "kind", "state", "remote_id")}
+                line = {k: record[k] for k in LINE_FIELDS}
                 for extra in ("result", "file_id", "error", "reason"):
                     if extra in record:
                         line[extra] = record[extra]

@@ -134,6 +134,9 @@ def parse_lines(lines: Iterable[bytes | str]) -> tuple[list[dict[str, Any]], lis
             continue
         try:
             job = validate(json.loads(text))
+        except RecursionError:
+            errors.append(LineError(number, "JSON nested too deeply"))
+            continue
         except json.JSONDecodeError as exc:
             errors.append(LineError(number, f"invalid JSON: {exc.msg} at column {exc.colno}"))
             continue

@@ -145,11 +145,13 @@ def test_a_job_file_with_malformed_lines_runs_the_good_ones(fleet, tmp_path, fle
     batch = run.stdout.strip().splitlines()[-1]
     status = wait_done(fleet, batch)
     assert status["total"] == 2 and status["states"]["succeeded"] == 2
-    as_json = cli(["status", batch, "--json"], fleet_environment)
-    assert json.loads(as_json.stdout) == {
+    as_json = json.loads(cli(["status", batch, "--json"], fleet_environment).stdout)
+    assert as_json == {
         "batch": batch, "total": 2, "done": True,
         "states": {"queued": 0, "submitting": 0, "running": 0, "succeeded": 2, "failed": 0,
                    "cancelled": 0},
+        "jobs": [{"id": make_job_id(batch, k), "key": k, "state": "succeeded"}
+                 for k in ("file-0", "file-2")],
     }
     out = tmp_path / "results.jsonl"
     assert cli(["results", batch, "--out", str(out)], fleet_environment).returncode == 0
@@ -182,20 +184,6 @@ def test_results_uploaded_as_files_hold_the_stored_bytes_once_each(fleet, emulat
         uploads = [f for key, f in files.items() if key.endswith(line["file_id"])]
         assert [f["sha256"] for f in uploads] == [stored["sha256"]]
         assert line["file_id"].startswith(f"jobfleet/uploads/{stored['sha256']}/")
-
-
-def test_an_empty_job_file_is_reported_and_enqueues_nothing(fleet, tmp_path, fleet_environment):
-    path = tmp_path / "empty.jsonl"
-    path.write_text("\n\n")
-    run = cli(["submit", str(path), "--batch", "empty-file"], fleet_environment)
-    assert run.returncode == 1
-    assert f"jobfleet: {path} holds no jobs" in run.stderr
-    assert run.stdout.strip().splitlines()[-1] == "empty-file"
-    assert fleet.status("empty-file") == {
-        "batch": "empty-file", "total": 0, "done": True,
-        "states": dict.fromkeys(("queued", "submitting", "running", "succeeded", "failed",
-                                 "cancelled"), 0),
-    }
 
 
 def test_the_cli_waits_times_out_cancels_and_says_when_nothing_is_left(

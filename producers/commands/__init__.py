@@ -1,0 +1,1 @@
+"""The ``jobfleet`` subcommands, one module per concern; ``producers.cli`` wires them up."""
