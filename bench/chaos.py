@@ -40,7 +40,7 @@ from config.settings import FleetSettings
 from emulator.control import EmulatorError
 from emulator.settings import DurationSpec
 from producers.api import Fleet
-from worker.jobs import make_job_id
+from worker.record import make_job_id
 
 BUDGET_SLACK_S = 120  # every job must end within the longest job's duration plus this
 TICK_S = 0.5
@@ -212,7 +212,7 @@ def _decisions(fleet: ChaosFleet, records: list) -> dict[str, dict | None]:
     """Job id → the emulator's record of its remote job (decided outcome, phase), or None."""
     out: dict[str, dict | None] = {}
     for job in records:
-        remote_id = job.get("remote_id")
+        remote_id = job.remote_id
         if not remote_id:
             continue
         try:

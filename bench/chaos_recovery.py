@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 
 import redis
 
-from worker.jobs import STEPS, due_key, job_key
+from worker.keys import due_key, job_key
+from worker.record import STEPS
 
 POLL_S = 0.5
 IN_FLIGHT_SLACK_S = 1.0  # a claim pushes the due time a whole lease past next_poll

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bench.chaos_jobs import TAGGED
-from worker.jobs import TERMINAL, Job
+from worker.record import TERMINAL, Job
 
 EXAMPLES = 5  # problem jobs listed per kind, as evidence
 
@@ -33,8 +33,8 @@ def classify(job: Job, decided: Mapping[str, Any] | None) -> str:
     """One job's verdict: ok-succeeded, ok-failed, no_remote_id, lost or wrong_state."""
     if job.state not in TERMINAL:
         return "lost"
-    if not job.get("remote_id"):
-        explained = job.state == "failed" and job.get("reason") and job.get("error")
+    if not job.remote_id:
+        explained = job.state == "failed" and job.reason and job.error
         return "no_remote_id" if explained else "wrong_state"
     if decided is None:
         return "wrong_state"
@@ -42,7 +42,7 @@ def classify(job: Job, decided: Mapping[str, Any] | None) -> str:
         return "ok-cancelled" if job.state == "cancelled" else "wrong_state"
     if decided.get("outcome") == "succeeded":
         return "ok-succeeded" if job.state == "succeeded" else "wrong_state"
-    if job.state == "failed" and job.get("reason") == "remote_failed":
+    if job.state == "failed" and job.reason == "remote_failed":
         return "ok-failed"
     return "wrong_state"
 
@@ -54,9 +54,9 @@ def duplicate_extras(counts: Mapping[str, int]) -> int:
 
 def upload_missing(job: Job, stats: Mapping[str, Any]) -> bool:
     """A succeeded job with an upload whose bytes the target platform does not hold."""
-    if job.state != "succeeded" or not job.get("upload"):
+    if job.state != "succeeded" or not job.upload:
         return False
-    target, digest = job.get("file_to"), job.get("file_sha256")
+    target, digest = job.file_to, job.file_sha256
     held = stats.get(target, {}).get("files_by_sha256", {}) if target else {}
     return not digest or digest not in held
 
@@ -79,10 +79,10 @@ def judge(
         row[verdict] += 1
         if job.state in TERMINAL:
             row["terminal"] += 1
-        if job.get("remote_id"):
+        if job.remote_id:
             row["with_remote_id"] += 1
         if verdict == "no_remote_id":
-            reasons[job.provider][job.get("reason")] += 1
+            reasons[job.provider][job.reason] += 1
         if upload_missing(job, stats):
             row["upload_missing"] += 1
             verdict = "upload_missing"
@@ -123,8 +123,9 @@ def judge(
 def _example(bucket: list[dict[str, Any]], job: Job, decided: Mapping[str, Any] | None) -> None:
     if len(bucket) >= EXAMPLES:
         return
-    seen = {k: job.get(k) for k in ("state", "reason", "error", "remote_id", "lease_until",
-                                    "submit_attempts", "errors", "last_error") if job.get(k)}
+    seen = {k: getattr(job, k) for k in ("state", "reason", "error", "remote_id", "lease_until",
+                                         "submit_attempts", "errors", "last_error")
+            if getattr(job, k)}
     entry: dict[str, Any] = {"job": job.id, "key": job.key, "provider": job.provider, **seen}
     if decided is not None:
         entry["emulator"] = {k: decided.get(k) for k in ("outcome", "phase", "reason")}
@@ -133,5 +134,5 @@ def _example(bucket: list[dict[str, Any]], job: Job, decided: Mapping[str, Any] 
 
 def last_terminal_s(jobs: Iterable[Job], t0: float) -> float:
     """Seconds from ``t0`` (epoch) until the last terminal job ended."""
-    ends = [job.number(f"t_{job.state}") for job in jobs if job.state in TERMINAL]
+    ends = [job.times[job.state] for job in jobs if job.state in job.times and job.terminal]
     return round(max(ends) - t0, 2) if ends else 0.0

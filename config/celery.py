@@ -6,7 +6,7 @@ serialisation can never drift apart. The choices, and why:
 - JSON only: a message is data, never code, and carries job ids, never credentials.
 - Late acks and a prefetch of one: a message leaves Redis only when its task is done, and a
   worker holds at most one message beyond those it runs. No countdowns are ever sent: waiting
-  lives in our due index (``worker.jobs``), not in worker memory.
+  lives in our due index (``worker.store``), not in worker memory.
 - The visibility timeout is only a backstop: a worker that dies mid-step leaves a lease in
   our job record that expires after ``JOBFLEET_LEASE_S`` and the dispatcher resumes the step.
 - No result backend: job state is ours, in ``jf:*`` keys.

@@ -26,7 +26,8 @@ from celery import Celery
 from config.celery import QUEUES, TASKS, celery_config
 from config.settings import FleetSettings, fleet_settings
 from producers.jobfile import InvalidJob, validate
-from worker.jobs import STATES, JobStore, connect_redis, make_job_id
+from worker.record import STATES, Job, make_job_id
+from worker.store import JobStore, connect_redis
 
 DEFAULT_BATCH = "default"  # where single jobs go when no batch is named
 BATCH_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -151,15 +152,7 @@ class Fleet:
         self.store.redis.close()
 
 
-def _record(batch: str, job: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "id": make_job_id(batch, job["key"]),
-        "batch": batch,
-        "key": job["key"],
-        "provider": job["provider"],
-        "kind": job["kind"],
-        "params": job["params"],
-        "deadline_s": job.get("deadline_s"),
-        "max_price": job.get("max_price"),
-        "upload": job.get("upload"),
-    }
+def _record(batch: str, job: Mapping[str, Any]) -> Job:
+    return Job.new(batch, job["key"], job["provider"], job["kind"], job["params"],
+                   deadline_s=job.get("deadline_s"), max_price=job.get("max_price"),
+                   upload=job.get("upload"))

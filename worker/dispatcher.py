@@ -17,7 +17,8 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 
-from worker.jobs import STEPS, JobStore
+from worker.record import STEPS
+from worker.store import JobStore
 
 log = logging.getLogger("jobfleet.dispatcher")
 

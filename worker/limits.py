@@ -10,7 +10,7 @@ Celery's ``rate_limit`` counts per worker; these count for the whole fleet:
 
 Time comes from Redis (``TIME``), so workers on different machines share one clock.
 The in-flight limit (remote jobs alive at once) lives with the job state in
-:mod:`worker.jobs`, where it can be enforced atomically.
+:mod:`worker.store`, where it can be enforced atomically.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import redis
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings
 
+from worker import keys
 from worker.errors import Throttled
 
 MAX_SLEEP_S = 2.0  # longer waits give the thread back and reschedule the step
@@ -82,7 +83,7 @@ class FleetThrottle:
         burst: int,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.key = f"jf:limit:{credential}"
+        self.key = keys.limit_key(credential)
         self.provider = credential.split(":", 1)[0]
         self.rps = rps or 0.0
         self.burst = max(burst, 1)

@@ -12,14 +12,15 @@ from functools import cached_property
 import redis
 
 from config.settings import FleetSettings, fleet_settings, limit_settings, poll_settings
+from worker import keys
 from worker.backoff import PollPolicy
 from worker.errors import AuthError, ConfigError
-from worker.jobs import JobStore, connect_redis
 from worker.limits import FleetThrottle, credential_id
 from worker.providers import build_provider, provider_settings
 from worker.providers.base import Provider
 from worker.providers.http import make_session
 from worker.results.store import FilesystemStore
+from worker.store import JobStore, connect_redis
 
 HTTP_POOL_SIZE = 32  # at least the thread-pool concurrency we document
 AUTH_FAILURE_TTL_S = 30  # after a 401/403, other jobs fail at once instead of asking again
@@ -67,7 +68,7 @@ class Runtime:
             found = self._providers[name]
         if isinstance(found, ConfigError):
             raise found
-        refused = self.redis.get(f"jf:authfail:{name}")
+        refused = self.redis.get(keys.authfail_key(name))
         if refused:
             raise AuthError(f"{refused} (remembered; not asked again for up to "
                             f"{AUTH_FAILURE_TTL_S}s)", provider=name)
@@ -76,7 +77,7 @@ class Runtime:
     def remember_auth_failure(self, name: str, exc: AuthError) -> None:
         """Lets every worker fail this platform's jobs at once for a while, with the reason,
         instead of each job meeting the same 401 (no retry storm against the platform)."""
-        self.redis.set(f"jf:authfail:{name}", exc.describe(), nx=True, ex=AUTH_FAILURE_TTL_S)
+        self.redis.set(keys.authfail_key(name), exc.describe(), nx=True, ex=AUTH_FAILURE_TTL_S)
 
     def _build(self, name: str) -> Provider:
         settings = provider_settings(name)

@@ -9,7 +9,6 @@ the steps that must not run twice at once (submit, finalize) first take the job'
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -22,13 +21,13 @@ from worker.errors import (
     Throttled,
     TransientError,
 )
-from worker.jobs import ACTIVE, Job
 from worker.providers.base import (
     Outputs,
     Provider,
     RemoteState,
     RemoteStatus,
 )
+from worker.record import ACTIVE, Job
 from worker.results.store import store_outputs
 from worker.results.upload import choose_payload, upload_once
 from worker.runtime import Runtime
@@ -42,7 +41,7 @@ def poll_jobs(rt: Runtime, job_ids: Iterable[str], send_finalize: SendFinalize) 
     """One status check for each running job; reschedules the unfinished with backoff."""
     groups: dict[str, list[Job]] = defaultdict(list)
     for job in rt.store.get_many(job_ids):
-        if job.state == "running" and not job.get("remote_done"):
+        if job.state == "running" and not job.remote_done:
             groups[job.provider].append(job)
     for name, jobs in groups.items():
         try:
@@ -51,11 +50,11 @@ def poll_jobs(rt: Runtime, job_ids: Iterable[str], send_finalize: SendFinalize) 
             for job in jobs:
                 step_failed(rt, job, "poll", exc)
             continue
-        statuses = provider.bulk_status([(j.get("remote_id"), j.kind) for j in jobs])
+        statuses = provider.bulk_status([(j.remote_id, j.kind) for j in jobs])
         stopped = {b for b in {j.batch for j in jobs} if rt.store.batch_cancelled(b)}
         finished = [
             job.id for job in jobs
-            if _after_status(rt, provider, job, statuses.get(job.get("remote_id")), stopped)
+            if _after_status(rt, provider, job, statuses.get(job.remote_id), stopped)
         ]
         if finished:
             send_finalize(finished)
@@ -69,7 +68,7 @@ def _after_status(
     stopped_batches: set[str],
 ) -> bool:
     """Acts on one status; True when the remote job has ended and needs finalizing."""
-    if job.get("cancel_requested") == "1" or job.batch in stopped_batches:
+    if job.cancel_requested or job.batch in stopped_batches:
         cancel_job(rt, job.id)
         return False
     if status is None:
@@ -82,11 +81,11 @@ def _after_status(
         return rt.store.reschedule(job, "finalize", now + rt.settings.lease_s,
                                    remote_done=status.state.value, remote_state=status.raw,
                                    remote_detail=status.detail, errors=0)
-    deadline_at = job.number("deadline_at", 0.0) or None
+    deadline_at = job.deadline_at
     if deadline_at is not None and now >= deadline_at:
         _expire(rt, provider, job)
         return False
-    polls = int(job.number("polls"))
+    polls = job.polls
     delay = rt.poll_policy.delay(polls, hint=status.poll_hint,
                                  remaining=None if deadline_at is None else deadline_at - now)
     rt.store.reschedule(job, "poll", now + delay, polls=polls + 1, errors=0,
@@ -98,12 +97,12 @@ def _expire(rt: Runtime, provider: Provider, job: Job) -> None:
     """The job ran past its deadline: cancel it remotely (best effort) and fail it."""
     note = "remote job cancelled"
     try:
-        provider.cancel(job.get("remote_id"), job.kind)
+        provider.cancel(job.remote_id, job.kind)
     except NotImplementedError:
         note = f"{provider.name} has no cancel endpoint; tracking stopped"
     except JobfleetError as exc:
         note = f"remote cancel failed: {exc}"
-    deadline_s = job.number("deadline_s")
+    deadline_s = (job.deadline_s or 0.0)
     fail(rt, job, "deadline", f"deadline of {deadline_s:g}s passed; {note}")
 
 
@@ -116,20 +115,20 @@ def finalize_job(rt: Runtime, job_id: str) -> None:
     job = rt.store.get(job_id)
     if job is None:
         return
-    done = RemoteState(job.get("remote_done"))
+    done = RemoteState(job.remote_done)
     if done is RemoteState.CANCELLED:
         rt.store.transition(job.id, ["running"], "cancelled")
         return
     if done is RemoteState.FAILED:
-        detail = job.get("remote_detail") or job.get("remote_state") or "no reason given"
+        detail = job.remote_detail or job.remote_state or "no reason given"
         fail(rt, job, "remote_failed", f"{job.provider}: remote job failed: {detail}")
         return
     try:
         provider = rt.provider(job.provider)
-        status = RemoteStatus(state=done, raw=job.get("remote_state") or "")
-        outputs = provider.fetch_outputs(job.get("remote_id"), job.kind, status)
+        status = RemoteStatus(state=done, raw=job.remote_state or "")
+        outputs = provider.fetch_outputs(job.remote_id, job.kind, status)
         fields = {"result": store_outputs(rt.results, job.batch, outputs.data, outputs.files)}
-        if job.get("upload"):
+        if job.upload:
             # Fencing: the upload must not also run in a worker that took the step over.
             if rt.store.renew_lease(job.id, "finalize", token, rt.settings.lease_s) is None:
                 log.info("job %s: finalize taken over by another worker; leaving it", job.id)
@@ -143,7 +142,7 @@ def finalize_job(rt: Runtime, job_id: str) -> None:
 
 def _upload(rt: Runtime, job: Job, outputs: Outputs) -> dict[str, str]:
     """Uploads the job's result to the platform its ``upload`` spec names."""
-    spec = json.loads(job.get("upload"))
+    spec = job.upload
     name, data = choose_payload(outputs, spec)
     done = upload_once(rt.provider(spec["to"]), name, data)
     log.info("job %s: result %s as %s file %s", job.id,
@@ -170,7 +169,7 @@ def cancel_job(rt: Runtime, job_id: str) -> str:
     try:
         provider = rt.provider(job.provider)
         if provider.supports_cancel:
-            provider.cancel(job.get("remote_id"), job.kind)
+            provider.cancel(job.remote_id, job.kind)
     except JobfleetError as exc:
         log.warning("job %s: remote cancel failed, will retry at next poll: %s", job.id, exc)
         return "cancel requested"
@@ -193,7 +192,7 @@ def step_failed(rt: Runtime, job: Job, step: str, exc: Exception) -> None:
         return
     if not isinstance(exc, TransientError):
         log.exception("job %s: unexpected error in %s", job.id, step, exc_info=exc)
-    errors = int(job.number("errors")) + 1
+    errors = job.errors + 1
     text = exc.describe() if isinstance(exc, TransientError) else f"internal error: {exc!r}"
     if errors >= rt.settings.max_step_errors:
         reason = exc.reason if isinstance(exc, TransientError) else "internal"
@@ -213,4 +212,4 @@ def fail(rt: Runtime, job: Job, reason: str, message: str, **fields) -> None:
 
 
 def cancel_requested(rt: Runtime, job: Job) -> bool:
-    return job.get("cancel_requested") == "1" or rt.store.batch_cancelled(job.batch)
+    return job.cancel_requested or rt.store.batch_cancelled(job.batch)

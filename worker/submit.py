@@ -8,12 +8,11 @@ cannot settle the question the job fails rather than risk a second remote job.
 
 from __future__ import annotations
 
-import json
 import logging
 
 from worker.errors import BadResponse, OverBudget, Throttled, TransientError
-from worker.jobs import Job
 from worker.providers.base import JobSpec, Provider, Submission
+from worker.record import Job
 from worker.runtime import Runtime
 from worker.steps import cancel_job, cancel_requested, fail, step_failed
 
@@ -36,7 +35,7 @@ def submit_job(rt: Runtime, job_id: str) -> None:
             return
         started = rt.store.start_submitting(
             job.id, rt.max_in_flight(job.provider),
-            submit_attempts=int(job.number("submit_attempts")) + 1,
+            submit_attempts=job.submit_attempts + 1,
         )
         if started == "at_limit":
             rt.store.reschedule(job, "submit", rt.store.clock() + AT_LIMIT_RETRY_S,
@@ -68,7 +67,7 @@ def _find_or_create(
     our tag, we search; if it cannot, we fail the job rather than risk a second remote job.
     """
     spec = _spec(job)
-    if resumed or job.get("create_started"):
+    if resumed or job.create_started:
         if provider.supports_find:
             found = provider.find(spec, taken=lambda rid: rt.store.remote_owner(
                 provider.name, rid) not in (None, job.id))
@@ -76,7 +75,7 @@ def _find_or_create(
                 log.info("job %s: adopting remote job %s from an earlier attempt",
                          job.id, found.remote_id)
                 return found
-        elif job.get("create_started"):
+        elif job.create_started:
             fail(rt, job, "submit_unknown",
                   f"{provider.name}: an earlier create request may have succeeded and the platform "
                   "cannot be searched for it; not retried, to never run the job twice")
@@ -106,7 +105,7 @@ def _record_submission(rt: Runtime, provider: Provider, job: Job, sub: Submissio
               "tracked by another job; not tracked twice")
         return
     now = rt.store.clock()
-    deadline_s = job.number("deadline_s", 0.0)
+    deadline_s = (job.deadline_s or 0.0)
     fields = {
         "remote_id": sub.remote_id,
         "remote_state": sub.status.raw,
@@ -127,11 +126,10 @@ def _record_submission(rt: Runtime, provider: Provider, job: Job, sub: Submissio
 
 
 def _spec(job: Job) -> JobSpec:
-    max_price = job.get("max_price")
     return JobSpec(
         job_id=job.id,
         kind=job.kind,
         params=job.params,
-        max_price=float(json.loads(max_price)) if max_price else None,
-        create_started=job.number("create_started", 0.0) or None,
+        max_price=job.max_price,
+        create_started=job.create_started,
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.fleet import wait_done
-from worker.jobs import make_job_id
+from worker.record import make_job_id
 
 pytestmark = pytest.mark.integration
 

@@ -2,7 +2,9 @@
 
 import pytest
 
-from worker.jobs import JobStore, due_key, make_job_id
+from worker.keys import due_key, job_key
+from worker.record import Job, make_job_id
+from worker.store import JobStore
 
 
 class Clock:
@@ -24,8 +26,7 @@ def store(redis_client, clock):
 
 
 def record(key, batch="b1", provider="deeporigin"):
-    return {"id": make_job_id(batch, key), "batch": batch, "key": key, "provider": provider,
-            "kind": "tool", "params": {"tool": "t", "inputs": {}}}
+    return Job.new(batch, key, provider, "tool", {"tool": "t", "inputs": {}})
 
 
 def test_creating_the_same_keys_twice_creates_nothing_new(store):
@@ -50,9 +51,9 @@ def test_transitions_move_batch_counters_and_stamp_times(store, clock):
     assert store.transition(job_id, ["submitting"], "running", remote_id="r-1")[0]
     job = store.get(job_id)
     assert job.state == "running"
-    assert job.get("remote_id") == "r-1"
-    assert job.number("t_submitting") == 1005
-    assert job.number("t_running") == 1007
+    assert job.remote_id == "r-1"
+    assert job.times["submitting"] == 1005
+    assert job.times["running"] == 1007
     counts = store.batch_counts("b1")
     assert (counts["queued"], counts["submitting"], counts["running"]) == (0, 0, 1)
 
@@ -82,11 +83,20 @@ def test_a_terminal_job_leaves_every_due_index(store, redis_client):
         assert redis_client.zscore(due_key(step, "deeporigin"), job_id) is None
 
 
-def test_none_fields_are_deleted(store):
+def test_none_fields_are_deleted(store, redis_client):
     [job_id] = store.create_many([record("a")], due_in=30)
-    store.transition(job_id, ["queued"], "queued", note="x")
-    store.transition(job_id, ["queued"], "queued", note=None)
-    assert store.get(job_id).get("note") is None
+    store.transition(job_id, ["queued"], "queued", last_error="x")
+    assert store.get(job_id).last_error == "x"
+    store.transition(job_id, ["queued"], "queued", last_error=None)
+    assert store.get(job_id).last_error is None
+    assert not redis_client.hexists(job_key(job_id), "last_error")
+
+
+def test_a_field_the_record_does_not_have_is_refused_before_anything_is_written(store):
+    [job_id] = store.create_many([record("a")], due_in=30)
+    with pytest.raises(TypeError, match="no field 'note'"):
+        store.transition(job_id, ["queued"], "submitting", note="x")
+    assert store.get(job_id).state == "queued"
 
 
 def test_claiming_due_jobs_hands_each_out_once_and_leases_it(store, clock):

@@ -6,8 +6,9 @@ import time
 import pytest
 
 from worker.errors import Throttled
-from worker.jobs import JobStore, make_job_id
 from worker.limits import MAX_SLEEP_S, FleetThrottle
+from worker.record import Job
+from worker.store import JobStore
 
 
 def most_in_any_window(stamps, width=1.0):
@@ -78,8 +79,7 @@ def test_a_short_pause_is_slept_through(redis_client):
 
 def test_the_in_flight_cap_holds_jobs_back_until_others_end(redis_client):
     store = JobStore(redis_client)
-    records = [{"id": make_job_id("b", k), "batch": "b", "key": k, "provider": "deeporigin",
-                "kind": "tool", "params": {}} for k in "abc"]
+    records = [Job.new("b", k, "deeporigin", "tool", {}) for k in "abc"]
     a, b, c = store.create_many(records, due_in=0)
     assert store.start_submitting(a, 2) == "ok"
     assert store.start_submitting(b, 2) == "ok"

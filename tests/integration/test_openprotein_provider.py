@@ -25,11 +25,11 @@ from tests.fixtures.emulator import FIXTURE_ARGS
 from tests.fixtures.providers import ScriptedOutage, wait_terminal
 from tests.unit.test_openprotein_emulator import load_npy
 from worker.errors import AuthError, PermanentError, TransientError
-from worker.jobs import JobStore
 from worker.providers import openprotein
 from worker.providers.base import JobSpec, RemoteState, RemoteStatus
 from worker.providers.matching import FIND_SLACK_S
 from worker.providers.openprotein import OpenProteinProvider
+from worker.store import JobStore
 
 pytestmark = pytest.mark.integration
 

@@ -10,13 +10,13 @@ import pytest
 from bench.chaos_jobs import find_override, make_jobs
 from bench.chaos_verdict import classify, duplicate_extras, judge
 from emulator.settings import DurationSpec
-from worker.jobs import Job
+from worker.record import Job, decode
 
 
 def job(state: str, provider: str = "deeporigin", **fields: str) -> Job:
     raw = {"id": fields.pop("id", "j1"), "batch": "b", "key": "k", "provider": provider,
            "kind": "tool", "params": "{}", "state": state, **fields}
-    return Job.from_hash(raw)
+    return decode(raw)
 
 
 SUCCEEDED = {"outcome": "succeeded", "phase": "succeeded"}

@@ -38,13 +38,13 @@ import requests
 from pydantic import SecretStr
 
 from worker.errors import AuthError, BadResponse, PermanentError, TransientError
-from worker.jobs import PREFIX
+from worker.keys import token_prefix
 from worker.providers.http import HttpClient, parse_json
 
 log = logging.getLogger(__name__)
 
 NAME = "openprotein"
-KEY_PREFIX = f"{PREFIX}token:{NAME}:"
+KEY_PREFIX = token_prefix(NAME)
 REFRESH_SKEW_S = 30.0  # renew this long before expiry, as the official client does
 SKEW_FRACTION = 0.25  # ... or a quarter of the lifetime, for short-lived (test) tokens
 DEFAULT_EXPIRES_IN_S = 900.0  # when the answer has no expires_in: production's ~15 minutes

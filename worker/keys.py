@@ -1,0 +1,69 @@
+"""Every Redis key the fleet owns, built in this one module.
+
+Celery's own keys (its queues, the kombu bindings) are Celery's; everything else starts
+with :data:`PREFIX`. Layout (single-node Redis)::
+
+    jf:job:{id}                 hash   the job record (see worker.record)
+    jf:batch:{b}                hash   total, one counter per state, cancel flag: O(1) status
+    jf:batch:{b}:ids            list   job ids in submission order
+    jf:due:{step}:{provider}    zset   job id → when its next step is due
+    jf:inflight                 hash   provider → remote jobs alive now (submitting + running)
+    jf:remote:{provider}        hash   remote id → the job tracking it (never two)
+    jf:authfail:{provider}      string a refused credential's reason, for a short while
+    jf:limit:{credential}       hash   the credential's fleet-wide token bucket and pause
+    jf:token:{provider}:{h}...  string a shared login (see the provider's auth module)
+
+The Lua scripts get the prefixes below from :mod:`worker.scripts`, never spelled twice.
+"""
+
+from __future__ import annotations
+
+PREFIX = "jf:"
+JOB = f"{PREFIX}job:"
+BATCH = f"{PREFIX}batch:"
+DUE = f"{PREFIX}due:"
+INFLIGHT = f"{PREFIX}inflight"
+REMOTE = f"{PREFIX}remote:"
+AUTHFAIL = f"{PREFIX}authfail:"
+LIMIT = f"{PREFIX}limit:"
+TOKEN = f"{PREFIX}token:"
+
+
+def job_key(job_id: str) -> str:
+    """The hash holding one job's record."""
+    return f"{JOB}{job_id}"
+
+
+def batch_key(batch: str) -> str:
+    """The hash of a batch's counters and flags."""
+    return f"{BATCH}{batch}"
+
+
+def batch_ids_key(batch: str) -> str:
+    """The list of a batch's job ids, in submission order."""
+    return f"{BATCH}{batch}:ids"
+
+
+def due_key(step: str, provider: str) -> str:
+    """The due index of one step for one provider (a sorted set scored by due time)."""
+    return f"{DUE}{step}:{provider}"
+
+
+def remote_key(provider: str) -> str:
+    """Which job tracks each remote job of ``provider``."""
+    return f"{REMOTE}{provider}"
+
+
+def authfail_key(provider: str) -> str:
+    """A refused credential of ``provider``, remembered so others fail fast."""
+    return f"{AUTHFAIL}{provider}"
+
+
+def limit_key(credential: str) -> str:
+    """The token bucket and pause of one credential (see worker.limits)."""
+    return f"{LIMIT}{credential}"
+
+
+def token_prefix(provider: str) -> str:
+    """Where a provider that logs in keeps its shared tokens (one key per identity)."""
+    return f"{TOKEN}{provider}:"

@@ -1,0 +1,216 @@
+"""The job store: atomic operations on job records, batches and the due index in Redis.
+
+We own these keys (laid out in :mod:`worker.keys`); Celery's result backend is not used.
+Every transition is one Lua script (:mod:`worker.scripts`): check the current state, write
+the new one with its timestamp, move the batch counters, and drop the job from the due index
+when it ends. A step in progress holds a lease (``lease_until``): a worker that dies
+mid-step leaves a lease that expires, and the dispatcher hands the step to another worker.
+Records are encoded and decoded by :mod:`worker.record` only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import redis
+
+from worker import keys, scripts
+from worker.record import STATES, STEPS, Job, decode, encode, encode_changes
+
+TransitionResult = tuple[bool, str | None]
+
+
+def connect_redis(url: str) -> redis.Redis:
+    """A client that rides out short Redis outages (restarts) instead of failing at once."""
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
+
+    return redis.Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_timeout=10,
+        socket_connect_timeout=5,
+        health_check_interval=25,
+        retry=Retry(ExponentialBackoff(cap=2.0, base=0.1), retries=20),
+        retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+    )
+
+
+class JobStore:
+    """Atomic operations on job records, batches and the due index."""
+
+    def __init__(self, client: redis.Redis, clock=time.time) -> None:
+        self.redis = client
+        self.clock = clock
+        self._scripts = {name: client.register_script(scripts.source(name))
+                         for name in scripts.NAMES}
+
+    # -- creation ---------------------------------------------------------------------------
+
+    def create_many(self, jobs: Sequence[Job], due_in: float) -> list[str]:
+        """Creates the jobs that do not exist yet; returns the ids of those newly created.
+
+        Each is put in the submit index ``due_in`` seconds from now as a safety net in case
+        its submit message is lost.
+        """
+        now = self.clock()
+        pipe = self.redis.pipeline(transaction=False)
+        for job in jobs:
+            job_keys = [keys.job_key(job.id), keys.batch_key(job.batch),
+                        keys.batch_ids_key(job.batch), keys.due_key("submit", job.provider)]
+            self._scripts["create"](keys=job_keys, args=[now, now + due_in, *encode(job)],
+                                    client=pipe)
+        created = pipe.execute()
+        return [job.id for job, new in zip(jobs, created) if new]
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get(self, job_id: str) -> Job | None:
+        raw = self.redis.hgetall(keys.job_key(job_id))
+        return decode(raw) if raw else None
+
+    def get_many(self, job_ids: Iterable[str]) -> list[Job]:
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.hgetall(keys.job_key(job_id))
+        return [decode(raw) for raw in pipe.execute() if raw]
+
+    def batch_counts(self, batch: str) -> dict[str, int] | None:
+        raw = self.redis.hgetall(keys.batch_key(batch))
+        if not raw:
+            return None
+        counts = {s: int(raw.get(s, 0)) for s in STATES}
+        counts["total"] = int(raw.get("total", 0))
+        return counts
+
+    def batch_job_ids(self, batch: str, page: int = 1000) -> Iterable[list[str]]:
+        """The batch's job ids in submission order, a page at a time."""
+        start = 0
+        while True:
+            ids = self.redis.lrange(keys.batch_ids_key(batch), start, start + page - 1)
+            if not ids:
+                return
+            yield ids
+            start += len(ids)
+
+    def batch_cancelled(self, batch: str) -> bool:
+        return self.redis.hget(keys.batch_key(batch), "cancel") == "1"
+
+    def ensure_batch(self, batch: str) -> None:
+        """Makes an empty batch exist (a file with no valid line still gets a status)."""
+        self.redis.hsetnx(keys.batch_key(batch), "total", 0)
+
+    def request_job_cancel(self, job_ids: Iterable[str]) -> None:
+        """Flags jobs for cancellation; steps honour the flag at their next look."""
+        flag = encode_changes({"cancel_requested": True})
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in job_ids:
+            self._scripts["flag"](keys=[keys.job_key(job_id)], args=flag, client=pipe)
+        pipe.execute()
+
+    def request_batch_cancel(self, batch: str) -> bool:
+        """Marks a batch cancelled; False when the batch does not exist."""
+        if not self.redis.exists(keys.batch_key(batch)):
+            return False
+        self.redis.hset(keys.batch_key(batch), "cancel", "1")
+        return True
+
+    # -- state changes -----------------------------------------------------------------------
+
+    def transition(
+        self,
+        job_id: str,
+        from_states: Iterable[str],
+        to: str,
+        *,
+        schedule: tuple[str, float] | None = None,
+        **fields: Any,
+    ) -> TransitionResult:
+        """Moves a job to ``to`` if it is in one of ``from_states``; returns (done, old state).
+
+        ``schedule=(step, at)`` puts the job in that step's due index in the same atomic
+        operation; ``to`` may equal the current state to update fields and reschedule only.
+        ``fields`` are record fields (:mod:`worker.record`); one given as None is deleted.
+        """
+        code, old = self._transition_raw(job_id, from_states, to, schedule, None, fields)
+        return code == 1, old
+
+    def start_submitting(self, job_id: str, in_flight_limit: int | None, **fields: Any) -> str:
+        """queued → submitting unless the provider already has ``in_flight_limit`` remote jobs
+        alive; returns 'ok', 'at_limit', or the state that made the move impossible."""
+        code, old = self._transition_raw(job_id, ["queued"], "submitting", None,
+                                         in_flight_limit, fields)
+        return {1: "ok", 2: "at_limit"}.get(code, old or "missing")
+
+    def reschedule(self, job: Job, step: str, at: float, **fields: Any) -> bool:
+        """Updates fields and schedules ``step`` at ``at`` if the job is still in its state."""
+        return self.transition(job.id, [job.state], job.state, schedule=(step, at), **fields)[0]
+
+    def own_remote(self, provider: str, remote_id: str, job_id: str) -> bool:
+        """Registers ``remote_id`` as tracked by ``job_id``; False when another job has it.
+
+        A remote job is never tracked by two of our jobs, even when a platform without
+        tags can only be searched by payload.
+        """
+        if self.redis.hsetnx(keys.remote_key(provider), remote_id, job_id):
+            return True
+        return self.redis.hget(keys.remote_key(provider), remote_id) == job_id
+
+    def remote_owner(self, provider: str, remote_id: str) -> str | None:
+        """The job tracking ``remote_id``, if any."""
+        return self.redis.hget(keys.remote_key(provider), remote_id)
+
+    def in_flight(self, provider: str) -> int:
+        """Remote jobs of ``provider`` alive now (submitting or running)."""
+        return int(self.redis.hget(keys.INFLIGHT, provider) or 0)
+
+    def _transition_raw(self, job_id, from_states, to, schedule, limit, fields) -> tuple[int, Any]:
+        step, at = schedule if schedule else ("", 0)
+        args: list[Any] = [",".join(from_states), to, self.clock(), step, at,
+                           "" if limit is None else limit, *encode_changes(fields)]
+        code, old = self._scripts["transition"](keys=[keys.job_key(job_id)], args=args)
+        return int(code), old or None
+
+    # -- leases and the due index ------------------------------------------------------------
+
+    def claim(self, job_id: str, step: str, states: Sequence[str], lease_s: float,
+              require: str = "") -> str:
+        """Takes the lease of ``step``: 'fresh', 'resume', or the reason it was not taken."""
+        return self.claim_lease(job_id, step, states, lease_s, require)[0]
+
+    def claim_lease(self, job_id: str, step: str, states: Sequence[str], lease_s: float,
+                    require: str = "") -> tuple[str, str]:
+        """Like :meth:`claim`, also returning the lease's token for :meth:`renew_lease`."""
+        now = self.clock()
+        token = f"{now + lease_s:.6f}"
+        status = self._scripts["claim"](keys=[keys.job_key(job_id)],
+                                        args=[step, ",".join(states), now, token, require])
+        return status, token
+
+    def renew_lease(self, job_id: str, step: str, token: str, lease_s: float) -> str | None:
+        """Extends a lease we still hold, before an action that must not run twice (an
+        upload); returns the new token, or None when another worker has taken the step over."""
+        new = f"{self.clock() + lease_s:.6f}"
+        renewed = self._scripts["renew"](keys=[keys.job_key(job_id)], args=[step, token, new])
+        return new if renewed else None
+
+    def claim_due(self, step: str, provider: str, lease_s: float, limit: int) -> list[str]:
+        """Claims due jobs of one step and provider, pushing their due time out by the lease."""
+        now = self.clock()
+        return self._scripts["claim_due"](keys=[keys.due_key(step, provider)],
+                                          args=[now, now + lease_s, limit])
+
+    def due_counts(self, providers: Iterable[str]) -> dict[str, int]:
+        """Jobs waiting in each step's index (all providers), for monitoring."""
+        pipe = self.redis.pipeline(transaction=False)
+        names = []
+        for step in STEPS:
+            for provider in providers:
+                pipe.zcard(keys.due_key(step, provider))
+                names.append(step)
+        counts = dict.fromkeys(STEPS, 0)
+        for name, n in zip(names, pipe.execute()):
+            counts[name] += n
+        return counts
