@@ -26,6 +26,7 @@ VISIBILITY_TIMEOUT_S = 600  # Redis redelivery backstop; our leases recover far 
 MAX_STEP_ERRORS = 8  # consecutive transient failures of one job's step before it fails
 HTTP_TIMEOUT_S = 10.0  # per request: 3 attempts + 5 s of backoff stay inside LEASE_S
 HTTP_RETRIES = 2  # in-client retries of idempotent requests before giving the step back
+MAX_RESPONSE_MB = 256.0  # one platform answer held in memory; far above any real result file
 POLL_INITIAL_S = 2.0  # first status check after submission
 POLL_FACTOR = 1.5  # growth per check: a 1 h job costs ~20 checks, not 720
 POLL_CAP_S = 60.0  # completion noticed within a minute even for long jobs
@@ -50,6 +51,7 @@ class FleetSettings(BaseSettings):
     max_step_errors: int = Field(MAX_STEP_ERRORS, gt=0)
     http_timeout_s: float = Field(HTTP_TIMEOUT_S, gt=0)
     http_retries: int = Field(HTTP_RETRIES, ge=0)
+    max_response_mb: float = Field(MAX_RESPONSE_MB, gt=0)
 
     @field_validator("redis_url")
     @classmethod

@@ -12,6 +12,10 @@ fault, drawn as a slice of a single random number so the configured rates are ex
 | `slow`    | the normal answer, after `slow_s` seconds       | yes (even if the client gave up) |
 | `garbage` | 200 with an HTML error page or truncated JSON   | yes        |
 
+Hostile answers (a huge body, a redirect to another host, a path-like file name, presigned
+URLs pointing elsewhere) are not drawn at random: `emulator/hostile.py` applies them to every
+answer while its `hostile` setting names them, after any fault drawn here.
+
 `drop` and `garbage` are the cases that matter for non-idempotent POSTs: the job exists but
 the client cannot know it. The control endpoints (`/_emulator/*`) sit outside every provider
 and never see faults.
@@ -31,6 +35,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from emulator import hostile
 from emulator.stats import ANONYMOUS, credential_of
 
 if TYPE_CHECKING:
@@ -99,20 +104,34 @@ def edge_middleware(ctx: ProviderContext) -> Callable[..., Awaitable[web.StreamR
             response = error_response(429, "too many requests (injected)")
             response.headers["Retry-After"] = format_retry_after(settings.retry_after)
         else:
-            if fault == "slow":
-                await asyncio.sleep(settings.slow_s)
-            response = await call_handler(handler, request)
+            response = await _processed(request, handler, ctx, fault)
             if fault == "drop":
                 if request.transport is not None:
                     request.transport.close()
                 ctx.stats.count_response("dropped")
                 return response
-            if fault == "garbage":
-                response = garbage_response(response, ctx.rng)
         ctx.stats.count_response(response.status)
         return response
 
     return edge
+
+
+async def _processed(
+    request: web.Request, handler: Handler, ctx: ProviderContext, fault: str | None
+) -> web.StreamResponse:
+    """The handler's answer (slowed, garbled or made hostile as configured)."""
+    settings = ctx.settings
+    away = hostile.redirect_away(request, settings)
+    if away is not None:
+        return away
+    if fault == "slow":
+        await asyncio.sleep(settings.slow_s)
+    response = await hostile.spoil(
+        request, await call_handler(handler, request), settings, ctx.prefix
+    )
+    if fault == "garbage" and not response.prepared:
+        return garbage_response(response, ctx.rng)
+    return response
 
 
 async def call_handler(handler: Handler, request: web.Request) -> web.StreamResponse:

@@ -22,6 +22,9 @@ DURATION_KINDS = ("uniform", "fixed", "exp")
 # Remote jobs in the wild take seconds to minutes; 2-8 s keeps demos lively without spinning.
 DEFAULT_DURATION = "uniform:2,8"
 FAULT_RATE_KEYS = ("fault_5xx", "fault_429", "fault_drop", "fault_slow", "fault_garbage")
+# Hostile answers (emulator/hostile.py): not drawn at random, every matching answer gets them.
+HOSTILE_MODES = ("huge_body", "redirect", "file_name", "presign_elsewhere")
+TEXT_KEYS = ("hostile", "hostile_url", "hostile_name")
 
 
 class SettingsError(ValueError):
@@ -84,6 +87,10 @@ class ProviderSettings:
     queue_s: float = 0.5
     failure_rate: float = 0.0
     price: float = 1.0
+    hostile: str = ""  # comma-separated HOSTILE_MODES
+    hostile_url: str = ""  # the other host for `redirect` and `presign_elsewhere`
+    hostile_name: str = "../../x"  # what `file_name` calls every output file
+    hostile_bytes: float = 64 * 1024 * 1024  # size of a `huge_body` answer
 
     @classmethod
     def keys(cls) -> tuple[str, ...]:
@@ -117,6 +124,8 @@ def _coerce(key: str, value: Any) -> Any:
     """Turn a JSON or CLI value into the typed value for `key`, checking its range."""
     if key == "duration":
         return value if isinstance(value, DurationSpec) else DurationSpec.parse(value)
+    if key in TEXT_KEYS:
+        return _text(key, value)
     try:
         number = float(value)
     except (TypeError, ValueError) as exc:
@@ -126,6 +135,18 @@ def _coerce(key: str, value: Any) -> Any:
     if (key in FAULT_RATE_KEYS or key == "failure_rate") and number > 1:
         raise SettingsError(f"{key}: a rate must be between 0 and 1, got {value!r}")
     return number
+
+
+def _text(key: str, value: Any) -> str:
+    """A text setting; ``hostile`` must list known modes only."""
+    if not isinstance(value, str):
+        raise SettingsError(f"{key}: expected a string, got {value!r}")
+    if key == "hostile":
+        unknown = sorted({m for m in value.split(",") if m} - set(HOSTILE_MODES))
+        if unknown:
+            raise SettingsError(f"hostile: unknown mode(s) {', '.join(unknown)}; "
+                                f"known: {', '.join(HOSTILE_MODES)}")
+    return value
 
 
 def parse_assignment(text: str) -> tuple[str, str, str]:

@@ -14,7 +14,10 @@ HTTP status or by a third-party exception type::
           │                       with the raw detail
           └── PermanentError      400/404/409/422…: fail the job now with the platform's message
                ├── AuthError      401/403: fail fast with the reason, never retried
-               └── OverBudget     the quote exceeds the job's price ceiling
+               ├── OverBudget     the quote exceeds the job's price ceiling
+               └── UnsafeAnswer   an answer that could harm us: a body past the size bound,
+                                  a redirect taking our credentials elsewhere, a file name
+                                  that would escape a directory
 
 Messages carry at most a short excerpt of a response body and never a credential:
 :func:`redact` is applied to every excerpt.
@@ -138,6 +141,12 @@ class AuthError(PermanentError):
     """The platform refused our credentials (401/403)."""
 
     reason = "auth"
+
+
+class UnsafeAnswer(PermanentError):
+    """The platform's answer is refused for our own safety; asking again would get the same."""
+
+    reason = "unsafe_answer"
 
 
 class OverBudget(PermanentError):

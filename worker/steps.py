@@ -126,7 +126,7 @@ def finalize_job(rt: Runtime, job_id: str) -> None:
     try:
         provider = rt.provider(job.provider)
         status = RemoteStatus(state=done, raw=job.remote_state or "")
-        outputs = provider.fetch_outputs(job.remote_id, job.kind, status)
+        outputs = provider.read_outputs(job.remote_id, job.kind, status)
         fields = {"result": store_outputs(rt.results, job.batch, outputs.data, outputs.files)}
         if job.upload:
             # Fencing: the upload must not also run in a worker that took the step over.

@@ -87,8 +87,9 @@ def test_a_tool_job_runs_to_success_and_its_output_files_are_downloaded(provider
     assert final.state is RemoteState.SUCCEEDED and final.raw == "Completed"
     outputs = provider.fetch_outputs(submission.remote_id, "tool", final)
     key = f"tool-runs/{submission.remote_id}/result.json"
-    assert set(outputs.files) == {key}
-    document = json.loads(outputs.files[key])
+    assert outputs.data["result_file"]["file_path"] == key
+    assert set(outputs.files) == {"result.json"}
+    document = json.loads(outputs.files["result.json"])
     assert document["executionId"] == submission.remote_id
     assert document["score"] == outputs.data["result"]["score"]
     assert outputs.data["executionId"] == submission.remote_id

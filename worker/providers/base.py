@@ -20,7 +20,8 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-from worker.errors import BadResponse, ConfigError
+from worker.errors import BadResponse, ConfigError, UnsafeAnswer
+from worker.results.names import UnsafeName, safe_file_name
 
 
 class RemoteState(enum.StrEnum):
@@ -123,6 +124,8 @@ class Provider(ABC):
 
         try:
             return Created(self.submit(job))
+        except UnsafeAnswer as exc:  # the platform answered: the job may well exist
+            return Unknown(exc)
         except PermanentError as exc:
             return Refused(exc)
         except TransientError as exc:
@@ -167,6 +170,20 @@ class Provider(ABC):
     @abstractmethod
     def fetch_outputs(self, remote_id: str, kind: str, status: RemoteStatus) -> Outputs:
         """Reads a succeeded job's result and output files."""
+
+    def read_outputs(self, remote_id: str, kind: str, status: RemoteStatus) -> Outputs:
+        """:meth:`fetch_outputs`, every file name checked before it can touch a path.
+
+        Whatever a platform calls its files, a name that is not one plain path component
+        fails the job (``UnsafeAnswer``) instead of being stored or uploaded.
+        """
+        outputs = self.fetch_outputs(remote_id, kind, status)
+        for name in outputs.files:
+            try:
+                safe_file_name(name, "output file name")
+            except UnsafeName as exc:
+                raise UnsafeAnswer(str(exc), provider=self.name) from None
+        return outputs
 
     def find_upload(self, sha256: str, name: str) -> str | None:
         """The id of a file with these bytes uploaded earlier (looked up by hash), or None.

@@ -41,6 +41,7 @@ from worker.providers.deeporigin_wire import (
     build_create_body,
     normalise_key,
     output_file_keys,
+    output_file_name,
     quoted_price,
     reject,
     remote_status,
@@ -158,12 +159,18 @@ class DeepOriginProvider(Provider):
                 raise
 
     def fetch_outputs(self, remote_id: str, kind: str, status: RemoteStatus) -> Outputs:
-        """``jobOutputs`` plus execution id, tool and cost; every named output file downloaded."""
+        """``jobOutputs`` plus execution id, tool and cost; every output file downloaded, by
+        the last part of its key (the full key stays in ``jobOutputs``)."""
         record = status.record
         if record.get("jobOutputs") is None:
             record = self.status(remote_id, kind).record
         outputs = record.get("jobOutputs") or {}
-        files = {key: self.download_file(key) for key in output_file_keys(outputs)}
+        files: dict[str, bytes] = {}
+        for key in output_file_keys(outputs):
+            name = output_file_name(key)
+            if name in files:
+                raise bad(f"two output files named {name!r}", outputs)
+            files[name] = self.download_file(key)
         data = dict(outputs) if isinstance(outputs, Mapping) else {"jobOutputs": outputs}
         data.update(executionId=remote_id, tool=record.get("tool"))
         cost = quoted_price(record)

@@ -12,8 +12,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from worker.errors import BadResponse, PermanentError
+from worker.errors import BadResponse, PermanentError, UnsafeAnswer
 from worker.providers.base import JobSpec, RemoteState, RemoteStatus, bad_answer, normalise_status
+from worker.results.names import UnsafeName, safe_file_name
 
 NAME = "deeporigin"
 PLATFORM = "Deep Origin"  # as named in messages
@@ -167,6 +168,21 @@ def normalise_key(key: str) -> str:
     if not parts or ".." in parts or "\x00" in key:
         reject(f"invalid file key {key!r}")
     return "/".join(parts)
+
+
+def output_file_name(key: str) -> str:
+    """The name an output file goes by on our side: the last part of its key.
+
+    A key that climbs (``..``) or whose last part is no plain file name is an
+    ``UnsafeAnswer``: it never reaches a path, and the job fails saying which key it was.
+    """
+    parts = key.replace("\\", "/").split("/")
+    try:
+        if ".." in parts:
+            raise UnsafeName(f"unsafe output file key {key!r}: climbs out of its folder")
+        return safe_file_name(parts[-1], "output file name")
+    except UnsafeName as exc:
+        raise UnsafeAnswer(str(exc), provider=NAME) from None
 
 
 def tagged(row: Any, job_id: str) -> bool:

@@ -9,6 +9,10 @@ raised to the task layer, which reschedules the job instead of holding the threa
 Credentials stay out of messages: errors carry the method and the URL *path* (never the
 query, which for presigned URLs is a signature), the platform's message and a redacted
 body excerpt; headers are never formatted into anything.
+
+A platform's answer is not trusted to be small or to stay home: bodies are read up to a
+bound (``JOBFLEET_MAX_RESPONSE_MB``) and redirects are followed by hand, our credentials
+only ever to the origin they were meant for (``UnsafeAnswer`` otherwise).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from contextlib import contextmanager
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -31,7 +35,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from tenacity.stop import stop_base
 from tenacity.wait import wait_base, wait_exponential_jitter
 
-from config.settings import HTTP_RETRIES, HTTP_TIMEOUT_S
+from config.settings import HTTP_RETRIES, HTTP_TIMEOUT_S, fleet_settings
 from worker.errors import (
     AuthError,
     BadResponse,
@@ -39,6 +43,7 @@ from worker.errors import (
     ProviderError,
     RateLimited,
     TransientError,
+    UnsafeAnswer,
     excerpt,
 )
 
@@ -60,6 +65,10 @@ _TRANSIENT_TRANSPORT = (
     requests.exceptions.ContentDecodingError,
 )
 _QUERY = re.compile(r"\?[^\s'\")]*")
+MAX_REDIRECTS = 5  # hops followed by hand; a longer chain is a platform bug
+READ_CHUNK_BYTES = 64 * 1024
+MB = 1024 * 1024
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 def make_session(pool_size: int = DEFAULT_POOL_SIZE) -> requests.Session:
@@ -148,10 +157,42 @@ def parse_json(provider: str, response: requests.Response) -> Any:
         ) from exc
 
 
+def read_bounded(provider: str, response: requests.Response, limit: int) -> None:
+    """Reads a streamed body into ``response`` (so ``.content`` works), never past ``limit``.
+
+    The bound applies to the decoded bytes, so a small compressed answer cannot inflate
+    past it either. Raises ``UnsafeAnswer`` naming the limit; the connection is dropped.
+    """
+    declared = response.headers.get("Content-Length", "")
+    chunks: list[bytes] = []
+    size = int(declared) if declared.isdigit() else 0
+    if size <= limit:
+        size = 0
+        for chunk in response.iter_content(READ_CHUNK_BYTES):
+            size += len(chunk)
+            if size > limit:
+                break
+            chunks.append(chunk)
+    if size > limit:
+        response.close()
+        raise UnsafeAnswer(
+            f"{_what(response.request)}answer larger than the {limit / MB:g} MB limit "
+            "(JOBFLEET_MAX_RESPONSE_MB); not read further",
+            provider=provider, status=response.status_code,
+        )
+    response._content = b"".join(chunks)  # what requests itself does when it reads a body
+
+
 def safe_url(url: str) -> str:
     """``url`` without its query or fragment, fit for messages and logs."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else parts.path
+
+
+def _origin(url: str) -> tuple[str, str]:
+    """Scheme and host:port: where a credential may be sent."""
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
 
 
 def _what(request: requests.PreparedRequest | None) -> str:
@@ -235,6 +276,7 @@ class HttpClient:
         throttle: Throttle | None = None,
         retry_after_cap: float = RETRY_AFTER_CAP_S,
         sleep_budget: float = SLEEP_BUDGET_S,
+        max_body_bytes: int | None = None,
     ) -> None:
         self.provider = provider
         self.base_url = base_url.rstrip("/")
@@ -249,6 +291,9 @@ class HttpClient:
         self._throttle = throttle
         self._retry_after_cap = retry_after_cap
         self._sleep_budget = sleep_budget
+        if max_body_bytes is None:
+            max_body_bytes = int(fleet_settings().max_response_mb * MB)
+        self._max_body_bytes = max_body_bytes
 
     def url(self, path: str) -> str:
         """``path`` under the base URL, keeping any path prefix the base URL carries."""
@@ -307,7 +352,7 @@ class HttpClient:
         merged = {**(self._headers if authenticated else {}), **(headers or {})}
         options = {"params": params, "json": json, "data": data, "files": files, "headers": merged}
         options["timeout"] = self.timeout_s if timeout is None else timeout
-        return self._retrying(idempotent)(self._attempt, method, url, options)
+        return self._retrying(idempotent)(self._attempt, method, url, options, authenticated)
 
     def close(self) -> None:
         """Closes the session if this client made it; a shared session is its owner's to close."""
@@ -336,21 +381,56 @@ class HttpClient:
             return False
         return idempotent or isinstance(exc, RateLimited)
 
-    def _attempt(self, method: str, url: str, options: dict[str, Any]) -> requests.Response:
+    def _attempt(
+        self, method: str, url: str, options: dict[str, Any], authenticated: bool
+    ) -> requests.Response:
         """One attempt: the hook, the call, and the translation of whatever went wrong."""
         if self._before_request is not None:
             self._before_request()
         if self._throttle is not None:
             self._throttle.before_request()
-        try:
-            response = self._session.request(method, url, **options)
-        except requests.RequestException as exc:
-            raise transport_error(self.provider, method, url, exc) from exc
+        response = self._follow(method, url, options, authenticated)
         if not 200 <= response.status_code < 300:
             error = error_for(self.provider, response, now=self._clock())
             if isinstance(error, RateLimited) and self._throttle is not None:
                 self._throttle.rate_limited(error.retry_after)
             raise error
+        return response
+
+    def _follow(
+        self, method: str, url: str, options: dict[str, Any], authenticated: bool
+    ) -> requests.Response:
+        """Sends, following redirects by hand: our credentials never leave their origin."""
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._fetch(method, url, options)
+            location = response.headers.get("Location")
+            if response.status_code not in _REDIRECTS or not location:
+                return response
+            target = urljoin(url, location)
+            if authenticated and _origin(target) != _origin(url):
+                raise UnsafeAnswer(
+                    f"{method} {urlsplit(url).path}: redirected to another host "
+                    f"({urlsplit(target).netloc}); not followed with our credentials",
+                    provider=self.provider, status=response.status_code,
+                )
+            if response.status_code == 303 or (
+                response.status_code in (301, 302) and method not in ("GET", "HEAD")
+            ):
+                method = "GET"
+                options = {**options, "json": None, "data": None, "files": None}
+            url, options = target, {**options, "params": None}
+        raise UnsafeAnswer(f"{method} {urlsplit(url).path}: more than {MAX_REDIRECTS} redirects",
+                           provider=self.provider)
+
+    def _fetch(self, method: str, url: str, options: dict[str, Any]) -> requests.Response:
+        """One HTTP exchange, its body read within the size bound."""
+        try:
+            response = self._session.request(
+                method, url, allow_redirects=False, stream=True, **options
+            )
+            read_bounded(self.provider, response, self._max_body_bytes)
+        except requests.RequestException as exc:
+            raise transport_error(self.provider, method, url, exc) from exc
         return response
 
     def _check_absolute(self, url: str) -> None:
