@@ -29,7 +29,7 @@ from emulator.faults import CURRENT_CREDENTIAL, edge_middleware
 from emulator.settings import ProviderSettings
 from emulator.stats import ProviderStats, RateMeter
 
-PROVIDER_MODULES = ("deeporigin", "moderately", "openprotein")
+PROVIDER_MODULES = ("deeporigin", "moderately", "openprotein", "jobsapi")
 # Uploads are held in memory; large enough for realistic inputs, small enough to stay sane.
 MAX_BODY_BYTES = 256 * 1024 * 1024
 
