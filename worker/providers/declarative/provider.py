@@ -1,0 +1,264 @@
+"""The declarative provider: one class that speaks any POST-then-poll API from its spec.
+
+Everything platform-specific comes from an :class:`~.spec.ApiSpec` (a spec file); this
+module only fills request templates, reads answers along the spec's paths and maps status
+values to :class:`RemoteState`. The shared flows stay where they are for every platform:
+the HTTP client (retries, error mapping, the fleet-wide throttle), the submit step's
+at-most-once rule and the job store's leases.
+
+At-most-once creation, per ``create.at_most_once``:
+
+* ``idempotency-key``: our job id travels in the spec's header; the API answers a repeated
+  create with the job it already made, so the create may be retried like a GET, and a
+  create whose answer was lost is settled by ``[find]`` if the spec has one, else by sending
+  the same create again.
+* ``tag``: the body carries our job id; a lost create is looked up with ``[find]``.
+* ``none``: the create is sent once; a lost answer fails the job as ``submit_unknown``.
+
+The credential is read once, put into the client's headers and never into a message.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from config.declarative import SpecSettings
+from config.settings import HTTP_RETRIES, HTTP_TIMEOUT_S
+from worker.errors import AuthError, PermanentError
+from worker.providers.base import (
+    JobSpec,
+    Outputs,
+    Provider,
+    RemoteState,
+    RemoteStatus,
+    Submission,
+    bad_answer,
+    setting,
+    url_setting,
+)
+from worker.providers.declarative.spec import ApiSpec, Request
+from worker.providers.declarative.templates import Missing, read_path, render
+from worker.providers.http import HttpClient, Throttle
+from worker.providers.matching import SearchBudget, searching
+
+MAX_LIST_PAGES = 50  # cursor pages one listing may follow: a loop in the API's cursors ends
+
+
+class DeclarativeProvider(Provider):
+    """A platform described by a spec file instead of a module."""
+
+    def __init__(
+        self,
+        spec: ApiSpec,
+        settings: SpecSettings,
+        *,
+        timeout_s: float = HTTP_TIMEOUT_S,
+        retries: int = HTTP_RETRIES,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        before_request: Callable[[], None] | None = None,
+        throttle: Throttle | None = None,
+        redis: Any = None,  # passed by the registry to every provider; not needed here
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.spec = spec
+        self.name = spec.name  # type: ignore[misc] - one class, many platforms
+        self.kinds = frozenset(spec.kinds)  # type: ignore[misc]
+        self.supports_cancel = spec.cancel is not None  # type: ignore[misc]
+        self.supports_find = spec.supports_find  # type: ignore[misc]
+        self._clock = clock
+        platform = f"{spec.name} (spec {spec.file.name})"
+        secret = setting(settings.secret, spec.auth_env, platform)
+        base_url = url_setting(settings.base_url, spec.base_url_env, platform)
+        self._http = HttpClient(
+            spec.name, base_url, headers={spec.auth_header: spec.auth_format.replace(
+                "{secret}", secret)},
+            timeout_s=timeout_s, retries=retries, session=session, sleep=sleep,
+            before_request=before_request, throttle=throttle,
+        )
+
+    def submit(self, job: JobSpec) -> Submission:
+        """Sends the create; retried like a GET only when an idempotency key guards it."""
+        create = self.spec.create
+        headers = {create.idempotency_header: job.job_id} if create.idempotency_header else None
+        answer = self._call(create.request, self._values(job), headers=headers,
+                            idempotent=create.at_most_once == "idempotency-key")
+        remote_id = self._id(answer, create.id, "create answer")
+        if create.state is None:
+            return Submission(remote_id, RemoteStatus(RemoteState.PENDING, raw="created",
+                                                      record=answer))
+        return Submission(remote_id, self._status(answer, create.state, None, "create answer"))
+
+    def find(
+        self, job: JobSpec, taken: Callable[[str], bool] = lambda _: False
+    ) -> Submission | None:
+        """The remote job a lost create made for ``job``, or None (see the module docstring).
+
+        With ``[find]``: the listed job whose tag is our job id (checked here too, in case
+        the API ignored the filter). Without it, an idempotency key settles the question by
+        sending the same create again: the API answers with the job it made, or makes it once.
+        """
+        spec = self.spec
+        if spec.find is None:
+            return self.submit(job) if spec.create.at_most_once == "idempotency-key" else None
+        query = render(spec.find.query, self._values(job))
+        budget = SearchBudget(self.name, self._clock)
+        with searching(self.name):
+            for row in self._rows(query, budget):
+                found, tag = read_path(row, spec.find.tag)
+                remote_id = self._id(row, spec.listing.id, "listed job")
+                if found and tag == job.job_id and not taken(remote_id):
+                    return Submission(remote_id, self._row_status(row))
+        return None
+
+    def status(self, remote_id: str, kind: str) -> RemoteStatus:
+        """One job's status from the status answer; the whole answer is kept as the record."""
+        status = self.spec.status
+        answer = self._call(status.request, {"remote_id": remote_id, "kind": kind})
+        return self._status(answer, status.state, status.detail, "status answer")
+
+    def bulk_status(self, jobs: Sequence[tuple[str, str]]) -> dict[str, RemoteStatus | Exception]:
+        """With a ``[list]`` that filters by ids: ``max_ids`` jobs per request; else one by
+        one. A job the listing leaves out is asked for alone."""
+        listing = self.spec.listing
+        if listing is None or listing.ids_param is None:
+            return super().bulk_status(jobs)
+        out: dict[str, RemoteStatus | Exception] = {}
+        ids = list(dict.fromkeys(remote_id for remote_id, _ in jobs))
+        for start in range(0, len(ids), listing.max_ids):
+            chunk = ids[start:start + listing.max_ids]
+            try:
+                out.update(self.list_statuses({listing.ids_param: ",".join(chunk)}))
+            except Exception as exc:  # noqa: BLE001 - handed back per job, as the base does
+                out.update((remote_id, exc) for remote_id in chunk)
+        kinds = dict(jobs)
+        missing = [(remote_id, kinds[remote_id]) for remote_id in ids if remote_id not in out]
+        out.update(super().bulk_status(missing))
+        return {remote_id: out[remote_id] for remote_id in ids}
+
+    def list_statuses(self, query: Mapping[str, Any]) -> dict[str, RemoteStatus]:
+        """Every listed job matching ``query`` (added to the spec's own), by remote id."""
+        budget = SearchBudget(self.name, self._clock, pages=MAX_LIST_PAGES, seconds=float("inf"))
+        rows = self._rows(query, budget)
+        return {self._id(row, self.spec.listing.id, "listed job"): self._row_status(row)
+                for row in rows}
+
+    def cancel(self, remote_id: str, kind: str) -> None:
+        """Sends the spec's cancel; a refusal for a job already ended is not an error."""
+        if self.spec.cancel is None:
+            super().cancel(remote_id, kind)
+        try:
+            self._http.request(**self._prepared(self.spec.cancel, {"remote_id": remote_id,
+                                                                   "kind": kind}),
+                               idempotent=True)
+        except PermanentError as exc:
+            if isinstance(exc, AuthError) or not self.status(remote_id, kind).state.terminal:
+                raise
+
+    def fetch_outputs(self, remote_id: str, kind: str, status: RemoteStatus) -> Outputs:
+        """The result's data (``result.data``) and its files (``result.files``), downloaded."""
+        result = self.spec.result
+        if result.request is not None:
+            answer = self._call(result.request, {"remote_id": remote_id, "kind": kind})
+        else:
+            answer = status.record or self.status(remote_id, kind).record
+        data: Any = answer
+        if result.data is not None:
+            found, data = read_path(answer, result.data)
+            if not found:
+                raise bad_answer(self.name, f"result answer without {result.data}", answer)
+        data = dict(data) if isinstance(data, Mapping) else {"result": data}
+        files = dict(self._files(answer)) if result.files is not None else {}
+        return Outputs(data={**data, "remote_id": remote_id}, files=files)
+
+    def close(self) -> None:
+        """Releases the HTTP session if this provider made it."""
+        self._http.close()
+
+    def _files(self, answer: Any) -> Iterator[tuple[str, bytes]]:
+        result = self.spec.result
+        found, listed = read_path(answer, result.files)
+        if found and listed is None:
+            return
+        if not isinstance(listed, list):
+            raise bad_answer(self.name, f"result answer without a list at {result.files}", answer)
+        for entry in listed:
+            name = read_path(entry, result.file_name)[1]
+            url = read_path(entry, result.file_url)[1]
+            if not isinstance(name, str) or not name or not isinstance(url, str) or not url:
+                raise bad_answer(self.name, f"result file without {result.file_name} and "
+                                 f"{result.file_url}", entry)
+            yield name.replace("/", "_"), self._download(url)
+
+    def _download(self, url: str) -> bytes:
+        """An absolute URL is presigned (no credential sent); a path is under the base URL."""
+        if urlsplit(url).scheme in ("http", "https"):
+            return self._http.download(url)
+        return self._http.request("GET", url).content
+
+    def _rows(self, query: Mapping[str, Any], budget: SearchBudget) -> Iterator[Any]:
+        """The listed jobs, following cursors; each page is accounted to ``budget``."""
+        listing = self.spec.listing
+        base = {**render(listing.request.query, {}), **query}
+        cursor = None
+        while True:
+            budget.page()
+            page_query = {**base, listing.cursor_param: cursor} if cursor else base
+            answer = self._http.json(listing.request.method, listing.request.path,
+                                     params=page_query)
+            found, rows = read_path(answer, listing.items)
+            if not found or not isinstance(rows, list):
+                raise bad_answer(self.name, f"listing without a list at {listing.items}", answer)
+            yield from rows
+            if listing.next_cursor is None:
+                return
+            cursor = read_path(answer, listing.next_cursor)[1]
+            if not cursor or not rows:
+                return
+
+    def _row_status(self, row: Any) -> RemoteStatus:
+        listing = self.spec.listing
+        return self._status(row, listing.state, listing.detail, "listed job")
+
+    def _status(self, answer: Any, state_path: str, detail_path: str | None,
+                what: str) -> RemoteStatus:
+        """The status at ``state_path`` mapped by ``[states]``; unknown values are bad answers."""
+        found, raw = read_path(answer, state_path)
+        if not found or not isinstance(raw, str):
+            raise bad_answer(self.name, f"{what} without a status at {state_path}", answer)
+        if raw not in self.spec.states:
+            raise bad_answer(self.name, f"unknown status {raw!r} in the {what}", answer)
+        state = self.spec.states[raw]
+        detail = read_path(answer, detail_path)[1] if detail_path else None
+        shown = None if detail is None or state is RemoteState.SUCCEEDED else str(detail)
+        record = answer if isinstance(answer, Mapping) else {}
+        return RemoteStatus(state=state, raw=raw, detail=shown, record=record)
+
+    def _id(self, answer: Any, path: str, what: str) -> str:
+        found, value = read_path(answer, path)
+        if isinstance(value, bool) or not isinstance(value, (str, int)) or value == "":
+            raise bad_answer(self.name, f"{what} without an id at {path}", answer)
+        return str(value)
+
+    def _values(self, job: JobSpec) -> dict[str, Any]:
+        return {"job_id": job.job_id, "kind": job.kind, "params": dict(job.params)}
+
+    def _prepared(self, request: Request, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Method, path (placeholders URL-quoted), query and body for one request."""
+        try:
+            scalars = {k: quote(str(v), safe="") for k, v in values.items() if k != "params"}
+            path = render(request.path, {**values, **scalars})
+            query = render(request.query, values)
+            body = render(request.body, values) if request.body is not None else None
+        except Missing as exc:
+            raise PermanentError(f"the job has no value for {{{exc.args[0]}}} "
+                                 f"(spec {self.spec.file.name})", provider=self.name) from exc
+        return {"method": request.method, "path": path, "params": query or None, "json": body}
+
+    def _call(self, request: Request, values: Mapping[str, Any], **kwargs: Any) -> Any:
+        return self._http.json(**self._prepared(request, values), **kwargs)
