@@ -239,7 +239,8 @@ def _check_params_named(t: Table, request: Request, kinds: Mapping[str, Mapping[
         where = "body" if name in {n for n, _ in placeholders(request.body)} else "query"
         rules = [params.get(param) for params in kinds.values()]
         if all(rule is None for rule in rules):
-            t.fail(where, f"{{{name}}} names no declared param")
+            shown = f"{{{name}?}}" if optional else f"{{{name}}}"
+            t.fail(where, f"{shown} names no declared param")
         if not optional and any(rule is None or not rule.required for rule in rules):
             t.fail(where, f"{{{name}}} is not required in every kind: write {{{name}?}}")
 
