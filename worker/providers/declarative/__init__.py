@@ -47,7 +47,13 @@ def settings_for(spec: ApiSpec) -> SpecSettings:
 
 
 def build(spec: ApiSpec, settings: SpecSettings, **resources: Any):
-    """The provider for ``spec`` (imported here: the loader needs no HTTP machinery)."""
-    from worker.providers.declarative.provider import DeclarativeProvider
+    """The provider for ``spec`` with an HTTP client of its own built from ``resources``
+    (imported here: the loader needs no HTTP machinery)."""
+    from worker.providers.declarative.provider import DeclarativeProvider, endpoint
+    from worker.providers.http import HttpClient
 
-    return DeclarativeProvider(spec, settings, **resources)
+    base_url, headers = endpoint(spec, settings)
+    options = {k: resources.pop(k) for k in ("timeout_s", "retries", "session", "sleep",
+                                              "before_request", "throttle") if k in resources}
+    http = HttpClient(spec.name, base_url, headers=headers, **options)
+    return DeclarativeProvider(spec, http, **resources)

@@ -25,10 +25,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import requests
-
 from config.declarative import SpecSettings
-from config.settings import HTTP_RETRIES, HTTP_TIMEOUT_S
 from worker.errors import AuthError, PermanentError
 from worker.providers.base import (
     JobSpec,
@@ -43,48 +40,39 @@ from worker.providers.base import (
 )
 from worker.providers.declarative.spec import ApiSpec, Request
 from worker.providers.declarative.templates import Missing, read_path, render
-from worker.providers.http import HttpClient, Throttle
+from worker.providers.http import HttpClient
 from worker.providers.matching import SearchBudget, searching
 
 MAX_LIST_PAGES = 50  # cursor pages one listing may follow: a loop in the API's cursors ends
 
 
+def endpoint(api: ApiSpec, settings: SpecSettings) -> tuple[str, dict[str, str]]:
+    """The base URL and the credential header of ``api``; ``ConfigError`` naming the
+    variable (never its value) when one is missing."""
+    platform = f"{api.name} (spec {api.file.name})"
+    secret = setting(settings.secret, api.auth_env, platform)
+    base_url = url_setting(settings.base_url, api.base_url_env, platform)
+    return base_url, {api.auth_header: api.auth_format.replace("{secret}", secret)}
+
+
 class DeclarativeProvider(Provider):
     """A platform described by a spec file instead of a module."""
 
-    def __init__(
-        self,
-        spec: ApiSpec,
-        settings: SpecSettings,
-        *,
-        timeout_s: float = HTTP_TIMEOUT_S,
-        retries: int = HTTP_RETRIES,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        before_request: Callable[[], None] | None = None,
-        throttle: Throttle | None = None,
-        redis: Any = None,  # passed by the registry to every provider; not needed here
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.spec = spec
-        self.name = spec.name  # type: ignore[misc] - one class, many platforms
-        self.kinds = frozenset(spec.kinds)  # type: ignore[misc]
-        self.supports_cancel = spec.cancel is not None  # type: ignore[misc]
-        self.supports_find = spec.supports_find  # type: ignore[misc]
+    def __init__(self, api: ApiSpec, http: HttpClient, *, clock: Callable[[], float] = time.time,
+                 **_resources: Any) -> None:
+        """``http`` is the client the runtime opened from :func:`endpoint` (the credential is
+        in its headers); other shared resources (``redis``) are not needed here."""
+        self.api = api
+        self.name = api.name  # type: ignore[misc] - one class, many platforms
+        self.kinds = frozenset(api.kinds)  # type: ignore[misc]
+        self.supports_cancel = api.cancel is not None  # type: ignore[misc]
+        self.supports_find = api.supports_find  # type: ignore[misc]
+        self._http = http
         self._clock = clock
-        platform = f"{spec.name} (spec {spec.file.name})"
-        secret = setting(settings.secret, spec.auth_env, platform)
-        base_url = url_setting(settings.base_url, spec.base_url_env, platform)
-        self._http = HttpClient(
-            spec.name, base_url, headers={spec.auth_header: spec.auth_format.replace(
-                "{secret}", secret)},
-            timeout_s=timeout_s, retries=retries, session=session, sleep=sleep,
-            before_request=before_request, throttle=throttle,
-        )
 
     def submit(self, job: JobSpec) -> Submission:
         """Sends the create; retried like a GET only when an idempotency key guards it."""
-        create = self.spec.create
+        create = self.api.create
         headers = {create.idempotency_header: job.job_id} if create.idempotency_header else None
         answer = self._call(create.request, self._values(job), headers=headers,
                             idempotent=create.at_most_once == "idempotency-key")
@@ -103,7 +91,7 @@ class DeclarativeProvider(Provider):
         the API ignored the filter). Without it, an idempotency key settles the question by
         sending the same create again: the API answers with the job it made, or makes it once.
         """
-        spec = self.spec
+        spec = self.api
         if spec.find is None:
             return self.submit(job) if spec.create.at_most_once == "idempotency-key" else None
         query = render(spec.find.query, self._values(job))
@@ -118,14 +106,14 @@ class DeclarativeProvider(Provider):
 
     def status(self, remote_id: str, kind: str) -> RemoteStatus:
         """One job's status from the status answer; the whole answer is kept as the record."""
-        status = self.spec.status
+        status = self.api.status
         answer = self._call(status.request, {"remote_id": remote_id, "kind": kind})
         return self._status(answer, status.state, status.detail, "status answer")
 
     def bulk_status(self, jobs: Sequence[tuple[str, str]]) -> dict[str, RemoteStatus | Exception]:
         """With a ``[list]`` that filters by ids: ``max_ids`` jobs per request; else one by
         one. A job the listing leaves out is asked for alone."""
-        listing = self.spec.listing
+        listing = self.api.listing
         if listing is None or listing.ids_param is None:
             return super().bulk_status(jobs)
         out: dict[str, RemoteStatus | Exception] = {}
@@ -145,15 +133,15 @@ class DeclarativeProvider(Provider):
         """Every listed job matching ``query`` (added to the spec's own), by remote id."""
         budget = SearchBudget(self.name, self._clock, pages=MAX_LIST_PAGES, seconds=float("inf"))
         rows = self._rows(query, budget)
-        return {self._id(row, self.spec.listing.id, "listed job"): self._row_status(row)
+        return {self._id(row, self.api.listing.id, "listed job"): self._row_status(row)
                 for row in rows}
 
     def cancel(self, remote_id: str, kind: str) -> None:
         """Sends the spec's cancel; a refusal for a job already ended is not an error."""
-        if self.spec.cancel is None:
+        if self.api.cancel is None:
             super().cancel(remote_id, kind)
         try:
-            self._http.request(**self._prepared(self.spec.cancel, {"remote_id": remote_id,
+            self._http.request(**self._prepared(self.api.cancel, {"remote_id": remote_id,
                                                                    "kind": kind}),
                                idempotent=True)
         except PermanentError as exc:
@@ -162,7 +150,7 @@ class DeclarativeProvider(Provider):
 
     def fetch_outputs(self, remote_id: str, kind: str, status: RemoteStatus) -> Outputs:
         """The result's data (``result.data``) and its files (``result.files``), downloaded."""
-        result = self.spec.result
+        result = self.api.result
         if result.request is not None:
             answer = self._call(result.request, {"remote_id": remote_id, "kind": kind})
         else:
@@ -181,7 +169,7 @@ class DeclarativeProvider(Provider):
         self._http.close()
 
     def _files(self, answer: Any) -> Iterator[tuple[str, bytes]]:
-        result = self.spec.result
+        result = self.api.result
         found, listed = read_path(answer, result.files)
         if found and listed is None:
             return
@@ -203,7 +191,7 @@ class DeclarativeProvider(Provider):
 
     def _rows(self, query: Mapping[str, Any], budget: SearchBudget) -> Iterator[Any]:
         """The listed jobs, following cursors; each page is accounted to ``budget``."""
-        listing = self.spec.listing
+        listing = self.api.listing
         base = {**render(listing.request.query, {}), **query}
         cursor = None
         while True:
@@ -222,7 +210,7 @@ class DeclarativeProvider(Provider):
                 return
 
     def _row_status(self, row: Any) -> RemoteStatus:
-        listing = self.spec.listing
+        listing = self.api.listing
         return self._status(row, listing.state, listing.detail, "listed job")
 
     def _status(self, answer: Any, state_path: str, detail_path: str | None,
@@ -231,9 +219,9 @@ class DeclarativeProvider(Provider):
         found, raw = read_path(answer, state_path)
         if not found or not isinstance(raw, str):
             raise bad_answer(self.name, f"{what} without a status at {state_path}", answer)
-        if raw not in self.spec.states:
+        if raw not in self.api.states:
             raise bad_answer(self.name, f"unknown status {raw!r} in the {what}", answer)
-        state = self.spec.states[raw]
+        state = self.api.states[raw]
         detail = read_path(answer, detail_path)[1] if detail_path else None
         shown = None if detail is None or state is RemoteState.SUCCEEDED else str(detail)
         record = answer if isinstance(answer, Mapping) else {}
@@ -257,7 +245,7 @@ class DeclarativeProvider(Provider):
             body = render(request.body, values) if request.body is not None else None
         except Missing as exc:
             raise PermanentError(f"the job has no value for {{{exc.args[0]}}} "
-                                 f"(spec {self.spec.file.name})", provider=self.name) from exc
+                                 f"(spec {self.api.file.name})", provider=self.name) from exc
         return {"method": request.method, "path": path, "params": query or None, "json": body}
 
     def _call(self, request: Request, values: Mapping[str, Any], **kwargs: Any) -> Any:
