@@ -28,7 +28,6 @@ from bench.chaos_fleet import DEFAULT_LEASE_S, FAST_SETTINGS, ChaosFleet
 from bench.chaos_jobs import (
     KINDS,
     TAGGED,
-    UPLOAD_TARGETS,
     make_jobs,
     planned_duration,
     unavailable_reason,
@@ -40,6 +39,7 @@ from config.settings import FleetSettings
 from emulator.control import EmulatorError
 from emulator.settings import DurationSpec
 from producers.api import Fleet
+from producers.jobfile import upload_targets
 from worker.record import make_job_id
 
 BUDGET_SLACK_S = 120  # every job must end within the longest job's duration plus this
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         except UsageError as exc:
             print(f"bench.chaos: {exc}", file=sys.stderr)
             return 2
-        uploads = [t for t in UPLOAD_TARGETS if t in platforms]
+        uploads = [t for t in upload_targets() if t in platforms]
         jobs = make_jobs(args.jobs, platforms, duration=duration,
                          failure_rate=args.failure_rate, upload_share=args.upload_share,
                          upload_targets=uploads, rng=rng)

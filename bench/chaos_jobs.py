@@ -11,7 +11,6 @@ payload carries the override.
 
 from __future__ import annotations
 
-import importlib
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,7 +20,6 @@ from emulator.samples import sample_job
 from emulator.settings import DurationSpec
 
 PLANNED_FAILURE = "chaos: planned remote failure"
-UPLOAD_TARGETS = ("deeporigin", "moderately")  # platforms that take a result as a file
 # Platforms whose duplicate creations count in the acceptance figure: Deep Origin's create
 # carries our job id as its tag, Moderately's summary carries it as a marker. OpenProtein's
 # carries nothing of ours (a lost create is found by its inputs read back), so its
@@ -58,18 +56,14 @@ def unavailable_reason(platform: str, served: Iterable[str]) -> str | None:
     """Why ``platform`` cannot take part yet, or None: the emulator must serve it, the worker
     must have its provider module and the job-file rules must accept its jobs."""
     from producers.jobfile import validate
-    from worker.providers import REGISTRY
+    from worker.providers import provider_names
 
     if platform not in KINDS:
         return "no job kinds in bench/chaos_jobs.py"
     if platform not in served:
         return "the emulator does not serve it"
-    if platform not in REGISTRY:
-        return "not in worker.providers.REGISTRY"
-    try:
-        importlib.import_module(REGISTRY[platform][0])
-    except ImportError as exc:
-        return f"worker provider does not import: {exc}"
+    if platform not in provider_names():
+        return "no platform package under worker/providers exports its spec"
     try:
         validate(platform_job(platform, 0, Plan(1.0, "succeeded"), random.Random(0)))
     except ValueError as exc:

@@ -1,27 +1,15 @@
-"""Settings: the only place jobfleet reads the environment."""
+"""Settings: the fleet's own (``JOBFLEET_*``); each platform's live with its package."""
 
 from config.settings import (
-    DeepOriginSettings,
     FleetSettings,
-    ModeratelySettings,
-    OpenProteinSettings,
     PollSettings,
-    deeporigin_settings,
     fleet_settings,
-    moderately_settings,
-    openprotein_settings,
     poll_settings,
 )
 
 __all__ = [
-    "DeepOriginSettings",
     "FleetSettings",
-    "ModeratelySettings",
-    "OpenProteinSettings",
     "PollSettings",
-    "deeporigin_settings",
     "fleet_settings",
-    "moderately_settings",
-    "openprotein_settings",
     "poll_settings",
 ]

@@ -1,7 +1,8 @@
 """Typed settings, one object per concern, read from the environment once.
 
-Variable names for the platforms match their official clients (``DO_*`` as in
-``deeporigin``), so a machine already set up for the official client works unchanged.
+Each platform's own settings live with its package (``worker/providers/<name>/settings.py``,
+named by its spec) with the official client's variable names (``DO_*``, ``MODERATELY_*``,
+``OPENPROTEIN_*``); what is here is the fleet's own (``JOBFLEET_*``).
 Secrets are ``SecretStr``: their ``repr`` and ``str`` never show the value.
 """
 
@@ -11,7 +12,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Defaults, each with its reason.
@@ -87,37 +88,6 @@ class LimitSettings(BaseSettings):
     max_in_flight: int | None = Field(None, ge=1)
 
 
-class DeepOriginSettings(BaseSettings):
-    """Deep Origin, with the official client's variable names."""
-
-    model_config = SettingsConfigDict(env_prefix="DO_", extra="ignore")
-
-    base_url: str = "https://api.deeporigin.io"
-    auth_token: SecretStr | None = None
-    org_key: str | None = None
-    project_id: str | None = None
-
-
-class ModeratelySettings(BaseSettings):
-    """Moderately AI, with the official client's variable names."""
-
-    model_config = SettingsConfigDict(env_prefix="MODERATELY_", extra="ignore")
-
-    base_url: str = "https://api.moderately.ai"
-    api_key: SecretStr | None = None
-    team_id: str | None = None
-
-
-class OpenProteinSettings(BaseSettings):
-    """OpenProtein.AI, with the official client's variable names."""
-
-    model_config = SettingsConfigDict(env_prefix="OPENPROTEIN_", extra="ignore")
-
-    api_backend: str = "https://api.openprotein.ai/api/"
-    username: str | None = None
-    password: SecretStr | None = None
-
-
 @lru_cache(maxsize=1)
 def fleet_settings() -> FleetSettings:
     return FleetSettings()
@@ -126,21 +96,6 @@ def fleet_settings() -> FleetSettings:
 @lru_cache(maxsize=1)
 def poll_settings() -> PollSettings:
     return PollSettings()
-
-
-@lru_cache(maxsize=1)
-def deeporigin_settings() -> DeepOriginSettings:
-    return DeepOriginSettings()
-
-
-@lru_cache(maxsize=1)
-def moderately_settings() -> ModeratelySettings:
-    return ModeratelySettings()
-
-
-@lru_cache(maxsize=1)
-def openprotein_settings() -> OpenProteinSettings:
-    return OpenProteinSettings()
 
 
 @cache
@@ -165,11 +120,18 @@ def redacted_url(url: str) -> str:
 _SECRET_FIELDS = ("url", "password", "token", "key")  # inputs never echoed as given
 
 
+def _settings_models() -> dict[str, type[BaseSettings]]:
+    """Every settings class by name: the fleet's, and each platform's (from its spec)."""
+    from worker.providers import specs
+
+    platforms = [spec.settings for spec in specs().values() if isinstance(spec.settings, type)]
+    models = (FleetSettings, PollSettings, LimitSettings, *platforms)
+    return {model.__name__: model for model in models}
+
+
 def settings_problem(exc: ValidationError) -> str:
     """One line naming each variable that failed validation and why (no secret echoed)."""
-    models = {m.__name__: m for m in (FleetSettings, PollSettings, DeepOriginSettings,
-                                      ModeratelySettings, OpenProteinSettings)}
-    model = models.get(exc.title)
+    model = _settings_models().get(exc.title)
     prefix = model.model_config.get("env_prefix", "") if model else ""
     parts = []
     for error in exc.errors():

@@ -7,7 +7,9 @@ A job line is one JSON object::
      "deadline_s": 3600, "max_price": 5.0}
 
 ``key`` is the client's idempotency key, unique within a batch. Validation here is what
-can be checked without a platform; the worker checks the rest and fails the job with the
+can be checked without a platform: the fields above, and ``params`` against the platform's
+spec (:mod:`worker.providers`: known keys, JSON types, documented ranges; official-client
+spellings renamed to the API's). The worker checks the rest and fails the job with the
 platform's reason.
 """
 
@@ -19,18 +21,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-# provider → kind → params keys that must be present (the worker checks their contents)
-KINDS: dict[str, dict[str, tuple[str, ...]]] = {
-    "deeporigin": {"tool": ("tool", "inputs")},
-    "moderately": {
-        "agent": ("agentConfigurationVersionId", "agentInput"),
-        "pipeline": ("pipelineConfigurationVersionId", "pipelineInput"),
-    },
-    "openprotein": {"msa": ("sequences",), "embed": ("model", "sequences")},
-}
+from worker.providers import PlatformSpec, UnknownProvider, get_spec, specs
+
 REQUIRED = ("key", "provider", "kind", "params")
 OPTIONAL = ("deadline_s", "max_price", "upload")
-UPLOAD_TARGETS = ("deeporigin", "moderately")  # platforms that take a result as a file
 UPLOAD_KEYS = ("to", "name", "file")
 MAX_KEY_CHARS = 200  # keys are shown in tables and logs
 MAX_PARAMS_BYTES = 64 * 1024  # params live in Redis with the job; big inputs belong in files
@@ -61,8 +55,8 @@ def validate(job: Any) -> dict[str, Any]:
         raise ValueError("'key' must be a non-empty string")
     if len(key) > MAX_KEY_CHARS:
         raise ValueError(f"'key' is longer than {MAX_KEY_CHARS} characters")
-    _check_params(provider, kind, params)
-    out = {"key": key, "provider": provider, "kind": kind, "params": dict(params)}
+    out = {"key": key, "provider": provider, "kind": kind,
+           "params": _check_params(provider, kind, params)}
     if job.get("deadline_s") is not None:
         out["deadline_s"] = _number(job["deadline_s"], "deadline_s", allow_zero=False)
     if job.get("max_price") is not None:
@@ -80,8 +74,9 @@ def _upload(spec: Any) -> dict[str, str]:
     if unknown:
         raise ValueError(f"unknown upload field{'s' if len(unknown) > 1 else ''}: "
                          f"{', '.join(unknown)}")
-    if spec.get("to") not in UPLOAD_TARGETS:
-        raise ValueError(f"upload.to must be one of {', '.join(UPLOAD_TARGETS)}, "
+    targets = upload_targets()
+    if spec.get("to") not in targets:
+        raise ValueError(f"upload.to must be one of {', '.join(targets)}, "
                          f"got {spec.get('to')!r}")
     for name in ("name", "file"):
         if name in spec and (not isinstance(spec[name], str) or not spec[name].strip()):
@@ -100,20 +95,28 @@ def _check_fields(job: Any) -> None:
         raise ValueError(f"unknown field{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}")
 
 
-def _check_params(provider: Any, kind: Any, params: Any) -> None:
-    if provider not in KINDS:
-        raise ValueError(f"unknown provider {provider!r} (known: {', '.join(sorted(KINDS))})")
-    if kind not in KINDS[provider]:
-        known = ", ".join(sorted(KINDS[provider]))
-        raise ValueError(f"unknown kind {kind!r} for {provider} (known: {known})")
-    if not isinstance(params, Mapping):
-        raise ValueError(f"'params' must be an object, got {_type(params)}")
-    absent = [p for p in KINDS[provider][kind] if p not in params]
-    if absent:
-        raise ValueError(f"params for {provider}/{kind} lack: {', '.join(absent)}")
-    size = len(json.dumps(params, separators=(",", ":")).encode())
+def upload_targets() -> tuple[str, ...]:
+    """The platforms that take a result as a file (their spec says ``uploads``)."""
+    return tuple(name for name, spec in specs().items() if spec.capabilities.uploads)
+
+
+def _check_params(provider: Any, kind: Any, params: Any) -> dict[str, Any]:
+    """``params`` checked against the platform's spec, official-client spellings renamed."""
+    platform = _platform(provider)
+    checked = platform.validate_params(kind, params)
+    size = len(json.dumps(checked, separators=(",", ":")).encode())
     if size > MAX_PARAMS_BYTES:
         raise ValueError(f"params are {size} bytes, over the limit of {MAX_PARAMS_BYTES}")
+    return checked
+
+
+def _platform(provider: Any) -> PlatformSpec:
+    if not isinstance(provider, str):
+        raise ValueError(f"'provider' must be a string, got {_type(provider)}")
+    try:
+        return get_spec(provider)
+    except UnknownProvider as exc:
+        raise ValueError(str(exc)) from None
 
 
 def parse_lines(lines: Iterable[bytes | str]) -> tuple[list[dict[str, Any]], list[LineError]]:

@@ -15,10 +15,10 @@ from config.celery import QUEUES, TASKS, celery_config
 from config.settings import fleet_settings
 from worker import broker
 from worker.dispatcher import Dispatcher, DispatcherThread
-from worker.providers import PROVIDER_NAMES
+from worker.providers import provider_names
 from worker.runtime import runtime
 
-PROVIDERS = PROVIDER_NAMES  # every provider the dispatcher serves
+PROVIDERS = provider_names()  # every provider the dispatcher serves
 
 broker.install()
 app = Celery("jobfleet")

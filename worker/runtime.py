@@ -1,7 +1,7 @@
 """What one worker process holds: its Redis connection, job store, providers and result store.
 
-Built once per process on first use and shared by the process's threads: one pooled HTTP
-session serves every provider, so connections are reused at volume.
+Built once per process on first use and shared by the process's threads: each platform gets
+one pooled HTTP client, opened from its spec, so connections are reused at volume.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from worker import keys
 from worker.backoff import PollPolicy
 from worker.errors import AuthError, ConfigError
 from worker.limits import FleetThrottle, credential_id
-from worker.providers import build_provider, provider_settings
+from worker.providers import UnknownProvider, get_spec
 from worker.providers.base import Provider
-from worker.providers.http import make_session
 from worker.results.store import FilesystemStore
 from worker.store import JobStore, connect_redis
 
@@ -51,10 +50,6 @@ class Runtime:
         p = poll_settings()
         return PollPolicy(initial_s=p.initial_s, factor=p.factor, cap_s=p.cap_s, jitter=p.jitter)
 
-    @cached_property
-    def http_session(self):
-        return make_session(HTTP_POOL_SIZE)
-
     def provider(self, name: str) -> Provider:
         """The process's instance of provider ``name``; raises ``ConfigError`` if unusable."""
         with self._lock:
@@ -63,8 +58,8 @@ class Runtime:
                     self._providers[name] = self._build(name)
                 except ConfigError as exc:
                     self._providers[name] = exc
-                except KeyError:
-                    self._providers[name] = ConfigError(f"unknown provider {name!r}")
+                except UnknownProvider as exc:
+                    self._providers[name] = ConfigError(str(exc))
             found = self._providers[name]
         if isinstance(found, ConfigError):
             raise found
@@ -80,19 +75,17 @@ class Runtime:
         self.redis.set(keys.authfail_key(name), exc.describe(), nx=True, ex=AUTH_FAILURE_TTL_S)
 
     def _build(self, name: str) -> Provider:
-        settings = provider_settings(name)
+        """The platform's settings, one pooled HTTP client behind the fleet's throttle for its
+        credential, and the provider built on them (``ConfigError`` naming a bad setting)."""
+        spec = get_spec(name)
+        settings = spec.settings()
         limits = limit_settings(name)
         throttle = FleetThrottle(self.redis, credential_id(name, settings),
                                  rps=limits.rps, burst=limits.burst)
-        return build_provider(
-            name,
-            settings,
-            session=self.http_session,
-            timeout_s=self.settings.http_timeout_s,
-            retries=self.settings.http_retries,
-            redis=self.redis,
-            throttle=throttle,
-        )
+        http = spec.connect(settings, pool_size=HTTP_POOL_SIZE, throttle=throttle,
+                            timeout_s=self.settings.http_timeout_s,
+                            retries=self.settings.http_retries)
+        return spec.build(settings, http, redis=self.redis)
 
     def max_in_flight(self, name: str) -> int | None:
         """The configured cap on remote jobs alive at once for provider ``name``."""
@@ -102,8 +95,6 @@ class Runtime:
         for provider in self._providers.values():
             if isinstance(provider, Provider):
                 provider.close()
-        if "http_session" in self.__dict__:
-            self.http_session.close()
 
 
 runtime = Runtime()

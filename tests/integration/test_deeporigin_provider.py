@@ -16,13 +16,14 @@ from typing import Any
 
 import pytest
 
-from config.settings import DeepOriginSettings
 from emulator.control import EmulatorControl
 from emulator.tokens import make_jwt
 from tests.fixtures.providers import ScriptedOutage, wait_terminal
 from worker.errors import AuthError, BadResponse, OverBudget, RateLimited, TransientError
 from worker.providers.base import JobSpec, RemoteState, RemoteStatus
-from worker.providers.deeporigin import DeepOriginProvider
+from worker.providers.deeporigin import SPEC
+from worker.providers.deeporigin.provider import DeepOriginProvider
+from worker.providers.deeporigin.settings import DeepOriginSettings
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +41,7 @@ def make_provider(
         org_key="acme",
         project_id="proj-1",
     )
-    return DeepOriginProvider(settings, timeout_s=5.0, **kwargs)
+    return SPEC.make(settings, timeout_s=5.0, **kwargs)
 
 
 def tool_job(emulate: dict[str, Any], max_price: float | None = None, **params) -> JobSpec:

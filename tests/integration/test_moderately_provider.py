@@ -17,15 +17,16 @@ from typing import Any
 
 import pytest
 
-from config.settings import ModeratelySettings
 from emulator.control import EmulatorControl, start_emulator
 from tests.fixtures.providers import ScriptedOutage, wait_terminal
 from worker.errors import AuthError, BadResponse, PermanentError, TransientError
-from worker.providers import moderately
 from worker.providers.base import JobSpec, RemoteState, RemoteStatus
 from worker.providers.matching import FIND_MAX_PAGES, FIND_SLACK_S, SearchInconclusive
-from worker.providers.moderately import ModeratelyProvider
-from worker.providers.moderately_params import InvalidParams
+from worker.providers.moderately import SPEC
+from worker.providers.moderately import provider as moderately
+from worker.providers.moderately.params import InvalidParams
+from worker.providers.moderately.provider import ModeratelyProvider
+from worker.providers.moderately.settings import ModeratelySettings
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +38,7 @@ LONG = {"duration_s": 60.0, "queue_s": 0.0}
 
 def make_provider(base_url: str, key: str = API_KEY, **kwargs: Any) -> ModeratelyProvider:
     settings = ModeratelySettings(base_url=base_url, api_key=key, team_id=TEAM)
-    return ModeratelyProvider(settings, timeout_s=5.0, **kwargs)
+    return SPEC.make(settings, timeout_s=5.0, **kwargs)
 
 
 def agent_job(emulate: dict[str, Any], **params: Any) -> JobSpec:
@@ -208,7 +209,7 @@ def test_a_refused_key_is_an_auth_error_that_never_shows_the_key(tmp_path):
 
 def test_another_teams_execution_is_an_auth_error(provider, fresh_emulator):
     submission = provider.submit(agent_job(LONG))
-    stranger = ModeratelyProvider(ModeratelySettings(
+    stranger = SPEC.make(ModeratelySettings(
         base_url=fresh_emulator.base_url("moderately"), api_key=API_KEY, team_id="stranger",
     ))
     with pytest.raises(AuthError) as caught:

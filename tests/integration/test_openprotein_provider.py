@@ -19,16 +19,17 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from config.settings import OpenProteinSettings
 from emulator.control import EmulatorControl, start_emulator
 from tests.fixtures.emulator import FIXTURE_ARGS
 from tests.fixtures.providers import ScriptedOutage, wait_terminal
 from tests.unit.test_openprotein_emulator import load_npy
 from worker.errors import AuthError, PermanentError, TransientError
-from worker.providers import openprotein
 from worker.providers.base import JobSpec, RemoteState, RemoteStatus
 from worker.providers.matching import FIND_SLACK_S
-from worker.providers.openprotein import OpenProteinProvider
+from worker.providers.openprotein import SPEC
+from worker.providers.openprotein import provider as openprotein
+from worker.providers.openprotein.provider import OpenProteinProvider
+from worker.providers.openprotein.settings import OpenProteinSettings
 from worker.store import JobStore
 
 pytestmark = pytest.mark.integration
@@ -58,7 +59,7 @@ def make_provider(
         username=USER,
         password=SecretStr(password),
     )
-    return OpenProteinProvider(settings, timeout_s=5.0, redis=redis_client, **kwargs)
+    return SPEC.make(settings, timeout_s=5.0, redis=redis_client, **kwargs)
 
 
 @pytest.fixture

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from config.settings import DeepOriginSettings
 from worker.errors import BadResponse, ConfigError, PermanentError
 from worker.providers.base import JobSpec, RemoteState
-from worker.providers.deeporigin import DeepOriginProvider
-from worker.providers.deeporigin_wire import (
+from worker.providers.deeporigin import SPEC
+from worker.providers.deeporigin.settings import DeepOriginSettings
+from worker.providers.deeporigin.wire import (
     build_create_body,
     normalise_key,
     output_file_keys,
@@ -169,5 +169,5 @@ def test_a_missing_setting_is_a_config_error_naming_the_variable_not_a_value(mis
     values = {"auth_token": "tok-secret-1", "org_key": "acme", "project_id": "proj-1"}
     values[missing.removeprefix("DO_").lower()] = None
     with pytest.raises(ConfigError, match=missing) as caught:
-        DeepOriginProvider(DeepOriginSettings(**values))
+        SPEC.make(DeepOriginSettings(**values))
     assert "tok-secret-1" not in str(caught.value)

@@ -39,7 +39,7 @@ def test_good_lines_are_kept_and_bad_ones_named_by_line_number_and_reason():
         ({"key": 7}, "'key' must be a non-empty string"),
         ({"key": "k" * 201}, "'key' is longer than 200 characters"),
         ({"params": []}, "'params' must be an object, got array"),
-        ({"params": {"tool": "x"}}, "params for deeporigin/tool lack: inputs"),
+        ({"params": {"tool": "x"}}, "params.inputs is required for deeporigin/tool"),
         ({"deadline_s": "soon"}, "'deadline_s' must be a number, got string"),
         ({"deadline_s": 0}, "'deadline_s' must be a finite number > 0, got 0"),
         ({"max_price": -1}, "'max_price' must be a finite number >= 0, got -1"),

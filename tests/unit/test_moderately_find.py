@@ -26,8 +26,8 @@ from worker.providers.matching import (
     searching,
     worst,
 )
-from worker.providers.moderately_params import create_request
-from worker.providers.moderately_records import execution_verdict, has_next_page
+from worker.providers.moderately.params import create_request
+from worker.providers.moderately.records import execution_verdict, has_next_page
 
 FULL = "p" * 1000  # no room for the marker
 

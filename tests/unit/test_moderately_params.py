@@ -7,11 +7,10 @@ import hashlib
 import pytest
 from pydantic import SecretStr
 
-from config.settings import ModeratelySettings
 from worker.errors import ConfigError, PermanentError
 from worker.providers.base import JobSpec
-from worker.providers.moderately import ModeratelyProvider
-from worker.providers.moderately_params import (
+from worker.providers.moderately import SPEC
+from worker.providers.moderately.params import (
     InvalidParams,
     agent_body,
     carries_job_id,
@@ -20,6 +19,7 @@ from worker.providers.moderately_params import (
     pipeline_body,
     upload_request,
 )
+from worker.providers.moderately.settings import ModeratelySettings
 
 AGENT_INPUT = {"question": "What changed in the FDA rules?"}
 PIPELINE_INPUT = {"documents": ["f1", "f2"]}
@@ -160,4 +160,4 @@ def test_an_upload_whose_hash_is_not_that_of_its_bytes_is_refused():
 )
 def test_a_missing_or_bad_setting_is_a_config_error_naming_the_variable(settings, variable):
     with pytest.raises(ConfigError, match=variable):
-        ModeratelyProvider(ModeratelySettings(**settings))
+        SPEC.make(ModeratelySettings(**settings))

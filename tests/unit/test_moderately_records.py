@@ -9,7 +9,7 @@ import pytest
 
 from worker.errors import BadResponse, PermanentError
 from worker.providers.base import RemoteState
-from worker.providers.moderately_records import (
+from worker.providers.moderately.records import (
     failure_detail,
     file_id_of,
     matching_file,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from config.settings import OpenProteinSettings
 from worker.errors import ConfigError
-from worker.providers.openprotein import OpenProteinProvider
+from worker.providers.openprotein import SPEC
+from worker.providers.openprotein.settings import OpenProteinSettings
 
 BACKEND = "http://127.0.0.1:9/openprotein/"
 
@@ -29,15 +29,16 @@ def settings(**values) -> OpenProteinSettings:
 )
 def test_a_missing_or_bad_setting_is_a_config_error_naming_it(values, variable):
     with pytest.raises(ConfigError, match=variable):
-        OpenProteinProvider(settings(**values), redis=object())
+        SPEC.make(settings(**values), redis=object())
 
 
 def test_the_shared_token_needs_redis():
     with pytest.raises(ConfigError, match="Redis"):
-        OpenProteinProvider(settings(), redis=None)
+        SPEC.make(settings(), redis=None)
 
 
 def test_the_password_never_appears_in_a_config_error():
     with pytest.raises(ConfigError) as caught:
-        OpenProteinProvider(settings(username=None, password=SecretStr("hunter2")), redis=object())
+        SPEC.make(settings(username=None, password=SecretStr("hunter2")),
+                  redis=object())
     assert "hunter2" not in str(caught.value)

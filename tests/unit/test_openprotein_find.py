@@ -6,8 +6,8 @@ import pytest
 
 from worker.errors import BadResponse
 from worker.providers.matching import Verdict
-from worker.providers.openprotein_params import embed_params, msa_params
-from worker.providers.openprotein_records import fasta_records, listed_jobs
+from worker.providers.openprotein.params import embed_params, msa_params
+from worker.providers.openprotein.records import fasta_records, listed_jobs
 
 SEED = "MKTAYIAK"
 ALIGNMENT = {"sequences": ["MKT-YIAK", "MKTAYIAK"], "is_seed": False, "names": ["q", "hit 1"]}

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from worker.errors import PermanentError
-from worker.providers.openprotein_params import (
+from worker.providers.openprotein.params import (
     EmbedParams,
     MsaParams,
     embed_params,

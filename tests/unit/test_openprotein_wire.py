@@ -7,8 +7,8 @@ import requests
 
 from worker.errors import BadResponse
 from worker.providers.base import RemoteState
-from worker.providers.openprotein_auth import identity_hash, token_from_answer
-from worker.providers.openprotein_records import fasta_of, remote_status
+from worker.providers.openprotein.auth import identity_hash, token_from_answer
+from worker.providers.openprotein.records import fasta_of, remote_status
 
 
 def job(status: str, **extra) -> dict:

@@ -3,9 +3,9 @@
 import pytest
 
 from worker.errors import BadResponse
-from worker.providers.deeporigin_wire import remote_status as deeporigin_status
-from worker.providers.moderately_records import remote_status as moderately_status
-from worker.providers.openprotein_records import remote_status as openprotein_status
+from worker.providers.deeporigin.wire import remote_status as deeporigin_status
+from worker.providers.moderately.records import remote_status as moderately_status
+from worker.providers.openprotein.records import remote_status as openprotein_status
 
 DO_OK = {"executionId": "e1", "status": "Running", "tool": {"key": "t", "version": "1"}}
 OP_OK = {"job_id": "j1", "job_type": "/align/align", "status": "RUNNING"}

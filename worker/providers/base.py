@@ -15,13 +15,16 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
 from worker.errors import BadResponse, ConfigError, UnsafeAnswer
 from worker.results.names import UnsafeName, safe_file_name
+
+if TYPE_CHECKING:
+    from worker.providers.spec import PlatformSpec
 
 
 class RemoteState(enum.StrEnum):
@@ -102,13 +105,35 @@ class Outputs:
 
 
 class Provider(ABC):
-    """One platform. Instances are made once per worker process and shared by its threads."""
+    """One platform. Instances are made once per worker process and shared by its threads.
 
-    name: ClassVar[str]
-    kinds: ClassVar[frozenset[str]]
-    supports_cancel: ClassVar[bool] = True
-    supports_find: ClassVar[bool] = False  # can find a remote job we created (tag or payload)
-    supports_upload: ClassVar[bool] = False  # can receive a result uploaded as a file
+    What the platform is and can do is its :class:`~worker.providers.spec.PlatformSpec`
+    (a class attribute for a platform package, set per instance by the declarative one).
+    """
+
+    spec: PlatformSpec
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        return frozenset(self.spec.kinds)
+
+    @property
+    def supports_cancel(self) -> bool:
+        return self.spec.capabilities.cancel
+
+    @property
+    def supports_find(self) -> bool:
+        """Can find a remote job we created (by tag or by payload) after a lost answer."""
+        return self.spec.capabilities.find
+
+    @property
+    def supports_upload(self) -> bool:
+        """Can receive a result uploaded as a file."""
+        return self.spec.capabilities.uploads
 
     @abstractmethod
     def submit(self, job: JobSpec) -> Submission:

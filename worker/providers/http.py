@@ -257,8 +257,10 @@ class HttpClient:
     """Talks to one platform: joins paths under its base URL, adds its auth, maps and retries.
 
     Thread-safe as long as the session is (one ``requests.Session`` shared by a worker's
-    threads). ``sleep`` and ``clock`` are seams for tests; ``before_request`` runs before
-    every attempt (the fleet-wide rate limiter plugs in there and may raise ``RateLimited``).
+    threads). Without a ``session`` it opens its own, pooled for ``pool_size`` threads: the
+    worker runtime makes one such client per platform. ``sleep`` and ``clock`` are seams for
+    tests; ``before_request`` runs before every attempt (a test's scripted faults) and so
+    does the ``throttle``, the fleet-wide rate limiter, which may raise ``RateLimited``.
     """
 
     def __init__(
@@ -270,6 +272,7 @@ class HttpClient:
         timeout_s: float = HTTP_TIMEOUT_S,
         retries: int = HTTP_RETRIES,
         session: requests.Session | None = None,
+        pool_size: int = DEFAULT_POOL_SIZE,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         before_request: Callable[[], None] | None = None,
@@ -284,7 +287,7 @@ class HttpClient:
         self.retries = retries
         self._headers = dict(headers or {})
         self._owns_session = session is None
-        self._session = session if session is not None else make_session()
+        self._session = session if session is not None else make_session(pool_size)
         self._sleep = sleep
         self._clock = clock
         self._before_request = before_request

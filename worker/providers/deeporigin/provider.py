@@ -1,4 +1,4 @@
-"""Deep Origin tool executions (wire protocol: ``/work/shared/providers/deeporigin.md``).
+"""Deep Origin tool executions: the HTTP calls (wire protocol: ``deeporigin.md``).
 
 A job of kind ``tool`` runs one Deep Origin tool. Each execution is tagged with our job id
 as its ``session``, so :meth:`DeepOriginProvider.find` recovers it after a lost create. With
@@ -17,9 +17,6 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
-import requests
-
-from config.settings import HTTP_RETRIES, HTTP_TIMEOUT_S, DeepOriginSettings
 from worker.errors import AuthError, OverBudget, PermanentError
 from worker.providers.base import (
     JobSpec,
@@ -29,9 +26,10 @@ from worker.providers.base import (
     RemoteStatus,
     Submission,
     setting,
-    url_setting,
 )
-from worker.providers.deeporigin_wire import (
+from worker.providers.deeporigin import SPEC
+from worker.providers.deeporigin.settings import DeepOriginSettings
+from worker.providers.deeporigin.wire import (
     FIND_PAGE_SIZE,
     LIST_PAGE_SIZE,
     NAME,
@@ -50,45 +48,26 @@ from worker.providers.deeporigin_wire import (
     tool_params,
     upload_dir,
 )
-from worker.providers.http import HttpClient, Throttle, parse_json
+from worker.providers.http import HttpClient, parse_json
 
 
 class DeepOriginProvider(Provider):
     """Deep Origin's tools service: create (or quote and confirm), poll, cancel, fetch files."""
 
-    name = NAME
-    kinds = frozenset({"tool"})
-    supports_find = True
-    supports_upload = True
+    spec = SPEC
 
     def __init__(
         self,
         settings: DeepOriginSettings,
+        http: HttpClient,
         *,
-        timeout_s: float = HTTP_TIMEOUT_S,
-        retries: int = HTTP_RETRIES,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        before_request: Callable[[], None] | None = None,
-        throttle: Throttle | None = None,
-        redis: Any = None,  # passed by the registry to every provider; not needed here
+        redis: Any = None,  # handed to every provider; not needed here
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        token = setting(settings.auth_token, "DO_AUTH_TOKEN", PLATFORM)
         self._org = quote(setting(settings.org_key, "DO_ORG_KEY", PLATFORM), safe="")
         self._project = setting(settings.project_id, "DO_PROJECT_ID", PLATFORM)
-        base_url = url_setting(settings.base_url, "DO_BASE_URL", PLATFORM)
         self._cluster: str | None = None  # the default cluster, asked for once per instance
-        self._http = HttpClient(
-            NAME,
-            base_url,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout_s=timeout_s,
-            retries=retries,
-            session=session,
-            sleep=sleep,
-            before_request=before_request,
-            throttle=throttle,
-        )
+        self._http = http
 
     def submit(self, job: JobSpec) -> Submission:
         """Creates the execution in one attempt; a lost create is recovered by :meth:`find`."""

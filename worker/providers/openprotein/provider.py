@@ -2,7 +2,7 @@
 
 Kinds: ``msa`` (``POST v1/align/msa``, result FASTA) and ``embed``
 (``POST v1/embeddings/models/{model}/embed``, one ``.npy`` per sequence); their params are in
-:mod:`worker.providers.openprotein_params`. Status is ``GET v1/jobs/{id}``.
+:mod:`.params`. Status is ``GET v1/jobs/{id}``.
 
 What the platform does not offer, and what follows from it:
 
@@ -15,12 +15,12 @@ What the platform does not offer, and what follows from it:
   that is unknown), paged with ``page_offset`` to an empty page and bounded; each job's
   inputs are read back (``v1/align/inputs?msa_type=RAW``, or
   ``v1/embeddings/{type}/{id}/sequences``, then ``v1/jobs/{id}/args``) and compared with
-  our params (see :mod:`.openprotein_params`), oldest first. The first match that no
+  our params (see :mod:`.params`), oldest first. The first match that no
   other of our jobs tracks is adopted, so two jobs with identical payloads adopt two
   different remote jobs. A job that cannot be compared in full makes the search
   inconclusive: the fleet fails the job (``submit_unknown``) rather than create again.
 
-The login token is shared by the fleet through Redis (:mod:`worker.providers.openprotein_auth`);
+The login token is shared by the fleet through Redis (:mod:`.auth`);
 a 401 on a call renews it once and retries the call once.
 """
 
@@ -37,7 +37,6 @@ from urllib.parse import quote
 import requests
 from redis import Redis
 
-from config.settings import HTTP_RETRIES, HTTP_TIMEOUT_S, OpenProteinSettings
 from worker.errors import AuthError, BadResponse, ConfigError, PermanentError
 from worker.providers.base import (
     JobSpec,
@@ -46,9 +45,8 @@ from worker.providers.base import (
     RemoteStatus,
     Submission,
     setting,
-    url_setting,
 )
-from worker.providers.http import HttpClient, Throttle, parse_json
+from worker.providers.http import HttpClient, parse_json
 from worker.providers.matching import (
     Candidate,
     SearchBudget,
@@ -60,9 +58,10 @@ from worker.providers.matching import (
     searching,
     worst,
 )
-from worker.providers.openprotein_auth import SharedToken
-from worker.providers.openprotein_params import EmbedParams, MsaParams, job_params
-from worker.providers.openprotein_records import (
+from worker.providers.openprotein import SPEC
+from worker.providers.openprotein.auth import SharedToken
+from worker.providers.openprotein.params import EmbedParams, MsaParams, job_params
+from worker.providers.openprotein.records import (
     JOB_TYPES,
     LIST_PAGE_SIZE,
     MSA_FILE,
@@ -75,42 +74,31 @@ from worker.providers.openprotein_records import (
     listed_jobs,
     remote_status,
 )
+from worker.providers.openprotein.settings import OpenProteinSettings
 
 log = logging.getLogger(__name__)
 
 class OpenProteinProvider(Provider):
     """OpenProtein's align and embeddings services; one shared login for the fleet."""
 
-    name = NAME
-    kinds = frozenset({"msa", "embed"})
-    supports_cancel = False
-    supports_find = True  # by payload; see the module docstring
+    spec = SPEC  # finds by payload; see the module docstring
 
     def __init__(
         self,
         settings: OpenProteinSettings,
+        http: HttpClient,
         *,
-        timeout_s: float = HTTP_TIMEOUT_S,
-        retries: int = HTTP_RETRIES,
-        session: requests.Session | None = None,
         redis: Redis | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        before_request: Callable[[], None] | None = None,
-        throttle: Throttle | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._clock = clock
         username = setting(settings.username, "OPENPROTEIN_USERNAME", PLATFORM)
         setting(settings.password, "OPENPROTEIN_PASSWORD", PLATFORM)
-        backend = url_setting(settings.api_backend, "OPENPROTEIN_API_BACKEND", PLATFORM)
         if redis is None:
             raise ConfigError("OpenProtein shares its login through Redis; no client was given")
-        self._http = HttpClient(
-            NAME, backend, timeout_s=timeout_s, retries=retries, session=session,
-            sleep=sleep, before_request=before_request, throttle=throttle,
-        )
+        self._http = http
         self._token = SharedToken(
-            self._http, redis, backend=backend, username=username, password=settings.password
+            http, redis, backend=http.base_url, username=username, password=settings.password
         )
 
     def submit(self, job: JobSpec) -> Submission:

@@ -18,7 +18,7 @@ from typing import Any
 from worker.errors import BadResponse, PermanentError
 from worker.providers.base import RemoteState, RemoteStatus, bad_answer, normalise_status
 from worker.providers.matching import Verdict, same
-from worker.providers.moderately_params import AGENT, NAME, PIPELINE, carries_job_id
+from worker.providers.moderately.params import AGENT, NAME, PIPELINE, carries_job_id
 
 STATES = {
     "pending": RemoteState.PENDING,

@@ -15,7 +15,7 @@ echoes back, so it carries our job id: ``jobfleet job <job id>`` when the params
 else the caller's summary with `` [jobfleet <job id>]`` appended when that fits the limit
 (500 characters for agents, 1,000 for pipelines). A summary too long for the marker is sent
 as given; such a job can be found again only by comparing inputs (see
-:meth:`~worker.providers.moderately.ModeratelyProvider.find`). Everything the platform
+:meth:`~worker.providers.moderately.provider.ModeratelyProvider.find`). Everything the platform
 documents as a limit is checked here, before any request, so a bad job fails at once with a
 message naming the field instead of with the platform's generic 400.
 """
@@ -30,6 +30,8 @@ from typing import Any, NoReturn
 
 from worker.errors import PermanentError
 from worker.providers.base import JobSpec
+from worker.providers.moderately import AGENT as AGENT_SCHEMA
+from worker.providers.moderately import PIPELINE as PIPELINE_SCHEMA
 
 NAME = "moderately"
 PLATFORM = "Moderately AI"  # as named in messages
@@ -38,14 +40,12 @@ AGENT_SUMMARY_MAX = 500  # agentInputSummary: 1-500 characters
 PIPELINE_SUMMARY_MAX = 1000  # pipelineInputSummary: at most 1,000 characters
 FILE_NAME_MAX = 1000  # fileName: 1-1,000 characters
 DEFAULT_MIME = "application/octet-stream"  # what the official client sends for unknown types
-_RANGES = {"maxActions": (1, 100), "planningInterval": (1, 50), "totalSteps": (1, None)}
-_AGENT_KEYS = frozenset({
-    "agentConfigurationVersionId", "agentInput", "agentInputSummary", "maxActions",
-    "planningInterval", "agentInputSchema", "agentOutputSchema",
-})
-_PIPELINE_KEYS = frozenset({
-    "pipelineConfigurationVersionId", "pipelineInput", "pipelineInputSummary", "totalSteps",
-})
+_RANGES = {  # the documented ranges, as declared in the spec
+    p.name: (p.minimum, p.maximum)
+    for p in AGENT_SCHEMA.params + PIPELINE_SCHEMA.params if p.minimum is not None
+}
+_AGENT_KEYS = AGENT_SCHEMA.names
+_PIPELINE_KEYS = PIPELINE_SCHEMA.names
 
 
 class InvalidParams(PermanentError):

@@ -1,8 +1,8 @@
 """Moderately AI agent and pipeline executions, and its files API.
 
 Wire protocol: ``/work/shared/providers/moderately.md`` and the server's OpenAPI document.
-Job params are the API's own create fields (see :mod:`worker.providers.moderately_params`);
-the platform's status strings and answers are read by :mod:`.moderately_records`.
+Job params are the API's own create fields (see :mod:`worker.providers.moderately.params`);
+the platform's status strings and answers are read by :mod:`.records`.
 
 Every request carries ``?teamIds=<MODERATELY_TEAM_ID>`` (the platform scopes everything by
 it) and ``Authorization: Bearer <MODERATELY_API_KEY>``, except presigned storage URLs, whose
@@ -22,7 +22,7 @@ and a create whose answer was lost is found again by :meth:`ModeratelyProvider.f
 * **the window**: created at or after ``create_started`` minus 60 s of clock slack (the
   last 15 minutes when the earlier attempt's start is unknown).
 * **what matches**: the input summary we send names our job id (see
-  :mod:`.moderately_params`), which decides alone; a caller's summary too long for the
+  :mod:`.params`), which decides alone; a caller's summary too long for the
   marker falls back to every sent field echoing back equal (canonical JSON). The oldest
   match not already tracked by another of our jobs is adopted.
 
@@ -40,7 +40,6 @@ from urllib.parse import quote
 
 import requests
 
-from config.settings import HTTP_RETRIES, HTTP_TIMEOUT_S, ModeratelySettings
 from worker.errors import AuthError, PermanentError
 from worker.providers.base import (
     JobSpec,
@@ -49,9 +48,8 @@ from worker.providers.base import (
     RemoteStatus,
     Submission,
     setting,
-    url_setting,
 )
-from worker.providers.http import HttpClient, Throttle
+from worker.providers.http import HttpClient
 from worker.providers.matching import (
     Candidate,
     SearchBudget,
@@ -61,7 +59,8 @@ from worker.providers.matching import (
     search_since,
     searching,
 )
-from worker.providers.moderately_params import (
+from worker.providers.moderately import SPEC
+from worker.providers.moderately.params import (
     AGENT,
     NAME,
     PIPELINE,
@@ -70,7 +69,7 @@ from worker.providers.moderately_params import (
     create_request,
     upload_request,
 )
-from worker.providers.moderately_records import (
+from worker.providers.moderately.records import (
     CONFIG_KEYS,
     ID_KEYS,
     bad,
@@ -82,6 +81,7 @@ from worker.providers.moderately_records import (
     remote_status,
     s3_output,
 )
+from worker.providers.moderately.settings import ModeratelySettings
 
 CANCEL_REASON = "cancelled by jobfleet"
 FIND_PAGE_SIZE = 100  # files with one hash are few; the API's largest page for files
@@ -95,39 +95,19 @@ _NEWEST_FIRST = {PIPELINE: {"orderBy": "createdAt", "orderDirection": "desc"}}
 class ModeratelyProvider(Provider):
     """Agent and pipeline executions: create, poll, cancel, fetch outputs; file uploads."""
 
-    name = NAME
-    kinds = frozenset({AGENT, PIPELINE})
-    supports_find = True  # by our job id in the summary, else by payload (module docstring)
-    supports_upload = True
+    spec = SPEC  # finds by our job id in the summary, else by payload (module docstring)
 
     def __init__(
         self,
         settings: ModeratelySettings,
+        http: HttpClient,
         *,
-        timeout_s: float = HTTP_TIMEOUT_S,
-        retries: int = HTTP_RETRIES,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        before_request: Callable[[], None] | None = None,
-        throttle: Throttle | None = None,
-        redis: Any = None,  # passed by the registry to every provider; not needed here
+        redis: Any = None,  # handed to every provider; not needed here
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._clock = clock
-        key = setting(settings.api_key, "MODERATELY_API_KEY", PLATFORM)
         self._team = setting(settings.team_id, "MODERATELY_TEAM_ID", PLATFORM)
-        base_url = url_setting(settings.base_url, "MODERATELY_BASE_URL", PLATFORM)
-        self._http = HttpClient(
-            NAME,
-            base_url,
-            headers={"Authorization": f"Bearer {key}"},
-            timeout_s=timeout_s,
-            retries=retries,
-            session=session,
-            sleep=sleep,
-            before_request=before_request,
-            throttle=throttle,
-        )
+        self._http = http
 
     def submit(self, job: JobSpec) -> Submission:
         """Creates the execution in one attempt; the params are checked before any request."""
