@@ -11,5 +11,5 @@ RUN pip install --no-cache-dir . \
     && useradd --create-home --uid 1000 jobfleet \
     && mkdir -p /results && chown jobfleet /results
 USER jobfleet
-ENV JOBFLEET_RESULTS_DIR=/results
+ENV JOBFLEET_RESULTS_URL=/results
 CMD ["jobfleet", "worker"]

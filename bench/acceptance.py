@@ -50,10 +50,16 @@ def cli(env: dict, *args: str) -> subprocess.CompletedProcess:
 
 
 def stored_hashes(row: dict) -> set[str]:
-    manifest = json.loads(Path(row["result"]).read_text())
+    manifest = row["result"]
     document = json.dumps(manifest["data"], sort_keys=True, indent=1).encode()
     return {f["sha256"] for f in manifest["files"].values()} | {
         hashlib.sha256(document).hexdigest()}
+
+
+def readable(row: dict) -> bool:
+    """Every output file the results line names is in the (local) result store."""
+    files = row.get("result", {}).get("files")
+    return files is not None and all(Path(f["location"]).exists() for f in files.values())
 
 
 def check(rows: list[dict], jobs: dict, emulator) -> dict:
@@ -61,8 +67,7 @@ def check(rows: list[dict], jobs: dict, emulator) -> dict:
     stats = emulator.stats()
     wrong = sum(1 for r in rows
                 if r["state"] != emulator.job(r["provider"], r["remote_id"])["outcome"])
-    unreadable = sum(1 for r in rows if r["state"] == "succeeded"
-                     and not Path(r.get("result", "/nonexistent")).exists())
+    unreadable = sum(1 for r in rows if r["state"] == "succeeded" and not readable(r))
     bad_uploads = 0
     for row in rows:
         target = jobs[row["key"]].get("upload", {}).get("to")

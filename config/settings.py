@@ -9,7 +9,6 @@ Secrets are ``SecretStr``: their ``repr`` and ``str`` never show the value.
 from __future__ import annotations
 
 from functools import cache, lru_cache
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, ValidationError, field_validator
@@ -17,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Defaults, each with its reason.
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"  # the conventional local Redis
-DEFAULT_RESULTS_DIR = "jobfleet-results"  # relative to the worker's working directory
+DEFAULT_RESULTS_URL = "jobfleet-results"  # a local folder, relative to the working directory
 LEASE_S = 45.0  # a step not finished by then is resumed: covers a hung request and its retries
 DISPATCH_INTERVAL_S = 0.5  # how often due work is looked for: completion seen in seconds
 DISPATCH_BATCH = 500  # due jobs claimed per dispatcher round trip
@@ -42,7 +41,7 @@ class FleetSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="JOBFLEET_", extra="ignore")
 
     redis_url: str = DEFAULT_REDIS_URL
-    results_dir: Path = Path(DEFAULT_RESULTS_DIR)
+    results_url: str = DEFAULT_RESULTS_URL  # a folder, or a URL such as s3://bucket/prefix
     lease_s: float = Field(LEASE_S, gt=0)
     dispatch_interval_s: float = Field(DISPATCH_INTERVAL_S, gt=0)
     dispatch_batch: int = Field(DISPATCH_BATCH, gt=0)

@@ -123,17 +123,23 @@ class Fleet:
         return found.public() if found else None
 
     def results(self, batch: str) -> Iterator[dict[str, Any]]:
-        """A line per job in submission order: key, provider, kind, state, remote_id, result or
-        error (with its reason), and the uploaded file's id where one was asked for."""
+        """A line per job in submission order: id, key, provider, kind, state, remote_id, result
+        or error (with its reason), and the uploaded file's id where one was asked for.
+
+        ``result`` is ``{"data": ... | "data_location": ..., "files": {name: {"location",
+        "sha256", "size"}}}``: small data inline, every output file's location in the result
+        store under its own name (see :mod:`worker.results.store`)."""
         if self.store.batch_counts(batch) is None:
             raise UnknownBatch(batch)
         for ids in self.store.batch_job_ids(batch):
             for job in self.store.get_many(ids):
                 record = job.public()
                 line = {k: record[k] for k in LINE_FIELDS}
-                for extra in ("result", "file_id", "error", "reason"):
+                for extra in ("file_id", "error", "reason"):
                     if extra in record:
                         line[extra] = record[extra]
+                if "result" in record:
+                    line["result"] = json.loads(record["result"])
                 yield line
 
     def cancel(self, batch: str | None = None, job_ids: Iterable[str] = ()) -> None:

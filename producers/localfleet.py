@@ -153,7 +153,7 @@ class EmulatorCredentials:
 def fleet_env(
     redis_url: str,
     emulator_url: str | None,
-    results_dir: Path,
+    results_url: Path | str,
     credentials: EmulatorCredentials | None = None,
     **extra: str,
 ) -> dict:
@@ -161,7 +161,7 @@ def fleet_env(
     env = dict(os.environ)
     env.update(
         JOBFLEET_REDIS_URL=redis_url,
-        JOBFLEET_RESULTS_DIR=str(results_dir),
+        JOBFLEET_RESULTS_URL=str(results_url),
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
     )
     if emulator_url:

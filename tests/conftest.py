@@ -2,4 +2,5 @@ pytest_plugins = [
     "tests.fixtures.redis",
     "tests.fixtures.emulator",
     "tests.fixtures.fleet",
+    "tests.fixtures.s3",
 ]

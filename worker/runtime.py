@@ -18,7 +18,7 @@ from worker.errors import AuthError, ConfigError
 from worker.limits import FleetThrottle, credential_id
 from worker.providers import UnknownProvider, get_spec
 from worker.providers.base import Provider
-from worker.results.store import FilesystemStore
+from worker.results.store import ResultStore
 from worker.store import JobStore, connect_redis
 
 HTTP_POOL_SIZE = 32  # at least the thread-pool concurrency we document
@@ -42,8 +42,8 @@ class Runtime:
         return JobStore(self.redis)
 
     @cached_property
-    def results(self) -> FilesystemStore:
-        return FilesystemStore(self.settings.results_dir)
+    def results(self) -> ResultStore:
+        return ResultStore(self.settings.results_url)
 
     @cached_property
     def poll_policy(self) -> PollPolicy:

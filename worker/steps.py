@@ -127,7 +127,8 @@ def finalize_job(rt: Runtime, job_id: str) -> None:
         provider = rt.provider(job.provider)
         status = RemoteStatus(state=done, raw=job.remote_state or "")
         outputs = provider.read_outputs(job.remote_id, job.kind, status)
-        fields = {"result": store_outputs(rt.results, job.batch, outputs.data, outputs.files)}
+        fields = {"result": store_outputs(rt.results, job.batch, job.key, job.id,
+                                          outputs.data, outputs.files)}
         if job.upload:
             # Fencing: the upload must not also run in a worker that took the step over.
             if rt.store.renew_lease(job.id, "finalize", token, rt.settings.lease_s) is None:

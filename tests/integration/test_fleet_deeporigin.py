@@ -35,7 +35,7 @@ def test_jobs_run_to_success_with_their_results_stored(fleet, emulator, batch_na
     assert status["states"]["succeeded"] == 12
     assert emulator.stats()["deeporigin"]["executions_created"] - before == 12
     for line in fleet.results(batch):
-        manifest = json.loads(Path(line["result"]).read_text())
+        manifest = line["result"]
         assert manifest["data"]["result"]["input_sha256"]
         [stored] = manifest["files"].values()
         assert Path(stored["location"]).read_bytes()
@@ -180,7 +180,7 @@ def test_results_uploaded_as_files_hold_the_stored_bytes_once_each(fleet, emulat
     files = emulator.stats()["deeporigin"]["files"]
     for line in fleet.results(batch):
         assert line["state"] == "succeeded"
-        [stored] = json.loads(Path(line["result"]).read_text())["files"].values()
+        [stored] = line["result"]["files"].values()
         uploads = [f for key, f in files.items() if key.endswith(line["file_id"])]
         assert [f["sha256"] for f in uploads] == [stored["sha256"]]
         assert line["file_id"].startswith(f"jobfleet/uploads/{stored['sha256']}/")

@@ -1,74 +1,97 @@
-"""Where finished jobs' results go.
+"""Where finished jobs' results go: a store addressed by URL, shared by the whole fleet.
 
-A result store keeps bytes and hands back a location string that goes on the job record.
-:class:`FilesystemStore` is the default: one directory per batch, every write atomic
-(temporary file, then rename), and content addressed, so identical results are stored
-once. An object store would implement the same two methods.
+``JOBFLEET_RESULTS_URL`` is a local directory (the default, ``jobfleet-results``) or any URL
+fsspec understands, e.g. ``s3://bucket/prefix`` for workers on several machines (s3fs reads
+the usual ``AWS_*`` variables, ``AWS_ENDPOINT_URL`` included). Any worker writes, any
+producer reads.
+
+Layout, every name made safe by :mod:`worker.results.names`::
+
+    <root>/<batch>/<key>/<file name>      each output file, under its own name
+    <root>/<batch>/<key>/_data.json       the result data, only when too big to keep inline
+
+The job record keeps the manifest: ``{"data": ...}`` (or ``{"data_location": ...}``) and
+``{"files": {name: {"location", "sha256", "size"}}}``, so ``results`` answers from Redis alone.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
+import secrets
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
+
+import fsspec
+
+from worker.errors import TransientError
+from worker.results.names import key_dir, safe_file_names, safe_segment
+
+INLINE_DATA_BYTES = 16 * 1024  # result data up to this size stays on the job record
+DATA_FILE = "_data.json"  # leading underscore: no output file name cleans to it
 
 
-class ResultStore(Protocol):
-    def put(self, batch: str, data: bytes) -> str:
-        """Stores ``data`` for ``batch`` and returns its location."""
+class ResultStore:
+    """Bytes in and out of the store at ``url``; locations are URLs (plain paths when local)."""
 
-    def get(self, location: str) -> bytes:
-        """Reads back what :meth:`put` stored."""
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.fs, self.root = fsspec.core.url_to_fs(url, **_options(url))
+        self.local = "file" in _protocols(self.fs)
+        if self.local:
+            self.root = self.fs._strip_protocol(self.root)
 
+    def put(self, parts: tuple[str, ...], data: bytes) -> str:
+        """Writes ``data`` at ``root/parts...`` (whole or not at all); returns its location."""
+        path = "/".join([self.root.rstrip("/"), *parts])
+        try:
+            if self.local:  # a rename makes the write atomic; S3 puts are already
+                tmp = f"{path}.tmp-{secrets.token_hex(4)}"
+                self.fs.pipe_file(tmp, data)
+                self.fs.mv(tmp, path)
+            else:
+                self.fs.pipe_file(path, data)
+        except OSError as exc:
+            raise TransientError(f"cannot write {self.location(path)}: {exc}",
+                                 provider="results") from exc
+        return self.location(path)
 
-class FilesystemStore:
-    """Content-addressed files under ``root/<batch>/<sha256[:2]>/<sha256>``."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root).resolve()
-
-    def put(self, batch: str, data: bytes) -> str:
-        digest = hashlib.sha256(data).hexdigest()
-        path = self.root / _safe(batch) / digest[:2] / digest
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    out.write(data)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-        return str(path)
-
-    def get(self, location: str) -> bytes:
-        return Path(location).read_bytes()
+    def location(self, path: str) -> str:
+        return path if self.local else self.fs.unstrip_protocol(path)
 
 
-def store_outputs(
-    store: ResultStore, batch: str, data: Mapping[str, Any], files: Mapping[str, bytes]
-) -> str:
-    """Stores output files, then a JSON manifest naming them; returns the manifest's location.
+def read_location(location: str) -> bytes:
+    """The bytes at a location :meth:`ResultStore.put` returned, from any machine."""
+    fs, path = fsspec.core.url_to_fs(location)
+    return fs.cat_file(path)
 
-    The manifest is ``{"data": ..., "files": {name: {"location", "sha256", "size"}}}``.
-    """
+
+def store_outputs(store: ResultStore, batch: str, key: str, job_id: str,
+                  data: Any, files: Mapping[str, bytes]) -> str:
+    """Stores a job's output files under their own names; returns the manifest as JSON."""
+    folder = (safe_segment(batch, "batch"), key_dir(key, job_id))
+    names = safe_file_names(files)
     listed = {
-        name: {
-            "location": store.put(batch, blob),
+        names[name]: {
+            "location": store.put((*folder, names[name]), blob),
             "sha256": hashlib.sha256(blob).hexdigest(),
             "size": len(blob),
         }
         for name, blob in files.items()
     }
-    manifest = json.dumps({"data": data, "files": listed}, sort_keys=True, indent=1)
-    return store.put(batch, manifest.encode())
+    manifest: dict[str, Any] = {"files": listed}
+    document = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    if len(document) <= INLINE_DATA_BYTES:
+        manifest["data"] = data
+    else:
+        manifest["data_location"] = store.put((*folder, DATA_FILE), document.encode())
+    return json.dumps(manifest, sort_keys=True, separators=(",", ":"))
 
 
-def _safe(batch: str) -> str:
-    cleaned = "".join(c if c.isalnum() or c in "._-" else "_" for c in batch)
-    return cleaned or "_"
+def _protocols(fs) -> tuple[str, ...]:
+    return (fs.protocol,) if isinstance(fs.protocol, str) else tuple(fs.protocol)
+
+
+def _options(url: str) -> dict[str, Any]:
+    """A local store makes its folders as it writes."""
+    return {"auto_mkdir": True} if "://" not in url or url.startswith("file://") else {}
