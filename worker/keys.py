@@ -9,9 +9,12 @@ with :data:`PREFIX`. Layout (single-node Redis)::
     jf:due:{step}:{provider}    zset   job id → when its next step is due
     jf:inflight                 hash   provider → remote jobs alive now (submitting + running)
     jf:remote:{provider}        hash   remote id → the job tracking it (never two)
-    jf:authfail:{provider}      string a refused credential's reason, for a short while
+    jf:authfail:{credential}    string a refused credential's reason, for a short while
     jf:limit:{credential}       hash   the credential's fleet-wide token bucket and pause
-    jf:token:{provider}:{h}...  string a shared login (see the provider's auth module)
+    jf:token:{provider}:{h}...  string a shared login, sealed (see the provider's auth module)
+
+``{credential}`` is ``provider:fingerprint`` (:mod:`worker.credentials`): every part of
+the credential, secret included, so a corrected credential is a different key.
 
 The Lua scripts get the prefixes below from :mod:`worker.scripts`, never spelled twice.
 """
@@ -54,9 +57,9 @@ def remote_key(provider: str) -> str:
     return f"{REMOTE}{provider}"
 
 
-def authfail_key(provider: str) -> str:
-    """A refused credential of ``provider``, remembered so others fail fast."""
-    return f"{AUTHFAIL}{provider}"
+def authfail_key(credential: str) -> str:
+    """A refused credential (``provider:fingerprint``), remembered so its jobs fail fast."""
+    return f"{AUTHFAIL}{credential}"
 
 
 def limit_key(credential: str) -> str:

@@ -15,15 +15,14 @@ The in-flight limit (remote jobs alive at once) lives with the job state in
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 
 import redis
-from pydantic import SecretStr
 from pydantic_settings import BaseSettings
 
 from worker import keys
+from worker.credentials import fingerprint
 from worker.errors import Throttled
 
 MAX_SLEEP_S = 2.0  # longer waits give the thread back and reschedule the step
@@ -64,11 +63,7 @@ return tostring(math.max(until_, cur))
 
 def credential_id(provider: str, settings: BaseSettings) -> str:
     """A stable, non-reversible name for the credential in ``settings`` (for Redis keys)."""
-    digest = hashlib.sha256(provider.encode())
-    for name, value in sorted(settings.model_dump().items()):
-        shown = value.get_secret_value() if isinstance(value, SecretStr) else value
-        digest.update(f"\0{name}={shown}".encode())
-    return f"{provider}:{digest.hexdigest()[:16]}"
+    return fingerprint(provider, settings)
 
 
 class FleetThrottle:

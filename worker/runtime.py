@@ -31,6 +31,7 @@ class Runtime:
     def __init__(self, settings: FleetSettings | None = None) -> None:
         self.settings = settings or fleet_settings()
         self._providers: dict[str, Provider | ConfigError] = {}
+        self._credentials: dict[str, str] = {}  # provider → its credential's fingerprint
         self._lock = threading.Lock()
 
     @cached_property
@@ -63,16 +64,21 @@ class Runtime:
             found = self._providers[name]
         if isinstance(found, ConfigError):
             raise found
-        refused = self.redis.get(keys.authfail_key(name))
+        refused = self.redis.get(keys.authfail_key(self._credentials[name]))
         if refused:
             raise AuthError(f"{refused} (remembered; not asked again for up to "
                             f"{AUTH_FAILURE_TTL_S}s)", provider=name)
         return found
 
     def remember_auth_failure(self, name: str, exc: AuthError) -> None:
-        """Lets every worker fail this platform's jobs at once for a while, with the reason,
-        instead of each job meeting the same 401 (no retry storm against the platform)."""
-        self.redis.set(keys.authfail_key(name), exc.describe(), nx=True, ex=AUTH_FAILURE_TTL_S)
+        """Lets every worker with this credential fail its jobs at once for a while, with the
+        reason, instead of each job meeting the same 401 (no retry storm). Keyed by the
+        credential's fingerprint: a worker with another (a corrected) credential is not held
+        back. ``exc.provider`` wins over ``name``: a refused upload target is not the job's."""
+        credential = self._credentials.get(exc.provider) or self._credentials.get(name)
+        if credential is not None:
+            self.redis.set(keys.authfail_key(credential), exc.describe(), nx=True,
+                           ex=AUTH_FAILURE_TTL_S)
 
     def _build(self, name: str) -> Provider:
         """The platform's settings, one pooled HTTP client behind the fleet's throttle for its
@@ -80,7 +86,8 @@ class Runtime:
         spec = get_spec(name)
         settings = spec.settings()
         limits = limit_settings(name)
-        throttle = FleetThrottle(self.redis, credential_id(name, settings),
+        self._credentials[name] = credential_id(name, settings)
+        throttle = FleetThrottle(self.redis, self._credentials[name],
                                  rps=limits.rps, burst=limits.burst)
         http = spec.connect(settings, pool_size=HTTP_POOL_SIZE, throttle=throttle,
                             timeout_s=self.settings.http_timeout_s,

@@ -7,7 +7,7 @@ import requests
 
 from worker.errors import BadResponse
 from worker.providers.base import RemoteState
-from worker.providers.openprotein.auth import identity_hash, token_from_answer
+from worker.providers.openprotein.auth import token_from_answer
 from worker.providers.openprotein.records import fasta_of, remote_status
 
 
@@ -90,8 +90,3 @@ def test_a_token_answer_without_an_access_token_is_a_bad_response_that_quotes_no
     with pytest.raises(BadResponse) as caught:
         token_from_answer({"refresh_token": "secret-refresh"}, sent_at=0.0)
     assert "secret-refresh" not in str(caught.value)
-
-
-def test_the_token_key_depends_on_backend_and_user_but_not_a_trailing_slash():
-    assert identity_hash("http://h/api/", "alice") == identity_hash("http://h/api", "alice")
-    assert identity_hash("http://h/api/", "alice") != identity_hash("http://h/api/", "bob")

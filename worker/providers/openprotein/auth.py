@@ -4,11 +4,16 @@ OpenProtein hands out short-lived access tokens (about 15 minutes) with a rotati
 token. A fleet of workers must not log in once per task, nor stampede the refresh endpoint
 when the token expires, nor hammer the login endpoint with a wrong password. So::
 
-    jf:token:openprotein:{h}          JSON {access_token, refresh_token, expires_at, renew_at}
+    jf:token:openprotein:{h}          sealed JSON {access_token, refresh_token, expires_at,
+                                      renew_at}: AES-GCM under a key derived from the credential
     jf:token:openprotein:{h}:lock     the renewing worker's random id; expires by itself
-    jf:token:openprotein:{h}:denied   the platform's reason for refusing our login, for 30 s
+    jf:authfail:openprotein:{h}       the platform's reason for refusing our login, for 30 s
+                                      (the fleet's one refusal memo, see worker.runtime)
 
-``h`` hashes the backend URL and the username; the password is in no key and no value.
+``h`` is the credential's fingerprint (:mod:`worker.credentials`): backend, username *and*
+password, so a worker with a wrong password never uses a token another worker obtained, and
+a corrected password is tried at once. Reading Redis gives neither a password nor a usable
+token: a token record opens only for a worker configured with the same credential.
 
 * A token before ``renew_at`` is used as is (each process keeps a copy, so most calls do
   not even read Redis; old tokens stay valid until they expire). Between ``renew_at`` and
@@ -17,13 +22,12 @@ when the token expires, nor hammer the login endpoint with a wrong password. So:
   refused); the others poll Redis until the new token appears, for at most ``LOCK_WAIT_S``.
 * A 401 on a call: :meth:`SharedToken.after_rejection` renews once, unless another worker
   already replaced the rejected token, and the caller retries once.
-* A refused login (401/403) is an ``AuthError`` with the platform's reason, remembered under
-  ``:denied`` so that every other job fails at once without another login request.
+* A refused login (401/403) is an ``AuthError`` with the platform's reason, remembered in the
+  credential's refusal memo so that every other job fails at once without another login.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import secrets
@@ -37,8 +41,9 @@ import redis
 import requests
 from pydantic import SecretStr
 
+from worker.credentials import Sealer
 from worker.errors import AuthError, BadResponse, PermanentError, TransientError
-from worker.keys import token_prefix
+from worker.keys import authfail_key, token_prefix
 from worker.providers.http import HttpClient, parse_json
 
 log = logging.getLogger(__name__)
@@ -51,7 +56,7 @@ DEFAULT_EXPIRES_IN_S = 900.0  # when the answer has no expires_in: production's 
 LOCK_TTL_S = 30.0  # outlives a refresh plus a login with their retries; frees a dead holder
 LOCK_WAIT_S = 10.0  # how long others wait for the holder before handing the step back
 LOCK_POLL_S = 0.05
-DENIAL_TTL_S = 30.0  # a batch's jobs fail at once; a fixed password works again soon after
+DENIAL_TTL_S = 30.0  # a batch's jobs fail at once; a corrected password is another credential
 RECORD_TTL_S = 24 * 3600.0  # keep the refresh token this long; after that, log in again
 TOKEN_HEADERS = {"X-Token-Delivery": "body", "Accept": "application/json"}
 _RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end"
@@ -88,11 +93,6 @@ def token_from_answer(answer: Any, sent_at: float) -> Token:
     )
 
 
-def identity_hash(backend: str, username: str) -> str:
-    """Names the Redis keys of one login: same backend and user, same token."""
-    return hashlib.sha256(f"{backend.rstrip('/')}|{username}".encode()).hexdigest()[:24]
-
-
 @contextmanager
 def _store_errors() -> Iterator[None]:
     """Redis trouble is transient for the job: the task layer tries again later."""
@@ -110,7 +110,8 @@ class SharedToken:
         http: HttpClient,
         store: redis.Redis,
         *,
-        backend: str,
+        credential: str,
+        sealer: Sealer,
         username: str,
         password: SecretStr,
         clock: Callable[[], float] = time.time,
@@ -122,7 +123,9 @@ class SharedToken:
         self._password = password
         self._clock = clock
         self._sleep = sleep
-        self.key = KEY_PREFIX + identity_hash(backend, username)
+        self.key = KEY_PREFIX + credential.split(":", 1)[-1]
+        self.denied_key = authfail_key(credential)
+        self._sealer = sealer
         self._release = store.register_script(_RELEASE)
         self._local: Token | None = None  # this process's copy: no Redis read until it is due
 
@@ -149,18 +152,22 @@ class SharedToken:
             ).access_token
 
     def _read(self) -> Token | None:
-        raw = self._redis.get(self.key)
+        sealed = self._redis.get(self.key)
+        if isinstance(sealed, bytes):
+            sealed = sealed.decode("ascii", "replace")
+        raw = self._sealer.open(sealed, self.key) if sealed is not None else None
         if raw is None:
-            return None
+            return None  # none, or not ours to open (another version, tampered): renew over it
         try:
             token = Token(**json.loads(raw))
         except (TypeError, ValueError):
-            return None  # a record from another version: renew over it
+            return None
         self._local = token
         return token
 
     def _write(self, token: Token) -> None:
-        self._redis.set(self.key, json.dumps(asdict(token)), ex=int(RECORD_TTL_S))
+        self._redis.set(self.key, self._sealer.seal(json.dumps(asdict(token)).encode(), self.key),
+                        ex=int(RECORD_TTL_S))
         self._local = token
 
     def _renew_early(self, current: Token) -> Token:
@@ -249,13 +256,13 @@ class SharedToken:
                 "POST", path, data=form, headers=TOKEN_HEADERS, idempotent=True
             )
         except AuthError as exc:
-            self._redis.set(self.key + ":denied", exc.message, ex=int(DENIAL_TTL_S))
+            self._redis.set(self.denied_key, exc.describe(), ex=int(DENIAL_TTL_S))
             self._redis.delete(self.key)
             self._local = None
             raise
 
     def _raise_if_denied(self) -> None:
-        reason = self._redis.get(self.key + ":denied")
+        reason = self._redis.get(self.denied_key)
         if isinstance(reason, bytes):
             reason = reason.decode("utf-8", "replace")
         if reason is not None:

@@ -37,6 +37,7 @@ from urllib.parse import quote
 import requests
 from redis import Redis
 
+from worker.credentials import Sealer, fingerprint
 from worker.errors import AuthError, BadResponse, ConfigError, PermanentError
 from worker.providers.base import (
     JobSpec,
@@ -98,7 +99,8 @@ class OpenProteinProvider(Provider):
             raise ConfigError("OpenProtein shares its login through Redis; no client was given")
         self._http = http
         self._token = SharedToken(
-            http, redis, backend=http.base_url, username=username, password=settings.password
+            http, redis, credential=fingerprint(NAME, settings),
+            sealer=Sealer(NAME, settings), username=username, password=settings.password,
         )
 
     def submit(self, job: JobSpec) -> Submission:
