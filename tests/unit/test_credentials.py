@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from config.settings import OpenProteinSettings
 from worker.credentials import Sealer, fingerprint
+from worker.providers.openprotein.settings import OpenProteinSettings
 
 
 def op(password: str, username: str = "alice", backend: str = "http://h/api/"):
