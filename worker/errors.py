@@ -19,6 +19,11 @@ HTTP status or by a third-party exception type::
                                   a redirect taking our credentials elsewhere, a file name
                                   that would escape a directory
 
+Every ``ProviderError`` also says whether its request went unanswered (``unanswered``): sent,
+perhaps acted on by the platform, and no usable answer came back (a timeout after sending, a
+dropped connection, a 2xx we cannot read). The HTTP layer states it; a create that fails
+this way may have created the remote job, one that fails any other way created nothing.
+
 Messages carry at most a short excerpt of a response body and never a credential:
 :func:`redact` is applied to every excerpt.
 """
@@ -70,9 +75,14 @@ class ConfigError(JobfleetError):
 
 
 class ProviderError(JobfleetError):
-    """A platform call failed. ``reason`` is a short machine-readable word for the job record."""
+    """A platform call failed. ``reason`` is a short machine-readable word for the job record.
+
+    ``unanswered`` is true when the request was sent and got no usable answer, so the
+    platform may have acted on it; false when it never left or the platform said no.
+    """
 
     reason = "provider_error"
+    unanswered_by_default = False
 
     def __init__(
         self,
@@ -81,9 +91,11 @@ class ProviderError(JobfleetError):
         provider: str,
         status: int | None = None,
         body: str | bytes | None = None,
+        unanswered: bool | None = None,
     ) -> None:
         self.provider = provider
         self.status = status
+        self.unanswered = self.unanswered_by_default if unanswered is None else unanswered
         self.body = excerpt(body)
         self.message = redact(message)
         super().__init__(self.describe())
@@ -126,9 +138,13 @@ class Throttled(TransientError):
 
 
 class BadResponse(TransientError):
-    """A success status with a body we cannot use (not JSON, wrong shape, unknown status)."""
+    """A success status with a body we cannot use (not JSON, wrong shape, unknown status).
+
+    Unanswered by default: the platform accepted the request, we cannot read what it did.
+    """
 
     reason = "bad_response"
+    unanswered_by_default = True
 
 
 class PermanentError(ProviderError):
@@ -144,9 +160,13 @@ class AuthError(PermanentError):
 
 
 class UnsafeAnswer(PermanentError):
-    """The platform's answer is refused for our own safety; asking again would get the same."""
+    """The platform's answer is refused for our own safety; asking again would get the same.
+
+    Unanswered: the platform did answer, but we would not read what it did.
+    """
 
     reason = "unsafe_answer"
+    unanswered_by_default = True
 
 
 class OverBudget(PermanentError):

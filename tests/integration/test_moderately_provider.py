@@ -393,9 +393,12 @@ def test_a_list_longer_than_the_search_may_read_fails_the_job_rather_than_guess(
     assert caught.value.reason == "submit_unknown"
 
 
-def test_a_5xx_while_searching_keeps_the_outcome_unknown(flaky_provider, outage):
+def test_a_5xx_while_searching_is_a_transient_error_of_the_search_and_creates_nothing(
+    flaky_provider, outage, fresh_emulator
+):
     job = pipeline_job(LONG)
     outage.arm({"fault_5xx": 1.0}, {"fault_5xx": 1.0}, {"fault_5xx": 1.0}, {"fault_5xx": 0.0})
     with pytest.raises(TransientError) as caught:
         flaky_provider.find(lost(job, time.time()))
-    assert caught.value.status is None and "search for a lost create" in str(caught.value)
+    assert caught.value.status == 503 and not caught.value.unanswered
+    assert moderately_stats(fresh_emulator)["executions_created"] == 0

@@ -25,7 +25,19 @@ from worker.errors import (
     BadResponse,
     PermanentError,
     RateLimited,
+    Throttled,
     TransientError,
+)
+from worker.providers.base import (
+    Created,
+    JobSpec,
+    Outputs,
+    Provider,
+    Refused,
+    RemoteState,
+    RemoteStatus,
+    Submission,
+    Unknown,
 )
 from worker.providers.http import (
     BACKOFF_MAX_S,
@@ -38,6 +50,7 @@ from worker.providers.http import (
 
 TOKEN = "eyJhbGciOiJub25lIn0.eyJleHAiOjQxMDI0NDQ4MDB9.s3cr3t-signature"  # JWT-shaped
 NOW = 1_700_000_000.0
+DROP = 0  # a scripted "status" for: the server hangs up after reading the request
 
 
 def hand_built(status: int, body: bytes = b"", headers: dict[str, str] | None = None):
@@ -132,6 +145,9 @@ def _handler(script: Script) -> type[BaseHTTPRequestHandler]:
                 script.replies.popleft() if script.replies else (200, b"{}", {}, 0.0)
             )
             time.sleep(delay)
+            if status == DROP:  # read the request, then hang up without a word
+                self.close_connection = True
+                return
             try:
                 self.send_response(status)
                 for name, value in {"Content-Length": str(len(body)), **headers}.items():
@@ -315,3 +331,67 @@ def test_a_presigned_urls_signature_never_reaches_an_error_message(sleeps):
 def test_a_base_url_path_prefix_is_kept_when_joining_paths(server, sleeps):
     client_for(f"{server.url}/deeporigin/", sleeps).request("GET", "/tools/acme/clusters")
     assert server.seen[0][1] == "/deeporigin/tools/acme/clusters"
+
+
+class OneCallProvider(Provider):
+    """The smallest provider: its create is one POST whose answer names the remote job."""
+
+    def __init__(self, http: HttpClient) -> None:
+        self.http = http
+
+    def submit(self, job: JobSpec) -> Submission:
+        answer = self.http.json("POST", "/jobs", json=dict(job.params), idempotent=False)
+        if not isinstance(answer, dict) or not isinstance(answer.get("id"), str):
+            raise BadResponse("create answer without an id", provider="acme", status=201)
+        return Submission(answer["id"], RemoteStatus(RemoteState.PENDING, "queued"))
+
+    def status(self, remote_id: str, kind: str) -> RemoteStatus:
+        raise NotImplementedError
+
+    def fetch_outputs(self, remote_id: str, kind: str, status: RemoteStatus) -> Outputs:
+        raise NotImplementedError
+
+
+JOB = JobSpec(job_id="j1", kind="k", params={"a": 1})
+
+
+@pytest.mark.parametrize(
+    ("reply", "outcome"),
+    [
+        ((201, b'{"id": "r-1"}'), Created),
+        ((400, b'{"message": "bad input"}'), Refused),  # an error status is an answer: no
+        ((503, b"busy"), Refused),
+        ((429, b"slow down", {"Retry-After": "60"}), Refused),
+        ((201, b"<html>oops</html>"), Unknown),  # accepted, and unreadable
+        ((201, b'{"no": "id"}'), Unknown),  # readable, but not what a create answers
+        ((200, b"{}", {}, 0.5), Unknown),  # sent, and the answer came too late
+        ((DROP, b""), Unknown),  # sent, and the connection dropped
+    ],
+)
+def test_the_http_layer_says_whether_a_create_may_have_happened(server, sleeps, reply, outcome):
+    server.reply(*reply)
+    provider = OneCallProvider(client_for(server.url, sleeps, retries=0, timeout_s=0.2))
+    result = provider.create(JOB)
+    assert type(result) is outcome
+    assert len(server.seen) == 1  # a create is sent once, whatever happens
+    if outcome is Created:
+        assert result.submission.remote_id == "r-1"
+
+
+def test_a_create_that_never_left_is_refused(sleeps):
+    unreachable = OneCallProvider(client_for(closed_port_url(), sleeps, retries=0))
+    refused = unreachable.create(JOB)
+    assert type(refused) is Refused and isinstance(refused.error.__cause__,
+                                                   requests.ConnectionError)
+
+
+def test_a_create_our_own_limiter_held_back_is_refused(server, sleeps):
+    class Full:
+        def before_request(self) -> None:
+            raise Throttled("fleet-wide limit", provider="acme", retry_after=9.0)
+
+        def rate_limited(self, retry_after: float | None) -> None:
+            pass
+
+    provider = OneCallProvider(client_for(server.url, sleeps, throttle=Full()))
+    assert type(provider.create(JOB)) is Refused and server.seen == []

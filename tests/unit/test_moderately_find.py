@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pytest
 
-from worker.errors import BadResponse, RateLimited, Throttled, TransientError
 from worker.providers.base import JobSpec
 from worker.providers.matching import (
     FIND_LOOKBACK_S,
@@ -23,7 +22,6 @@ from worker.providers.matching import (
     parse_time,
     pick,
     search_since,
-    searching,
     worst,
 )
 from worker.providers.moderately.params import create_request
@@ -155,16 +153,3 @@ def test_a_search_stops_past_its_page_or_time_bound():
     now[0] = 11.0
     with pytest.raises(SearchInconclusive, match="still searching"):
         budget.check_time()
-
-
-def test_a_failure_while_searching_reads_as_an_unknown_outcome_but_keeps_its_hint():
-    with pytest.raises(TransientError) as caught, searching("p"):
-        raise RateLimited("slow down", provider="p", status=429, retry_after=3.0)
-    assert caught.value.status is None and caught.value.retry_after == 3.0
-    assert isinstance(caught.value.__cause__, RateLimited)
-    with pytest.raises(TransientError) as caught, searching("p"):
-        raise Throttled("fleet-wide limit", provider="p", retry_after=1.0)
-    assert type(caught.value) is TransientError and caught.value.retry_after == 1.0
-    with pytest.raises(BadResponse) as garbled, searching("p"):
-        raise BadResponse("garbage", provider="p", status=200)
-    assert garbled.value.status == 200

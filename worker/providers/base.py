@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-from worker.errors import BadResponse, ConfigError, UnsafeAnswer
+from worker.errors import BadResponse, ConfigError, ProviderError, UnsafeAnswer
 from worker.results.names import UnsafeName, safe_file_name
 
 if TYPE_CHECKING:
@@ -142,22 +142,16 @@ class Provider(ABC):
     def create(self, job: JobSpec) -> CreateOutcome:
         """Creates the remote job and says what happened, as a value.
 
-        Interim: classifies :meth:`submit`'s errors by shape; the HTTP boundary will say
-        directly whether a request may have reached the platform.
+        A request the HTTP layer reports as unanswered (sent, no usable answer; see
+        :mod:`worker.providers.http`) may have created the job: ``Unknown``, search before
+        another create. Any other failure (an error status, a failure before sending, params
+        refused before any request) created nothing: ``Refused``. Other exceptions (a bug,
+        a missing setting) propagate.
         """
-        from worker.errors import BadResponse, PermanentError, Throttled, TransientError
-
         try:
             return Created(self.submit(job))
-        except UnsafeAnswer as exc:  # the platform answered: the job may well exist
-            return Unknown(exc)
-        except PermanentError as exc:
-            return Refused(exc)
-        except TransientError as exc:
-            if isinstance(exc, BadResponse) or (exc.status is None
-                                                and not isinstance(exc, Throttled)):
-                return Unknown(exc)
-            return Refused(exc)
+        except ProviderError as exc:
+            return Unknown(exc) if exc.unanswered else Refused(exc)
 
     def find(
         self, job: JobSpec, taken: Callable[[str], bool] = lambda _: False

@@ -10,6 +10,12 @@ Credentials stay out of messages: errors carry the method and the URL *path* (ne
 query, which for presigned URLs is a signature), the platform's message and a redacted
 body excerpt; headers are never formatted into anything.
 
+Every error also says whether the request went unanswered (``ProviderError.unanswered``):
+sent and no usable answer back (a timeout after sending, a dropped connection, a 2xx body
+we cannot read), so the platform may have acted on it. An error status is an answer; a
+failure to connect, or our own limiter, happens before sending. That fact, not the shape
+of the exception, is what :meth:`Provider.create` reports as ``Unknown`` or ``Refused``.
+
 A platform's answer is not trusted to be small or to stay home: bodies are read up to a
 bound (``JOBFLEET_MAX_RESPONSE_MB``) and redirects are followed by hand, our credentials
 only ever to the origin they were meant for (``UnsafeAnswer`` otherwise).
@@ -30,6 +36,7 @@ from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from tenacity.stop import stop_base
@@ -64,6 +71,16 @@ _TRANSIENT_TRANSPORT = (
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
 )
+# Failures that happen before a request leaves: the platform cannot have seen it.
+_NOT_SENT = (
+    requests.ConnectTimeout,
+    requests.exceptions.SSLError,
+    requests.exceptions.InvalidURL,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.InvalidHeader,
+)
+_NO_CONNECTION = (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)
 _QUERY = re.compile(r"\?[^\s'\")]*")
 MAX_REDIRECTS = 5  # hops followed by hand; a longer chain is a platform bug
 READ_CHUNK_BYTES = 64 * 1024
@@ -138,12 +155,26 @@ def error_for(
 def transport_error(
     provider: str, method: str, url: str, exc: requests.RequestException
 ) -> ProviderError:
-    """Translates a ``requests`` exception: network trouble is transient, the rest permanent."""
+    """Translates a ``requests`` exception: network trouble is transient, the rest permanent;
+    either is ``unanswered`` unless it surely happened before the request left."""
     cause = excerpt(_QUERY.sub("?…", str(exc)))
     message = f"{method} {safe_url(url)}: {type(exc).__name__} ({cause})"
+    unanswered = not never_sent(exc)
     if isinstance(exc, _TRANSIENT_TRANSPORT):
-        return TransientError(message, provider=provider)
-    return PermanentError(message, provider=provider)
+        return TransientError(message, provider=provider, unanswered=unanswered)
+    return PermanentError(message, provider=provider, unanswered=unanswered)
+
+
+def never_sent(exc: requests.RequestException) -> bool:
+    """Whether ``exc`` surely happened before the request reached the platform: no
+    connection was made, or the request could not be built. Anything else (a read timeout,
+    a connection dropped after sending, a body cut short) may have been acted on."""
+    if isinstance(exc, _NOT_SENT):
+        return True
+    if isinstance(exc, requests.ConnectionError) and exc.args:
+        cause = exc.args[0]
+        return isinstance(getattr(cause, "reason", cause), _NO_CONNECTION)
+    return False
 
 
 def parse_json(provider: str, response: requests.Response) -> Any:

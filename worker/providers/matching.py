@@ -26,13 +26,12 @@ from __future__ import annotations
 import enum
 import json
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
-from worker.errors import BadResponse, PermanentError, Throttled, TransientError
+from worker.errors import PermanentError
 
 FIND_SLACK_S = 60.0  # the platform's clock may run this far behind ours
 FIND_LOOKBACK_S = 15 * 60.0  # window when the earlier attempt's start is unknown
@@ -180,26 +179,3 @@ def pick(
             "their inputs cannot be read back in full; not created again, to never run the "
             "job twice", provider=provider)
     return None
-
-
-@contextmanager
-def searching(provider: str) -> Iterator[None]:
-    """Marks a failed search as leaving the earlier create's outcome unknown.
-
-    A transient failure of the *search* (a 5xx, a 429, our own limiter's ``Throttled``) is
-    re-raised as a plain ``TransientError`` without an HTTP status: the step layer reads a
-    status, or ``Throttled``, as "the create was refused or never sent, so nothing was made"
-    and would otherwise forget that an earlier create may have succeeded, and create
-    blindly next time. The price is one count against the step's error budget.
-    """
-    try:
-        yield
-    except BadResponse:  # already read as "the create may have happened"
-        raise
-    except TransientError as exc:
-        if exc.status is None and not isinstance(exc, Throttled):
-            raise
-        raise TransientError(
-            f"search for a lost create failed: {exc.message}", provider=provider,
-            retry_after=exc.retry_after, body=exc.body,
-        ) from exc

@@ -41,7 +41,7 @@ from worker.providers.base import (
 from worker.providers.declarative.spec import ApiSpec, Request
 from worker.providers.declarative.templates import Missing, read_path, render
 from worker.providers.http import HttpClient
-from worker.providers.matching import SearchBudget, searching
+from worker.providers.matching import SearchBudget
 
 MAX_LIST_PAGES = 50  # cursor pages one listing may follow: a loop in the API's cursors ends
 
@@ -96,12 +96,11 @@ class DeclarativeProvider(Provider):
             return self.submit(job) if spec.create.at_most_once == "idempotency-key" else None
         query = render(spec.find.query, self._values(job))
         budget = SearchBudget(self.name, self._clock)
-        with searching(self.name):
-            for row in self._rows(query, budget):
-                found, tag = read_path(row, spec.find.tag)
-                remote_id = self._id(row, spec.listing.id, "listed job")
-                if found and tag == job.job_id and not taken(remote_id):
-                    return Submission(remote_id, self._row_status(row))
+        for row in self._rows(query, budget):
+            found, tag = read_path(row, spec.find.tag)
+            remote_id = self._id(row, spec.listing.id, "listed job")
+            if found and tag == job.job_id and not taken(remote_id):
+                return Submission(remote_id, self._row_status(row))
         return None
 
     def status(self, remote_id: str, kind: str) -> RemoteStatus:

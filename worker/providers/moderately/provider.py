@@ -57,7 +57,6 @@ from worker.providers.matching import (
     parse_time,
     pick,
     search_since,
-    searching,
 )
 from worker.providers.moderately import SPEC
 from worker.providers.moderately.params import (
@@ -127,8 +126,7 @@ class ModeratelyProvider(Provider):
         _, body = create_request(job)
         since = search_since(job.create_started, self._clock())
         budget = SearchBudget(NAME, self._clock)
-        with searching(NAME):
-            candidates = list(self._recent(job.kind, body[CONFIG_KEYS[job.kind]], since, budget))
+        candidates = list(self._recent(job.kind, body[CONFIG_KEYS[job.kind]], since, budget))
 
         def verdict(candidate: Candidate) -> Verdict:
             return execution_verdict(job.kind, candidate.record, body, job.job_id)

@@ -56,7 +56,6 @@ from worker.providers.matching import (
     parse_time,
     pick,
     search_since,
-    searching,
     worst,
 )
 from worker.providers.openprotein import SPEC
@@ -127,10 +126,9 @@ class OpenProteinProvider(Provider):
         params = job_params(job.kind, job.params)
         since = search_since(job.create_started, self._clock())
         budget = SearchBudget(NAME, self._clock)
-        with searching(NAME):
-            candidates = [c for job_type in JOB_TYPES[job.kind]
-                          for c in self._recent(job_type, since, budget)]
-            found = pick(candidates, lambda c: self._verdict(params, c, budget), taken, NAME)
+        candidates = [c for job_type in JOB_TYPES[job.kind]
+                      for c in self._recent(job_type, since, budget)]
+        found = pick(candidates, lambda c: self._verdict(params, c, budget), taken, NAME)
         if found is None:
             return None
         return Submission(remote_id=found.remote_id, status=remote_status(found.record))
