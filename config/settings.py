@@ -33,6 +33,7 @@ POLL_CAP_S = 60.0  # completion noticed within a minute even for long jobs
 POLL_JITTER = 0.1  # ±10 %: spreads a batch submitted together
 BURST = 10  # requests a credential may send at once above its steady rate
 REDIS_SCHEMES = ("redis", "rediss", "unix")
+API_MAX_BODY_BYTES = 16 * 1024 * 1024  # an HTTP-enqueued batch: ~50,000 typical job lines
 
 
 class FleetSettings(BaseSettings):
@@ -87,6 +88,20 @@ class LimitSettings(BaseSettings):
     max_in_flight: int | None = Field(None, ge=1)
 
 
+class MonitorSettings(BaseSettings):
+    """Settings of ``jobfleet flower``'s own pages, API and metrics."""
+
+    model_config = SettingsConfigDict(env_prefix="JOBFLEET_", extra="ignore")
+
+    metrics_open: bool = False  # /metrics without Flower's login (like --open-metrics)
+    api_max_body_bytes: int = Field(API_MAX_BODY_BYTES, gt=0)
+
+
+@lru_cache(maxsize=1)
+def monitor_settings() -> MonitorSettings:
+    return MonitorSettings()
+
+
 @lru_cache(maxsize=1)
 def fleet_settings() -> FleetSettings:
     return FleetSettings()
@@ -124,7 +139,7 @@ def _settings_models() -> dict[str, type[BaseSettings]]:
     from worker.providers import specs
 
     platforms = [spec.settings for spec in specs().values() if isinstance(spec.settings, type)]
-    models = (FleetSettings, PollSettings, LimitSettings, *platforms)
+    models = (FleetSettings, PollSettings, LimitSettings, MonitorSettings, *platforms)
     return {model.__name__: model for model in models}
 
 

@@ -100,10 +100,9 @@ def _worker(extra: list[str]) -> int:
 
 
 def _flower(extra: list[str]) -> int:
-    from worker.app import app
+    from monitor.server import serve
 
-    app.start(["flower", *extra])
-    return 0
+    return serve(extra)
 
 
 def _emulator(extra: list[str]) -> int:

@@ -178,9 +178,9 @@ def start_worker(env: dict, name: str, log_path: Path, extra: list[str] = ()) ->
     return subprocess.Popen(args, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
 
 
-def start_flower(env: dict, port: int, log_path: Path) -> subprocess.Popen:
-    """Flower on 127.0.0.1:``port`` watching the fleet's broker."""
-    args = [sys.executable, "-m", "celery", "-A", "worker.app", "flower",
-            f"--port={port}", "--address=127.0.0.1"]
+def start_flower(env: dict, port: int, log_path: Path, extra: list[str] = ()) -> subprocess.Popen:
+    """``jobfleet flower`` (Flower with the fleet's pages) on 127.0.0.1:``port``."""
+    args = [sys.executable, "-m", "producers.cli", "flower", f"--port={port}",
+            "--address=127.0.0.1", *extra]
     log = open(log_path, "ab")  # noqa: SIM115 - owned by the child for its lifetime
     return subprocess.Popen(args, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)

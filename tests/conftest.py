@@ -3,4 +3,5 @@ pytest_plugins = [
     "tests.fixtures.emulator",
     "tests.fixtures.fleet",
     "tests.fixtures.s3",
+    "tests.fixtures.flower",
 ]

@@ -17,6 +17,7 @@ from worker import broker
 from worker.dispatcher import Dispatcher, DispatcherThread
 from worker.providers import provider_names
 from worker.runtime import runtime
+from worker.telemetry import recorder
 
 PROVIDERS = provider_names()  # every provider the dispatcher serves
 
@@ -60,6 +61,7 @@ def _start_dispatcher(**_: object) -> None:
     global _dispatcher
     _dispatcher = DispatcherThread(_make_dispatcher, runtime.settings.dispatch_interval_s)
     _dispatcher.start()
+    recorder.attach(runtime.redis)
     log.info("dispatcher started")
 
 
@@ -67,4 +69,5 @@ def _start_dispatcher(**_: object) -> None:
 def _stop(**_: object) -> None:
     if _dispatcher is not None:
         _dispatcher.stop()
+    recorder.stop()
     runtime.close()

@@ -12,9 +12,22 @@ with :data:`PREFIX`. Layout (single-node Redis)::
     jf:authfail:{credential}    string a refused credential's reason, for a short while
     jf:limit:{credential}       hash   the credential's fleet-wide token bucket and pause
     jf:token:{provider}:{h}...  string a shared login, sealed (see the provider's auth module)
+    jf:pauses                   hash   credential → end of its 429 pause (for the fleet page)
+    jf:refusals                 zset   credential → end of its remembered refusal (ditto)
+    jf:metrics                  hash   workers' counters and histograms (worker.telemetry)
 
 ``{credential}`` is ``provider:fingerprint`` (:mod:`worker.credentials`): every part of
 the credential, secret included, so a corrected credential is a different key.
+
+Aggregates for monitoring, moved in the same Lua step as each state change (read by
+:mod:`monitor.batches`, so pages and /metrics never scan jobs)::
+
+    jf:batches                  zset   batch → creation time (the batch list)
+    jf:counts                   hash   "{provider}:{state}" → jobs, all batches
+    jf:batch:{b}:platforms      hash   "{provider}:{state}" → jobs, "{provider}:total"
+    jf:batch:{b}:reasons        hash   failure reason → jobs
+    jf:batch:{b}:examples       hash   failure reason → the first message seen for it
+    jf:batch:{b}:ended          hash   "{10 s bucket}:{terminal state}" → jobs ended then
 
 The Lua scripts get the prefixes below from :mod:`worker.scripts`, never spelled twice.
 """
@@ -30,6 +43,12 @@ REMOTE = f"{PREFIX}remote:"
 AUTHFAIL = f"{PREFIX}authfail:"
 LIMIT = f"{PREFIX}limit:"
 TOKEN = f"{PREFIX}token:"
+PAUSES = f"{PREFIX}pauses"
+REFUSALS = f"{PREFIX}refusals"
+METRICS = f"{PREFIX}metrics"
+BATCHES = f"{PREFIX}batches"
+COUNTS = f"{PREFIX}counts"
+ENDED_BUCKET_S = 10  # width of the ended-jobs-over-time buckets
 
 
 def job_key(job_id: str) -> str:

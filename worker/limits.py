@@ -24,10 +24,13 @@ from pydantic_settings import BaseSettings
 from worker import keys
 from worker.credentials import fingerprint
 from worker.errors import Throttled
+from worker.telemetry import recorder
 
 MAX_SLEEP_S = 2.0  # longer waits give the thread back and reschedule the step
 DEFAULT_PAUSE_S = 1.0  # a 429 without Retry-After still pauses the fleet this long
 MAX_PAUSE_S = 300.0  # a Retry-After beyond this is treated as this
+WAITS = "jobfleet_throttle_waits_total"  # see worker.telemetry
+WAIT_SECONDS = "jobfleet_throttle_wait_seconds_total"
 
 # KEYS: bucket hash. ARGV: rate (0 = no bucket), burst, max wait.
 # Returns {seconds to wait, 1 if a slot was reserved}: {0, 1} = go now; {w, 1} = sleep w, then
@@ -50,12 +53,16 @@ redis.call('EXPIRE', KEYS[1], 3600)
 return {tostring(wait), reserved}
 """
 
-# KEYS: bucket hash. ARGV: pause seconds. Extends (never shortens) the fleet-wide pause.
+# KEYS: bucket hash, pauses index. ARGV: pause seconds, credential. Extends (never shortens)
+# the fleet-wide pause, and notes its end in the index of pauses (read by the fleet page).
 _PAUSE = """
 local t = redis.call('TIME')
 local until_ = tonumber(t[1]) + tonumber(t[2]) / 1000000 + tonumber(ARGV[1])
 local cur = tonumber(redis.call('HGET', KEYS[1], 'pause_until') or '0')
-if until_ > cur then redis.call('HSET', KEYS[1], 'pause_until', tostring(until_)) end
+if until_ > cur then
+  redis.call('HSET', KEYS[1], 'pause_until', tostring(until_))
+  redis.call('HSET', KEYS[2], ARGV[2], tostring(until_))
+end
 redis.call('EXPIRE', KEYS[1], 3600)
 return tostring(math.max(until_, cur))
 """
@@ -79,6 +86,7 @@ class FleetThrottle:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.key = keys.limit_key(credential)
+        self.credential = credential
         self.provider = credential.split(":", 1)[0]
         self.rps = rps or 0.0
         self.burst = max(burst, 1)
@@ -92,13 +100,16 @@ class FleetThrottle:
                                                args=[self.rps, self.burst, MAX_SLEEP_S])
             wait = float(raw_wait)
             if wait > MAX_SLEEP_S:
+                recorder.count(WAITS, platform=self.provider, outcome="handed_back")
                 raise Throttled(f"fleet-wide limit: next request slot in {wait:.1f}s",
                                 provider=self.provider, retry_after=wait)
             if wait > 0:
+                recorder.count(WAITS, platform=self.provider, outcome="slept")
+                recorder.count(WAIT_SECONDS, wait, platform=self.provider)
                 self.sleep(wait)
             if reserved:
                 return
 
     def rate_limited(self, retry_after: float | None) -> None:
         pause = DEFAULT_PAUSE_S if retry_after is None else min(retry_after, MAX_PAUSE_S)
-        self._pause(keys=[self.key], args=[pause])
+        self._pause(keys=[self.key, keys.PAUSES], args=[pause, self.credential])

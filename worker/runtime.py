@@ -7,6 +7,7 @@ one pooled HTTP client, opened from its spec, so connections are reused at volum
 from __future__ import annotations
 
 import threading
+import time
 from functools import cached_property
 
 import redis
@@ -79,6 +80,8 @@ class Runtime:
         if credential is not None:
             self.redis.set(keys.authfail_key(credential), exc.describe(), nx=True,
                            ex=AUTH_FAILURE_TTL_S)
+            # indexed, so the fleet page finds refusals without scanning for their keys
+            self.redis.zadd(keys.REFUSALS, {credential: time.time() + AUTH_FAILURE_TTL_S})
 
     def _build(self, name: str) -> Provider:
         """The platform's settings, one pooled HTTP client behind the fleet's throttle for its

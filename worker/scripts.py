@@ -34,6 +34,8 @@ def header() -> str:
         "local STEPS = {" + ", ".join(_lua(s) for s in STEPS) + "}",
         f"local TERMINAL, ALIVE = {_set(TERMINAL)}, {_set(ALIVE)}",
         f"local INITIAL, TIME = {_lua(STATES[0])}, {_lua(TIME_FIELD)}",
+        f"local BATCHES, COUNTS = {_lua(keys.BATCHES)}, {_lua(keys.COUNTS)}",
+        f"local ENDED_BUCKET = {keys.ENDED_BUCKET_S}",
         "",
     ])
 
@@ -47,4 +49,4 @@ def source(name: str) -> str:
     """The full text of script ``name``: the header, the shared helpers, then the script."""
     if name not in NAMES:
         raise KeyError(f"no job store script {name!r}")
-    return header() + _read("common") + _read(name)
+    return header() + _read("common") + _read("aggregates") + _read(name)

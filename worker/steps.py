@@ -31,6 +31,7 @@ from worker.record import ACTIVE, Job
 from worker.results.store import store_outputs
 from worker.results.upload import choose_payload, upload_once
 from worker.runtime import Runtime
+from worker.telemetry import recorder, remote_end_time
 
 log = logging.getLogger("jobfleet.steps")
 
@@ -78,9 +79,14 @@ def _after_status(
         return False
     now = rt.store.clock()
     if status.state.terminal:
+        ended = remote_end_time(status.record)
+        if ended is not None:
+            recorder.observe("jobfleet_detection_delay_seconds", max(now - ended, 0.0),
+                             platform=job.provider)
         return rt.store.reschedule(job, "finalize", now + rt.settings.lease_s,
                                    remote_done=status.state.value, remote_state=status.raw,
-                                   remote_detail=status.detail, errors=0)
+                                   remote_detail=status.detail, errors=0,
+                                   seen_ended_at=now, remote_ended_at=ended)
     deadline_at = job.deadline_at
     if deadline_at is not None and now >= deadline_at:
         _expire(rt, provider, job)
@@ -146,6 +152,8 @@ def _upload(rt: Runtime, job: Job, outputs: Outputs) -> dict[str, str]:
     spec = job.upload
     name, data = choose_payload(outputs, spec)
     done = upload_once(rt.provider(spec["to"]), name, data)
+    recorder.count("jobfleet_uploads_total", platform=spec["to"],
+                   outcome="held" if done.reused else "new")
     log.info("job %s: result %s as %s file %s", job.id,
              "already held" if done.reused else "uploaded", spec["to"], done.file_id)
     return {"file_id": done.file_id, "file_sha256": done.sha256, "file_to": spec["to"]}

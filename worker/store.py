@@ -100,7 +100,10 @@ class JobStore:
 
     def ensure_batch(self, batch: str) -> None:
         """Makes an empty batch exist (a file with no valid line still gets a status)."""
-        self.redis.hsetnx(keys.batch_key(batch), "total", 0)
+        if self.redis.hsetnx(keys.batch_key(batch), "total", 0):
+            now = self.clock()
+            self.redis.hset(keys.batch_key(batch), "created_at", now)
+            self.redis.zadd(keys.BATCHES, {batch: now}, nx=True)  # listed like any batch
 
     def request_job_cancel(self, job_ids: Iterable[str]) -> None:
         """Flags jobs for cancellation; steps honour the flag at their next look."""

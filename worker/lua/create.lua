@@ -8,4 +8,6 @@ redis.call('HINCRBY', KEYS[2], INITIAL, 1)
 redis.call('HSETNX', KEYS[2], 'created_at', ARGV[1])
 redis.call('RPUSH', KEYS[3], redis.call('HGET', KEYS[1], 'id'))
 redis.call('ZADD', KEYS[4], ARGV[2], redis.call('HGET', KEYS[1], 'id'))
+note_change(KEYS[1], redis.call('HGET', KEYS[1], 'batch'), redis.call('HGET', KEYS[1], 'provider'),
+            false, INITIAL, ARGV[1])
 return 1

@@ -26,6 +26,7 @@ if cur ~= to then
   redis.call('HINCRBY', BATCH .. b, to, 1)
 end
 set_fields(job, ARGV, 7)
+if cur ~= to then note_change(job, b, provider, cur, to, ARGV[3]) end
 if TERMINAL[to] then
   redis.call('HDEL', job, 'lease_until')
   unschedule(id, provider)

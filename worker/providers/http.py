@@ -53,6 +53,7 @@ from worker.errors import (
     UnsafeAnswer,
     excerpt,
 )
+from worker.telemetry import recorder, status_class
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ _NOT_SENT = (
     requests.exceptions.InvalidHeader,
 )
 _NO_CONNECTION = (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)
+RESPONSES = "jobfleet_platform_responses_total"  # counted per attempt, for /metrics
 _QUERY = re.compile(r"\?[^\s'\")]*")
 MAX_REDIRECTS = 5  # hops followed by hand; a longer chain is a platform bug
 READ_CHUNK_BYTES = 64 * 1024
@@ -423,7 +425,13 @@ class HttpClient:
             self._before_request()
         if self._throttle is not None:
             self._throttle.before_request()
-        response = self._follow(method, url, options, authenticated)
+        try:
+            response = self._follow(method, url, options, authenticated)
+        except ProviderError as exc:
+            if exc.status is None:  # no HTTP answer at all
+                recorder.count(RESPONSES, platform=self.provider, code=status_class(None))
+            raise
+        recorder.count(RESPONSES, platform=self.provider, code=status_class(response.status_code))
         if not 200 <= response.status_code < 300:
             error = error_for(self.provider, response, now=self._clock())
             if isinstance(error, RateLimited) and self._throttle is not None:
