@@ -53,9 +53,9 @@ class Monitor:
 
     @property
     def platforms(self) -> tuple[str, ...]:
-        from worker.providers import PROVIDER_NAMES
+        from worker.providers import provider_names
 
-        return tuple(PROVIDER_NAMES)
+        return provider_names()
 
     @staticmethod
     def limit_of(platform: str) -> int | None:

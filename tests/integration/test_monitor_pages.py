@@ -3,6 +3,7 @@ are the batch's true counts, failures are grouped by reason, and Flower's own pa
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from html.parser import HTMLParser
@@ -122,7 +123,8 @@ def test_job_page_by_batch_and_key_shows_record_and_timeline(flower, finished_ba
     page = parse(dump_dom(f"{flower.url}/jobfleet/job?batch={batch}&key={line['key']}"))
     assert page.value(("data-field", "state")) == "succeeded"
     assert page.value(("data-name", "remote_id"), ("data-field", "value")) == line["remote_id"]
-    assert page.value(("data-name", "result"), ("data-field", "value")) == line["result"]
+    assert json.loads(page.value(("data-name", "result"), ("data-field", "value"))) == \
+        line["result"]  # the result's manifest: where its files are
     for mark in ("t_queued", "t_submitting", "t_running", "t_succeeded"):
         assert page.value(("data-name", mark), ("data-field", "mark")) == mark
 
