@@ -6,6 +6,8 @@ where each platform's payload carries the reserved ``_emulator`` override is thi
 - Deep Origin ``tool``: ``params.inputs._emulator``
 - Moderately ``agent``: ``params.agentInput._emulator``; ``pipeline``: in ``pipelineInput``
 - OpenProtein ``msa`` / ``embed``: ``params._emulator`` (sent as an extra form part / body key)
+- the jobs API ``task`` (a spec-file platform, ``examples/providers/jobsapi.toml``):
+  ``params.input._emulator``; not in :data:`KINDS`, which lists the built-in platforms
 """
 
 from __future__ import annotations
@@ -66,6 +68,11 @@ def _embed(key: str, rng: random.Random, emulate: dict) -> dict:
     return {"model": "prot-seq", "sequences": [_protein(rng, 16)], "_emulator": emulate}
 
 
+def _task(key: str, rng: random.Random, emulate: dict) -> dict:
+    return {"template": "align", "priority": rng.randint(0, 9),
+            "input": {"sequence": _protein(rng, 12), "ref": key, "_emulator": emulate}}
+
+
 _PARAMS = {("deeporigin", "tool"): _tool, ("moderately", "agent"): _agent,
            ("moderately", "pipeline"): _pipeline, ("openprotein", "msa"): _msa,
-           ("openprotein", "embed"): _embed}
+           ("openprotein", "embed"): _embed, ("jobsapi", "task"): _task}

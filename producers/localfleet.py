@@ -28,6 +28,8 @@ REPO = Path(__file__).resolve().parent.parent
 DEMO_ORG = "demo-org"
 DEMO_PROJECT = "demo-project"
 DEMO_TOKEN_TTL_S = 30 * 86400  # outlives any demo or test run
+# The spec files of the APIs the emulator plays beyond the built-in platforms (/jobsapi).
+EXAMPLE_PROVIDERS_DIR = REPO / "examples" / "providers"
 
 
 def redis_binary() -> str:
@@ -117,6 +119,7 @@ class EmulatorCredentials:
     md_team: str = "demo-team"
     op_user: str = "demo"
     op_password: str = "demo"
+    ja_api_key: str = "demo-jobsapi-key"
 
     @classmethod
     def generate(cls) -> EmulatorCredentials:
@@ -126,14 +129,16 @@ class EmulatorCredentials:
             md_team=f"team-{secrets.token_hex(4)}",
             op_user=f"user-{secrets.token_hex(4)}",
             op_password=f"pw-{secrets.token_hex(12)}",
+            ja_api_key=f"jakey-{secrets.token_hex(12)}",
         )
 
     def emulator_args(self) -> list[str]:
         return ["--do-token", self.do_token, "--md-api-key", self.md_api_key,
-                "--md-team", self.md_team, "--op-user", f"{self.op_user}:{self.op_password}"]
+                "--md-team", self.md_team, "--op-user", f"{self.op_user}:{self.op_password}",
+                "--ja-api-key", self.ja_api_key]
 
     def secrets(self) -> list[str]:
-        return [self.do_token, self.md_api_key, self.op_password]
+        return [self.do_token, self.md_api_key, self.op_password, self.ja_api_key]
 
     def env(self, emulator_url: str) -> dict[str, str]:
         return {
@@ -147,6 +152,8 @@ class EmulatorCredentials:
             "OPENPROTEIN_API_BACKEND": f"{emulator_url}/openprotein/",
             "OPENPROTEIN_USERNAME": self.op_user,
             "OPENPROTEIN_PASSWORD": self.op_password,
+            "JOBSAPI_BASE_URL": f"{emulator_url}/jobsapi",  # names from examples/providers
+            "JOBSAPI_API_KEY": self.ja_api_key,
         }
 
 
@@ -166,6 +173,7 @@ def fleet_env(
     )
     if emulator_url:
         env.update((credentials or EmulatorCredentials()).env(emulator_url))
+        env.setdefault("JOBFLEET_PROVIDERS_DIR", str(EXAMPLE_PROVIDERS_DIR))
     env.update(extra)
     return env
 
