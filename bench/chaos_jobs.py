@@ -21,10 +21,11 @@ from emulator.settings import DurationSpec
 
 PLANNED_FAILURE = "chaos: planned remote failure"
 # Platforms whose duplicate creations count in the acceptance figure: Deep Origin's create
-# carries our job id as its tag, Moderately's summary carries it as a marker. OpenProtein's
-# carries nothing of ours (a lost create is found by its inputs read back), so its
+# carries our job id as its tag, Moderately's summary carries it as a marker, the jobs API
+# (a spec-file platform, examples/providers/jobsapi.toml) takes it as its Idempotency-Key.
+# OpenProtein's carries nothing of ours (a lost create is found by its inputs read back), so its
 # duplicates are reported apart.
-TAGGED = frozenset({"deeporigin", "moderately"})
+TAGGED = frozenset({"deeporigin", "moderately", "jobsapi"})
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,9 @@ KINDS: dict[str, tuple[str, ...]] = {
     "deeporigin": ("tool",),
     "moderately": ("pipeline", "agent"),
     "openprotein": ("msa",),
+    "jobsapi": ("task",),
 }
-PREFIX = {"deeporigin": "do", "moderately": "md", "openprotein": "op"}
+PREFIX = {"deeporigin": "do", "moderately": "md", "openprotein": "op", "jobsapi": "ja"}
 
 
 def platform_job(platform: str, index: int, plan: Plan, rng: random.Random) -> dict[str, Any]:
