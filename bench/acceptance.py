@@ -2,6 +2,10 @@
 
     python -m bench.acceptance --jobs 500 --platforms deeporigin --workers 1 --failure-rate 0
     python -m bench.acceptance --jobs 300 --upload-share 0.33 --workers 2
+    python -m bench.acceptance --jobs 200 --platforms jobsapi --failure-rate 0
+
+``jobsapi`` is the spec-file platform (``examples/providers/jobsapi.toml``): the local fleet
+points ``JOBFLEET_PROVIDERS_DIR`` at ``examples/providers``.
 
 Starts a local fleet (Redis with AOF, the emulator, real workers), writes a job file whose jobs
 tell the emulator how to end, runs ``submit``, ``wait`` and ``results``, submits the same file
@@ -28,11 +32,12 @@ from emulator.samples import KINDS, sample_job
 from producers.localfleet import RedisServer, fleet_env, start_worker, stop_process
 
 JOBFLEET = [sys.executable, "-m", "producers.cli"]
+SPEC_KINDS = (("jobsapi", "task"),)  # platforms described by spec files in examples/providers
 
 
 def job_file(path: Path, n: int, platforms: list[str], upload_share: float,
              failure_rate: float, rng: random.Random) -> None:
-    kinds = [(p, k) for p, k in KINDS if p in platforms]
+    kinds = [(p, k) for p, k in (*KINDS, *SPEC_KINDS) if p in platforms]
     with path.open("w") as out:
         for i in range(n):
             provider, kind = kinds[i % len(kinds)]
