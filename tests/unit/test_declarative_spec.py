@@ -147,3 +147,9 @@ def test_two_files_may_not_declare_one_name_nor_a_built_in_one(tmp_path):
 def test_a_missing_directory_is_a_one_line_error(tmp_path):
     with pytest.raises(SpecError, match="JOBFLEET_PROVIDERS_DIR is not a directory"):
         load_specs(tmp_path / "nowhere")
+
+
+def test_the_readme_shows_the_example_spec_file_as_it_is():
+    readme = (EXAMPLE.parents[2] / "README.md").read_text()
+    start = readme.index("```toml\n", readme.index("### A spec file")) + len("```toml\n")
+    assert readme[start:readme.index("```", start)] == TEXT
