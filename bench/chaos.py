@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import signal
@@ -40,6 +41,7 @@ from emulator.control import EmulatorError
 from emulator.settings import DurationSpec
 from producers.api import Fleet
 from producers.jobfile import upload_targets
+from producers.localfleet import EXAMPLE_PROVIDERS_DIR
 from worker.record import make_job_id
 
 BUDGET_SLACK_S = 120  # every job must end within the longest job's duration plus this
@@ -107,6 +109,9 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # The emulator also plays APIs described by spec files (/jobsapi); this process checks
+    # the jobs it submits against every platform's spec, as the workers do.
+    os.environ.setdefault("JOBFLEET_PROVIDERS_DIR", str(EXAMPLE_PROVIDERS_DIR))
     try:
         duration = DurationSpec.parse(args.duration)
     except ValueError as exc:

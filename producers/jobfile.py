@@ -123,7 +123,9 @@ def parse_lines(lines: Iterable[bytes | str]) -> tuple[list[dict[str, Any]], lis
     """Parses JSONL; returns the valid jobs and one error per bad line (blank lines skipped).
 
     A key seen again within the input is an error on the later line; the first one stands.
+    A spec file that cannot be used raises ``SpecError`` here, once, before any line.
     """
+    specs()
     jobs: list[dict[str, Any]] = []
     errors: list[LineError] = []
     first_seen: dict[str, int] = {}

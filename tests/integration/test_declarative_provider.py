@@ -21,7 +21,7 @@ from emulator.control import EmulatorControl
 from tests.fixtures.providers import ScriptedOutage, wait_terminal
 from worker.errors import AuthError, BadResponse, ConfigError, TransientError
 from worker.providers.base import JobSpec, RemoteState
-from worker.providers.declarative import build, load_specs
+from worker.providers.declarative import load_specs, platform_spec
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +34,7 @@ LONG = {"duration_s": 60.0, "queue_s": 0.0}
 
 def make(base_url: str, spec=SPEC, key: str | None = KEY, **resources: Any):
     settings = SpecSettings(base_url=base_url, secret=SecretStr(key) if key else None)
-    return build(spec, settings, timeout_s=5.0, **resources)
+    return platform_spec(spec).make(settings, timeout_s=5.0, **resources)
 
 
 def job(emulate: dict[str, Any], **params: Any) -> JobSpec:

@@ -1,21 +1,25 @@
 """Platforms described by spec files: found in ``JOBFLEET_PROVIDERS_DIR`` at start-up.
 
 Every ``*.toml`` file there is one API (see :mod:`.spec` and the README's "Adding a
-platform"). :func:`declared_specs` loads them once per process; a bad file stops start-up
-with ``SpecError`` naming the file, the field and the reason.
+platform"). The registry (:mod:`worker.providers`) calls :func:`SPECS`, which makes each
+file a :class:`PlatformSpec` like a platform package's; a bad file stops start-up with
+``SpecError`` naming the file, the field and the reason.
 """
 
 from __future__ import annotations
 
+import pkgutil
 from collections.abc import Iterable
-from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from config.declarative import SpecSettings, providers_dir, spec_settings
 from worker.providers.declarative.spec import ApiSpec, SpecError, load_spec
 
-__all__ = ["ApiSpec", "SpecError", "build", "declared_specs", "load_specs", "settings_for"]
+if TYPE_CHECKING:
+    from worker.providers.spec import PlatformSpec
+
+__all__ = ["SPECS", "ApiSpec", "SpecError", "load_specs", "platform_spec", "settings_for"]
 
 
 def load_specs(directory: Path, reserved: Iterable[str] = ()) -> dict[str, ApiSpec]:
@@ -34,11 +38,19 @@ def load_specs(directory: Path, reserved: Iterable[str] = ()) -> dict[str, ApiSp
     return specs
 
 
-@cache
-def declared_specs(reserved: tuple[str, ...] = ()) -> dict[str, ApiSpec]:
-    """The specs of ``JOBFLEET_PROVIDERS_DIR`` (none when unset), loaded once per process."""
+def SPECS() -> list[PlatformSpec]:  # noqa: N802 - the registry's name for "specs made at run time"
+    """One platform spec per file of ``JOBFLEET_PROVIDERS_DIR`` (none when it is unset)."""
     directory = providers_dir()
-    return {} if directory is None else load_specs(directory, reserved)
+    if directory is None:
+        return []
+    return [platform_spec(api) for api in load_specs(directory, _package_names()).values()]
+
+
+def platform_spec(api: ApiSpec) -> PlatformSpec:
+    """``api`` as the registry's :class:`PlatformSpec`."""
+    from worker.providers.declarative.platform import platform_spec as make
+
+    return make(api)
 
 
 def settings_for(spec: ApiSpec) -> SpecSettings:
@@ -46,14 +58,9 @@ def settings_for(spec: ApiSpec) -> SpecSettings:
     return spec_settings(spec.base_url_env, spec.base_url, spec.auth_env)
 
 
-def build(spec: ApiSpec, settings: SpecSettings, **resources: Any):
-    """The provider for ``spec`` with an HTTP client of its own built from ``resources``
-    (imported here: the loader needs no HTTP machinery)."""
-    from worker.providers.declarative.provider import DeclarativeProvider, endpoint
-    from worker.providers.http import HttpClient
+def _package_names() -> tuple[str, ...]:
+    """The platform packages beside this one: their names are taken."""
+    import worker.providers
 
-    base_url, headers = endpoint(spec, settings)
-    options = {k: resources.pop(k) for k in ("timeout_s", "retries", "session", "sleep",
-                                              "before_request", "throttle") if k in resources}
-    http = HttpClient(spec.name, base_url, headers=headers, **options)
-    return DeclarativeProvider(spec, http, **resources)
+    return tuple(m.name for m in pkgutil.iter_modules(worker.providers.__path__)
+                 if m.ispkg and m.name != "declarative")

@@ -42,6 +42,7 @@ from worker.providers.declarative.spec import ApiSpec, Request
 from worker.providers.declarative.templates import Missing, read_path, render
 from worker.providers.http import HttpClient
 from worker.providers.matching import SearchBudget
+from worker.providers.spec import PlatformSpec
 
 MAX_LIST_PAGES = 50  # cursor pages one listing may follow: a loop in the API's cursors ends
 
@@ -58,15 +59,13 @@ def endpoint(api: ApiSpec, settings: SpecSettings) -> tuple[str, dict[str, str]]
 class DeclarativeProvider(Provider):
     """A platform described by a spec file instead of a module."""
 
-    def __init__(self, api: ApiSpec, http: HttpClient, *, clock: Callable[[], float] = time.time,
-                 **_resources: Any) -> None:
-        """``http`` is the client the runtime opened from :func:`endpoint` (the credential is
-        in its headers); other shared resources (``redis``) are not needed here."""
+    def __init__(self, api: ApiSpec, http: HttpClient, *, platform: PlatformSpec,
+                 clock: Callable[[], float] = time.time, **_resources: Any) -> None:
+        """``platform`` is the spec the registry holds for ``api`` (name, kinds, what it can
+        do); ``http`` the client the runtime opened from :func:`endpoint`, the credential in
+        its headers. Other shared resources (``redis``) are not needed here."""
+        self.spec = platform
         self.api = api
-        self.name = api.name  # type: ignore[misc] - one class, many platforms
-        self.kinds = frozenset(api.kinds)  # type: ignore[misc]
-        self.supports_cancel = api.cancel is not None  # type: ignore[misc]
-        self.supports_find = api.supports_find  # type: ignore[misc]
         self._http = http
         self._clock = clock
 
