@@ -76,6 +76,11 @@ def test_the_kill_and_the_restart_happened_and_work_resumed_within_a_lease(chaos
     assert verdict["max_recovery_s"] <= LEASE_S + 5, done.stdout[-6000:]
 
 
+def test_the_spec_file_platform_takes_part_beside_the_built_in_ones(chaos_run):
+    done, verdict = chaos_run
+    assert "jobsapi" in verdict["platforms"], done.stdout[-6000:]  # examples/providers
+
+
 def test_the_exit_code_says_the_invariants_held(chaos_run):
     done, _ = chaos_run
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
