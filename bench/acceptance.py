@@ -27,7 +27,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from emulator.control import start_emulator
+from emulator.control import EmulatorControl, start_emulator
 from emulator.samples import KINDS, sample_job
 from producers.localfleet import RedisServer, fleet_env, start_worker, stop_process
 
@@ -36,7 +36,8 @@ SPEC_KINDS = (("jobsapi", "task"),)  # platforms described by spec files in exam
 
 
 def job_file(path: Path, n: int, platforms: list[str], upload_share: float,
-             failure_rate: float, rng: random.Random) -> None:
+             failure_rate: float, rng: random.Random, emulator: EmulatorControl) -> None:
+    """Writes the job file; overrides only the emulator may read are sent to it ahead."""
     kinds = [(p, k) for p, k in (*KINDS, *SPEC_KINDS) if p in platforms]
     with path.open("w") as out:
         for i in range(n):
@@ -47,6 +48,7 @@ def job_file(path: Path, n: int, platforms: list[str], upload_share: float,
             job = sample_job(f"j{i}", provider, kind, duration_s=round(rng.uniform(1, 10), 2),
                              outcome="failed" if failing else "succeeded",
                              reason="told to fail" if failing else None, rng=rng, **extra)
+            [job] = emulator.plan_jobs([job])
             out.write(json.dumps(job) + "\n")
 
 
@@ -106,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         path = work / "jobs.jsonl"
         job_file(path, args.jobs, args.platforms.split(","), args.upload_share,
-                 args.failure_rate, random.Random(args.seed))
+                 args.failure_rate, random.Random(args.seed), emulator.control)
         jobs = {json.loads(line)["key"]: json.loads(line) for line in path.open()}
         batch = cli(env, "submit", str(path)).stdout.strip().splitlines()[-1]
         started = time.monotonic()

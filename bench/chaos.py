@@ -161,7 +161,7 @@ def run(fleet: ChaosFleet, jobs: list[dict], args: argparse.Namespace,
     tracker = RecoveryTracker(fleet.redis.url, providers)
     tracker.start()
     t0_epoch = time.time()
-    api.enqueue_batch(jobs, batch=batch)
+    api.enqueue_batch(fleet.emulator.control.plan_jobs(jobs), batch=batch)
     fleet.started = time.monotonic() - (time.time() - t0_epoch)
     _disrupt_until_done(fleet, api, tracker, batch, args, rng, longest, args.timeout or budget)
     wall_s = round(fleet.now_s(), 2)

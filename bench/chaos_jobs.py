@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.samples import sample_job
+from emulator.samples import sample_job, split_plans
 from emulator.settings import DurationSpec
 
 PLANNED_FAILURE = "chaos: planned remote failure"
@@ -67,7 +67,9 @@ def unavailable_reason(platform: str, served: Iterable[str]) -> str | None:
     if platform not in provider_names():
         return "no platform package under worker/providers exports its spec"
     try:
-        validate(platform_job(platform, 0, Plan(1.0, "succeeded"), random.Random(0)))
+        [job], _ = split_plans([platform_job(platform, 0, Plan(1.0, "succeeded"),
+                                             random.Random(0))])
+        validate(job)
     except ValueError as exc:
         return f"job files refuse its jobs: {exc}"
     return None

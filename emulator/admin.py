@@ -12,6 +12,12 @@ matching client.
 | `POST /_emulator/config`                   | change settings (see `Emulator.configure`)     |
 | `POST /_emulator/reset`                    | forget all jobs, files and counters            |
 | `GET  /_emulator/jobs/{provider}/{id}`     | one job record with its decided outcome        |
+| `POST /_emulator/plans`                    | overrides for jobs yet to come, by input key   |
+
+`POST /_emulator/plans` takes `{"provider": "openprotein", "plans": {"<key>": {...}}}`: the
+`_emulator` override (same keys as inside a payload) for the job whose input key is `<key>`
+(OpenProtein: its first sequence). It is how a job says how to behave when its payload has
+no free-form field to carry the override; the client sending the job knows nothing of it.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from emulator.app import Emulator
+from emulator.clock import OverrideError
 from emulator.settings import SettingsError
 
 
@@ -41,6 +48,7 @@ class AdminApi:
             web.post("/_emulator/config", self.post_config),
             web.post("/_emulator/reset", self.reset),
             web.get("/_emulator/jobs/{provider}/{remote_id}", self.job),
+            web.post("/_emulator/plans", self.plans),
         ]
 
     async def health(self, request: web.Request) -> web.Response:
@@ -84,6 +92,26 @@ class AdminApi:
         if record is None:
             return _error(404, f"no {name} job {remote_id!r}")
         return web.json_response(provider.describe_job(record, self.emulator.clock.now()))
+
+
+    async def plans(self, request: web.Request) -> web.Response:
+        """Keep overrides for jobs to come; 400 (and nothing kept) if one is malformed."""
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(400, "body must be JSON")
+        provider = self.emulator.providers.get(body.get("provider")) if isinstance(
+            body, dict) else None
+        plans = body.get("plans") if isinstance(body, dict) else None
+        if provider is None or not isinstance(plans, dict):
+            return _error(400, 'body must be {"provider": <served provider>, "plans": {...}}')
+        try:
+            for override in plans.values():
+                provider.check_override(override)
+        except OverrideError as exc:
+            return _error(400, str(exc))
+        provider.ctx.plans.update(plans)
+        return web.json_response({"planned": len(provider.ctx.plans)})
 
 
 def admin_routes(emulator: Emulator) -> list[web.RouteDef]:

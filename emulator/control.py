@@ -95,6 +95,21 @@ class EmulatorControl:
         """Forget every job, file and counter."""
         self._call("POST", "reset")
 
+    def plan(self, provider: str, plans: dict[str, dict[str, Any]]) -> None:
+        """Overrides for jobs yet to be created, by input key (OpenProtein: first sequence)."""
+        if plans:
+            self._call("POST", "plans", json={"provider": provider, "plans": plans})
+
+    def plan_jobs(self, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Job lines ready to submit: overrides that only the emulator may read sent ahead
+        (see :func:`emulator.samples.split_plans`), the lines returned without them."""
+        from emulator.samples import split_plans
+
+        clean, plans = split_plans(jobs)
+        for provider, by_key in plans.items():
+            self.plan(provider, by_key)
+        return clean
+
     def job(self, provider: str, remote_id: str) -> dict[str, Any]:
         """The emulator's record of one remote job, including its decided outcome."""
         return self._call("GET", f"jobs/{provider}/{remote_id}")

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 from aiohttp import web
 
 from emulator.blobs import Blob, BlobStore, UrlSigner
-from emulator.clock import JobClock, JobRecord, Plan
+from emulator.clock import JobClock, JobRecord, Plan, parse_override
 from emulator.faults import CURRENT_CREDENTIAL, edge_middleware
 from emulator.settings import ProviderSettings
 from emulator.stats import ProviderStats, RateMeter
@@ -49,6 +49,9 @@ class ProviderContext:
     jobs: dict[str, JobRecord] = field(default_factory=dict)
     blobs: BlobStore = field(default_factory=BlobStore)
     signer: UrlSigner = field(default_factory=UrlSigner)
+    # Per-job overrides sent ahead through `POST /_emulator/plans`, by input key: for APIs
+    # whose inputs have no free-form field to carry `_emulator` (OpenProtein's sequences).
+    plans: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.settings = self.defaults
@@ -96,6 +99,7 @@ class ProviderContext:
         """Forget jobs, files and counters (settings are kept)."""
         self.jobs.clear()
         self.blobs.clear()
+        self.plans.clear()
         self.stats = ProviderStats(self.stats.created_label)
 
 
@@ -127,6 +131,11 @@ class Provider:
     def jobs_by_status(self, now: float) -> dict[str, int]:
         """How many jobs are in each wire status right now (a full scan; fine for 100k)."""
         return dict(Counter(self.status_of(job, now) for job in self.ctx.jobs.values()))
+
+    def check_override(self, raw: Any) -> None:
+        """Raises ``OverrideError`` unless ``raw`` is an ``_emulator`` override this
+        platform reads; a platform with keys of its own extends it."""
+        parse_override(raw)
 
     def reset(self) -> None:
         """Forget jobs, files and counters; extend to clear provider-specific state too."""

@@ -5,7 +5,11 @@ where each platform's payload carries the reserved ``_emulator`` override is thi
 
 - Deep Origin ``tool``: ``params.inputs._emulator``
 - Moderately ``agent``: ``params.agentInput._emulator``; ``pipeline``: in ``pipelineInput``
-- OpenProtein ``msa`` / ``embed``: ``params._emulator`` (sent as an extra form part / body key)
+- OpenProtein ``msa`` / ``embed``: nowhere in the job. Its params have no free-form field
+  that reaches the platform, and the fleet's worker knows nothing of the emulator, so the
+  override is sent to the emulator ahead of the job (``POST /_emulator/plans``), keyed by
+  the job's first sequence. :func:`sample_job` leaves it in ``params._emulator``;
+  :meth:`emulator.control.EmulatorControl.plan_jobs` sends it ahead and strips it.
 - the jobs API ``task`` (a spec-file platform, ``examples/providers/jobsapi.toml``):
   ``params.input._emulator``; not in :data:`KINDS`, which lists the built-in platforms
 """
@@ -71,6 +75,25 @@ def _embed(key: str, rng: random.Random, emulate: dict) -> dict:
 def _task(key: str, rng: random.Random, emulate: dict) -> dict:
     return {"template": "align", "priority": rng.randint(0, 9),
             "input": {"sequence": _protein(rng, 12), "ref": key, "_emulator": emulate}}
+
+
+PLANNED = frozenset({"openprotein"})  # platforms whose overrides are sent ahead
+
+
+def split_plans(
+    jobs: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, dict[str, Any]]]]:
+    """The job lines without ``params._emulator``, and those overrides by platform and key."""
+    clean: list[dict[str, Any]] = []
+    plans: dict[str, dict[str, dict[str, Any]]] = {}
+    for job in jobs:
+        params = job.get("params")
+        if job.get("provider") in PLANNED and isinstance(params, dict) and "_emulator" in params:
+            params = dict(params)
+            plans.setdefault(job["provider"], {})[params["sequences"][0]] = params.pop("_emulator")
+            job = {**job, "params": params}
+        clean.append(job)
+    return clean, plans
 
 
 _PARAMS = {("deeporigin", "tool"): _tool, ("moderately", "agent"): _agent,

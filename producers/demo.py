@@ -89,7 +89,8 @@ def run_demo(jobs: int = 60, workers: int = 2, keep: bool = False) -> int:
                       f"emulator {emulator.root_url}, {workers} workers, "
                       f"Flower http://127.0.0.1:{flower_port}, logs in {workdir / 'logs'}")
         fleet = Fleet(FleetSettings(redis_url=redis_server.url))
-        batch = fleet.enqueue_batch(demo_jobs(jobs), batch=f"demo-{workdir.name}")
+        batch = fleet.enqueue_batch(emulator.control.plan_jobs(demo_jobs(jobs)),
+                                    batch=f"demo-{workdir.name}")
         status = follow(fleet, batch, TIMEOUT_S, console)
         _summary(console, fleet, batch, emulator.control.stats(brief=True))
         console.print(f"results are stored under {workdir / 'results'}")

@@ -31,6 +31,7 @@ from emulator.openprotein.jobs import (
     OpenProteinJob,
     create_job,
     find_job,
+    planned_override,
     read_override,
     render,
     wire_status,
@@ -156,6 +157,9 @@ class AlignApi:
         problem = msa_problem(records, is_seed)
         if problem:
             return detail(400, problem)
+        if raw_override is None:
+            raw_override = planned_override(self.ctx, None, records[0][1])
+            override, extras = read_override(raw_override)  # checked when it was planned
         refused = rejection(override)
         if refused:
             return detail(*refused)

@@ -34,6 +34,7 @@ from emulator.openprotein.jobs import (
     OpenProteinJob,
     create_job,
     find_job,
+    planned_override,
     read_override,
     render,
     wire_status,
@@ -167,7 +168,8 @@ class EmbeddingsApi:
         if problem:
             return detail(400, problem)
         try:
-            override, extras = read_override(body.get(OVERRIDE_FIELD))
+            raw = planned_override(self.ctx, body.get(OVERRIDE_FIELD), body["sequences"][0])
+            override, extras = read_override(raw)
         except OverrideError as exc:
             return detail(400, str(exc))
         refused = rejection(override)

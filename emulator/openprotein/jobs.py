@@ -69,6 +69,16 @@ class OpenProteinJob:
     cache: dict[str, Any] = field(default_factory=dict)  # generated results, made once
 
 
+def planned_override(ctx: ProviderContext, raw: Any, first_sequence: str) -> Any:
+    """The override sent with the create, else the one planned for its first sequence.
+
+    The official client has no way to send ``_emulator``, and a client that must not know
+    the emulator (the fleet's worker) sends none: such jobs are planned ahead through
+    ``POST /_emulator/plans``, keyed by their first sequence.
+    """
+    return raw if raw is not None else ctx.plans.get(first_sequence)
+
+
 def read_override(raw: Any) -> tuple[dict[str, Any] | None, dict[str, float]]:
     """Split `_emulator` into the shared override and the OpenProtein-only keys.
 

@@ -16,7 +16,7 @@ from emulator.clock import JobRecord
 from emulator.openprotein.align import AlignApi
 from emulator.openprotein.auth import AuthApi, TokenIssuer
 from emulator.openprotein.embeddings import EmbeddingsApi
-from emulator.openprotein.jobs import JobsApi, wire_status
+from emulator.openprotein.jobs import JobsApi, read_override, wire_status
 from emulator.openprotein.stats import OpenProteinStats
 from emulator.provider import Provider, ProviderContext
 
@@ -64,6 +64,10 @@ class OpenProteinProvider(Provider):
         self.jobs = JobsApi(ctx)
         self.align = AlignApi(ctx)
         self.embeddings = EmbeddingsApi(ctx)
+
+    def check_override(self, raw: Any) -> None:
+        """The shared keys plus OpenProtein's own (``retrying_s``, ``cancel_after_s``)."""
+        read_override(raw)
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import requests
 
-from emulator.control import EmulatorControl, start_emulator
+from emulator.control import EmulatorControl, EmulatorError, start_emulator
 from tests.fixtures.emulator import FIXTURE_ARGS
 from tests.unit.test_openprotein_emulator import load_npy
 
@@ -222,6 +222,26 @@ def test_the_override_decides_failure_and_reason_or_refuses_the_create(fresh_emu
     refused = client.embed(["MKTA"], _emulator={"reject": {"status": 402, "message": "no credit"}})
     assert refused.status_code == 402 and refused.json() == {"detail": "no credit"}
     assert stats(fresh_emulator)["jobs_created"] == 1
+
+
+def test_an_override_planned_ahead_applies_to_a_create_that_carries_none(fresh_emulator, client):
+    fresh_emulator.plan("openprotein", {"MKTAYIAKQ": {**FAST, "outcome": "failed",
+                                                     "reason": "planned"},
+                                        "MKTAY": {"reject": {"status": 402, "message": "no"}}})
+    plain = client.msa(">seed\nMKTAYIAKQ")  # what the official client (and our worker) sends
+    done = client.wait(plain.json()["job_id"])
+    assert done["status"] == "FAILURE" and done["failure_message"] == "planned"
+    body = {"sequences": ["MKTAY"], "reduction": "MEAN"}
+    refused = client.http.post(f"{client.base}v1/embeddings/models/{MODEL}/embed", json=body,
+                               timeout=5)
+    assert refused.status_code == 402
+
+
+def test_a_malformed_plan_or_an_unknown_provider_is_refused(fresh_emulator):
+    with pytest.raises(EmulatorError, match="400"):
+        fresh_emulator.plan("openprotein", {"A": {"duration_s": 1}, "B": {"typo": 1}})
+    with pytest.raises(EmulatorError, match="400"):
+        fresh_emulator.plan("nowhere", {"A": {"duration_s": 1}})
 
 
 def test_retrying_and_canceled_are_reachable_through_the_override(client):

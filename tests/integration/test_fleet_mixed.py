@@ -32,7 +32,7 @@ def test_every_kind_runs_to_the_outcome_the_platform_decided(fleet, emulator, ba
         jobs.append(sample_job(f"{kind}-{i}", provider, kind, duration_s=0.4,
                                outcome="failed" if failing else "succeeded",
                                reason="told to fail" if failing else None))
-    batch = fleet.enqueue_batch(jobs, batch=batch_name)
+    batch = fleet.enqueue_batch(emulator.plan_jobs(jobs), batch=batch_name)
     wait_done(fleet, batch, timeout_s=60)
     for job, line in zip(jobs, fleet.results(batch)):
         decided = emulator.job(job["provider"], line["remote_id"])["outcome"]
@@ -47,7 +47,7 @@ def test_an_msa_uploaded_to_moderately_is_stored_there_once(fleet, emulator, bat
     chain = [sample_job(f"msa-{i}", "openprotein", "msa", duration_s=0.3,
                         upload={"to": "moderately"}) for i in range(3)]
     twin = {**chain[0], "key": "msa-twin"}  # same sequence: same MSA bytes
-    batch = fleet.enqueue_batch([*chain, twin], batch=batch_name)
+    batch = fleet.enqueue_batch(emulator.plan_jobs([*chain, twin]), batch=batch_name)
     wait_done(fleet, batch, timeout_s=60)
     lines = by_key(fleet, batch)
     assert {line["state"] for line in lines.values()} == {"succeeded"}
@@ -75,7 +75,7 @@ def test_wrong_openprotein_credentials_fail_only_openprotein_jobs(emulator, tmp_
     jobs = [sample_job(f"{kind}-{i}", provider, kind, duration_s=0.3)
             for i, (provider, kind) in enumerate(KINDS * 2)]
     with private_fleet(emulator, tmp_path, OPENPROTEIN_PASSWORD="wrong") as (fleet, _):
-        batch = fleet.enqueue_batch(jobs, batch="wrong-op-password")
+        batch = fleet.enqueue_batch(emulator.plan_jobs(jobs), batch="wrong-op-password")
         wait_done(fleet, batch, timeout_s=60)
         lines = list(fleet.results(batch))
     for line in lines:

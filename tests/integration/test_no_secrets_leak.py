@@ -56,7 +56,8 @@ def test_no_configured_secret_appears_in_redis_logs_or_flower(tmp_path):
                                outcome="failed" if i % 3 == 2 else "succeeded",
                                upload={"to": "moderately"} if kind == "msa" else None)
                     for i, (provider, kind) in enumerate(KINDS * 3)]
-            jobs = [{k: v for k, v in job.items() if v is not None} for job in jobs]
+            jobs = emulator.control.plan_jobs(
+                [{k: v for k, v in job.items() if v is not None} for job in jobs])
             batch = fleet.enqueue_batch(jobs, batch="secrets")
             wait_done(fleet, batch, timeout_s=60)
             tasks = flower_tasks(port, want=3)

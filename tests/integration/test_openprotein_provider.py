@@ -21,7 +21,7 @@ from pydantic import SecretStr
 
 from emulator.control import EmulatorControl, start_emulator
 from tests.fixtures.emulator import FIXTURE_ARGS
-from tests.fixtures.providers import ScriptedOutage, wait_terminal
+from tests.fixtures.providers import Planned, ScriptedOutage, wait_terminal
 from tests.unit.test_openprotein_emulator import load_npy
 from worker.errors import AuthError, PermanentError, TransientError
 from worker.providers.base import JobSpec, RemoteState, RemoteStatus
@@ -53,13 +53,13 @@ def private_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emula
 
 def make_provider(
     control: EmulatorControl, redis_client, password: str = PASSWORD, **kwargs: Any
-) -> OpenProteinProvider:
+) -> Planned:
     settings = OpenProteinSettings(
         api_backend=control.base_url("openprotein") + "/",
         username=USER,
         password=SecretStr(password),
     )
-    return SPEC.make(settings, timeout_s=5.0, redis=redis_client, **kwargs)
+    return Planned(SPEC.make(settings, timeout_s=5.0, redis=redis_client, **kwargs), control)
 
 
 @pytest.fixture

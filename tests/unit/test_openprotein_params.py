@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from worker.errors import PermanentError
@@ -22,7 +20,7 @@ def test_a_seed_is_sent_as_the_official_client_sends_it():
     params = msa_params({"sequences": [SEED]})
     assert params == MsaParams((SEED,), True, ("seed",))
     assert params.fasta() == f">seed\n{SEED}\n".encode()
-    assert params.query() == {"is_seed": "True"} and params.form() == {}
+    assert params.query() == {"is_seed": "True"}
 
 
 def test_an_alignment_is_uploaded_with_default_or_given_names():
@@ -33,9 +31,11 @@ def test_an_alignment_is_uploaded_with_default_or_given_names():
     assert named.query() == {"is_seed": "False"}
 
 
-def test_the_emulator_override_of_an_msa_goes_in_an_extra_form_field():
-    params = msa_params({"sequences": [SEED], "_emulator": {"outcome": "failed"}})
-    assert json.loads(params.form()["_emulator"]) == {"outcome": "failed"}
+def test_the_worker_knows_nothing_of_the_emulators_override():
+    with pytest.raises(PermanentError, match="unknown msa params: _emulator"):
+        msa_params({"sequences": [SEED], "_emulator": {"outcome": "failed"}})
+    with pytest.raises(PermanentError, match="unknown embed params: _emulator"):
+        embed_params({"model": "prot-seq", "sequences": [SEED], "_emulator": {}})
 
 
 @pytest.mark.parametrize(
@@ -51,7 +51,6 @@ def test_the_emulator_override_of_an_msa_goes_in_an_extra_form_field():
         ({"sequences": [SEED], "names": ["a", "b"]}, "one name per sequence"),
         ({"sequences": [SEED], "names": [">x"]}, "FASTA titles"),
         ({"sequences": [SEED], "model": "prot-seq"}, "unknown msa params: model"),
-        ({"sequences": [SEED], "_emulator": "fast"}, "plain JSON object"),
         ("MKTAY", "must be an object"),
     ],
 )
@@ -66,14 +65,11 @@ def test_embed_params_default_to_a_mean_reduction():
     assert params.body() == {"sequences": ["MKTA", SEED], "reduction": "MEAN"}
 
 
-def test_a_null_reduction_asks_for_per_residue_embeddings_and_extras_pass_through():
+def test_a_null_reduction_asks_for_per_residue_embeddings_and_a_prompt_passes_through():
     params = embed_params({
         "model": "poet-2", "sequences": [SEED], "reduction": None, "prompt_id": "p-1",
-        "_emulator": {"duration_s": 1},
     })
-    assert params.body() == {
-        "sequences": [SEED], "prompt_id": "p-1", "_emulator": {"duration_s": 1},
-    }
+    assert params.body() == {"sequences": [SEED], "prompt_id": "p-1"}
 
 
 @pytest.mark.parametrize(

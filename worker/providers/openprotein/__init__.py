@@ -19,7 +19,6 @@ MSA = ParamsSchema(
               doc="one seed (the platform searches), or an alignment with is_seed false"),
         Param("is_seed", "boolean", doc="default: true"),
         Param("names", "strings", doc="one FASTA title per sequence"),
-        Param("_emulator", "object", doc="the emulator's per-job override"),
     ),
     doc="a multiple sequence alignment; the result is msa.fasta",
 )
@@ -30,7 +29,6 @@ EMBED = ParamsSchema(
         Param("reduction", "string", nullable=True, choices=("MEAN", "SUM"),
               doc="default MEAN; null: one vector per residue"),
         Param("prompt_id", "string", nullable=True),
-        Param("_emulator", "object", doc="the emulator's per-job override"),
     ),
     doc="embeddings, one .npy per sequence",
 )

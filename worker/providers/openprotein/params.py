@@ -10,9 +10,7 @@ Names follow the platform's own (``sequences``, ``is_seed``, ``model``, ``reduct
              "reduction": "MEAN" | "SUM" | null, "prompt_id": "..."?}
 
 ``is_seed`` defaults to true (one sequence); ``reduction`` defaults to ``"MEAN"`` (the
-official client's default; null asks for one vector per residue). Either kind may carry the
-emulator's ``_emulator`` override, which is passed through where the emulator reads it: as
-an extra multipart part for an MSA, as a body key for embeddings. Every problem is a
+official client's default; null asks for one vector per residue). Every problem is a
 ``PermanentError`` naming the param: a bad job line never improves by retrying.
 
 The ``*_verdict`` methods compare a remote job's inputs, as the platform reads them back,
@@ -25,12 +23,11 @@ with these params (for :meth:`~worker.providers.openprotein.OpenProteinProvider.
   the platform may list them in its own order;
 * the other arguments (``is_seed``; ``model``, ``reduction``, ``prompt_id``) come from the
   job's ``args``, whose keys the platform does not document: a key we need and cannot
-  find there makes the verdict ``UNSURE``, never a match. ``_emulator`` is not compared.
+  find there makes the verdict ``UNSURE``, never a match.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,9 +35,9 @@ from typing import Any, NoReturn
 
 from worker.errors import PermanentError
 from worker.providers.matching import Verdict, worst
+from worker.providers.openprotein import EMBED, MSA
 
 NAME = "openprotein"
-OVERRIDE_KEY = "_emulator"
 DEFAULT_REDUCTION = "MEAN"
 REDUCTIONS = ("MEAN", "SUM")
 MAX_SEQUENCES = 10_000  # per job; far above a sensible batch, low enough to catch a runaway line
@@ -48,8 +45,8 @@ _RESIDUES = re.compile(r"[A-Z]+")  # one-letter amino-acid codes, as the models 
 _MSA_ROW = re.compile(r"[A-Z.-]+")  # aligned rows also carry gaps
 _MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # one URL path segment, no escaping needed
 _NAME = re.compile(r"[^\s>][^\n\r>]*")  # a FASTA title: no line break, no '>'
-_MSA_KEYS = frozenset({"sequences", "is_seed", "names", OVERRIDE_KEY})
-_EMBED_KEYS = frozenset({"model", "sequences", "reduction", "prompt_id", OVERRIDE_KEY})
+_MSA_KEYS = MSA.names  # as the spec declares them
+_EMBED_KEYS = EMBED.names
 
 
 @dataclass(frozen=True)
@@ -59,15 +56,10 @@ class MsaParams:
     sequences: tuple[str, ...]
     is_seed: bool
     names: tuple[str, ...]
-    emulator: Mapping[str, Any] | None = None
 
     def fasta(self) -> bytes:
         """The ``msa_file`` part; a seed goes as ``>seed\\nSEQ``, as the official client sends."""
         return "".join(f">{n}\n{s}\n" for n, s in zip(self.names, self.sequences)).encode()
-
-    def form(self) -> dict[str, str]:
-        """Extra multipart fields: only the emulator override, when there is one."""
-        return {} if self.emulator is None else {OVERRIDE_KEY: json.dumps(self.emulator)}
 
     def query(self) -> dict[str, str]:
         """The ``is_seed`` flag spelt as the official client spells it."""
@@ -97,7 +89,6 @@ class EmbedParams:
     sequences: tuple[str, ...]
     reduction: str | None = DEFAULT_REDUCTION
     prompt_id: str | None = None
-    emulator: Mapping[str, Any] | None = None
 
     def body(self) -> dict[str, Any]:
         """The JSON body of ``POST v1/embeddings/models/{model}/embed``."""
@@ -106,8 +97,6 @@ class EmbedParams:
             body["reduction"] = self.reduction
         if self.prompt_id is not None:
             body["prompt_id"] = self.prompt_id
-        if self.emulator is not None:
-            body[OVERRIDE_KEY] = dict(self.emulator)
         return body
 
     def inputs_verdict(self, sequences: Sequence[str]) -> Verdict:
@@ -143,14 +132,6 @@ def _mapping(params: Any, allowed: frozenset[str], kind: str) -> Mapping[str, An
         _reject(f"{kind} params must be an object")
     if unknown := sorted(set(params) - allowed):
         _reject(f"unknown {kind} params: {', '.join(map(str, unknown))}")
-    override = params.get(OVERRIDE_KEY)
-    if override is not None:
-        try:
-            if not isinstance(override, Mapping):
-                raise TypeError("not an object")
-            json.dumps(override, allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            _reject(f"params.{OVERRIDE_KEY} must be a plain JSON object: {exc}")
     return params
 
 
@@ -185,7 +166,7 @@ def msa_params(params: Any) -> MsaParams:
         _reject("params.names must be a list with one name per sequence")
     if not all(isinstance(n, str) and _NAME.fullmatch(n) for n in names):
         _reject("params.names must be one-line FASTA titles without '>'")
-    return MsaParams(sequences, is_seed, tuple(names), params.get(OVERRIDE_KEY))
+    return MsaParams(sequences, is_seed, tuple(names))
 
 
 def embed_params(params: Any) -> EmbedParams:
@@ -203,7 +184,7 @@ def embed_params(params: Any) -> EmbedParams:
     prompt_id = params.get("prompt_id")
     if prompt_id is not None and not (isinstance(prompt_id, str) and prompt_id):
         _reject("params.prompt_id must be a non-empty string")
-    return EmbedParams(model, sequences, reduction, prompt_id, params.get(OVERRIDE_KEY))
+    return EmbedParams(model, sequences, reduction, prompt_id)
 
 
 def job_params(kind: str, params: Any) -> MsaParams | EmbedParams:

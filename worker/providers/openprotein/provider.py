@@ -107,7 +107,7 @@ class OpenProteinProvider(Provider):
         params = job_params(job.kind, job.params)
         if isinstance(params, MsaParams):
             response = self._call(
-                "POST", "v1/align/msa", params=params.query(), data=params.form(),
+                "POST", "v1/align/msa", params=params.query(),
                 files={"msa_file": ("msa_file", params.fasta())}, idempotent=False,
             )
         else:
