@@ -22,6 +22,7 @@ from producers.localfleet import (
     fleet_env,
     start_worker,
     stop_process,
+    wait_workers_ready,
 )
 
 # Short enough that recovery is measured in seconds, long enough that the HTTP budget of one
@@ -94,15 +95,7 @@ class ChaosFleet:
 
     def wait_ready(self, timeout_s: float) -> None:
         """Waits until every worker has logged that it is ready to take tasks."""
-        deadline = time.monotonic() + timeout_s
-        for name in list(self.procs):
-            log = self.logdir / f"{name}.log"
-            while " ready." not in (log.read_text(errors="replace") if log.exists() else ""):
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"worker {name} not ready after {timeout_s:g}s: {log}")
-                if self.procs[name].poll() is not None:
-                    raise RuntimeError(f"worker {name} exited at start-up; see {log}")
-                time.sleep(0.2)
+        wait_workers_ready(self.procs, self.logdir, timeout_s)
 
     def served(self) -> list[str]:
         return list(self.emulator.control.health()["providers"])

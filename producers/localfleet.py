@@ -178,12 +178,31 @@ def fleet_env(
     return env
 
 
-def start_worker(env: dict, name: str, log_path: Path, extra: list[str] = ()) -> subprocess.Popen:
-    """One real Celery worker process (threads pool) with its dispatcher thread."""
-    args = [sys.executable, "-m", "celery", "-A", "worker.app",
+def start_worker(env: dict, name: str, log_path: Path, extra: list[str] = (),
+                 app: str = "worker.app") -> subprocess.Popen:
+    """One real Celery worker process (threads pool) with its dispatcher thread.
+
+    ``app`` names another Celery app for the benchmarks' baseline; it gets the same process
+    shape (pool, concurrency), and its own queues through ``extra``.
+    """
+    args = [sys.executable, "-m", "celery", "-A", app,
             *worker_argv([f"--hostname={name}@%h", *extra])]
     log = open(log_path, "ab")  # noqa: SIM115 - owned by the child for its lifetime
     return subprocess.Popen(args, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait_workers_ready(procs: dict[str, subprocess.Popen], logdir: Path,
+                       timeout_s: float) -> None:
+    """Waits until every worker ``name`` has logged that it is ready (log: ``name.log``)."""
+    deadline = time.monotonic() + timeout_s
+    for name, proc in procs.items():
+        log = logdir / f"{name}.log"
+        while " ready." not in (log.read_text(errors="replace") if log.exists() else ""):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"worker {name} not ready after {timeout_s:g}s: {log}")
+            if proc.poll() is not None:
+                raise RuntimeError(f"worker {name} exited at start-up; see {log}")
+            time.sleep(0.2)
 
 
 def start_flower(env: dict, port: int, log_path: Path, extra: list[str] = ()) -> subprocess.Popen:

@@ -1,0 +1,55 @@
+"""``python -m bench.compare`` and ``python -m bench.scale`` as a user runs them, small.
+
+Checks what the benchmarks promise, never how fast anything was: the last line of stdout is
+one JSON object, every job of both systems ended as the emulator decided, and the request
+counts come from the emulator (a run that sent no status request could not have finished).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from producers.localfleet import REPO
+
+pytestmark = pytest.mark.integration
+
+RUN_TIMEOUT_S = 300  # the benchmarks cut themselves off far sooner; this only stops a hang
+
+
+def _run(*args: str) -> dict:
+    proc = subprocess.Popen([sys.executable, "-m", *args], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.terminate()  # the benchmark stops its Redis, emulator and workers on SIGTERM
+        stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{stdout[-3000:]}\n{stderr[-3000:]}"
+    assert "|---" in stdout, "no table printed"
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def test_compare_runs_both_systems_on_the_same_jobs_and_every_job_ends_as_decided():
+    summary = _run("bench.compare", "--jobs", "30", "--durations", "uniform:1,3",
+                   "--workers", "1", "--failure-rate", "0.2", "--seed", "4")
+    for name in ("naive", "jobfleet"):
+        figures = summary[name]
+        assert (figures["terminal"], figures["wrong_state"], figures["not_terminal"]) == (
+            30, 0, 0), (name, figures)
+        assert figures["status_requests_per_job"] >= 1, (name, figures)
+        assert figures["detection_p95_s"] is not None
+    assert set(summary["ratio_jobfleet_over_naive"]) >= {
+        "status_requests_per_job", "detection_p95_s", "makespan_over_ideal", "busiest_second"}
+
+
+def test_scale_holds_every_job_in_flight_at_once_then_sees_them_all_end():
+    summary = _run("bench.scale", "--jobs", "60", "--duration", "uniform:12,14",
+                   "--workers", "1", "--sample-every", "1")
+    assert (summary["terminal"], summary["wrong_state"], summary["not_terminal"]) == (60, 0, 0)
+    assert summary["peak_running"] == 60, summary
+    assert summary["requests_per_s_waiting"] is not None, summary
+    assert summary["rss_mb_over_time"], summary
