@@ -29,7 +29,7 @@ from producers.localfleet import (
     stop_process,
     wait_workers_ready,
 )
-from worker.jobs import TERMINAL
+from worker.record import TERMINAL
 
 READY_TIMEOUT_S = 120  # workers on a loaded 2-core machine take a few seconds each
 NAIVE_STATES = {"Completed": "succeeded", "Succeeded": "succeeded", "Failed": "failed",
@@ -132,10 +132,9 @@ class JobfleetSystem(System):
         store = self.fleet.store
         for ids in store.batch_job_ids(self.batch):
             for job in store.get_many(ids):
-                at = job.get(f"t_{job.state}") if job.terminal else None
-                out.append(Outcome(job.key, job.get("remote_id"),
-                                   job.state if job.terminal else None,
-                                   float(at) if at else None))
+                at = job.times.get(job.state) if job.terminal else None
+                out.append(Outcome(job.key, job.remote_id, job.state if job.terminal else None,
+                                   at))
         return out
 
     def close(self) -> None:
