@@ -42,18 +42,12 @@ def _make_dispatcher() -> Dispatcher:
         PROVIDERS,
         send_step,
         lambda step: runtime.redis.llen(QUEUES[step]),
-        _submit_room,
+        runtime.in_flight.room,
         lease_s=settings.lease_s,
         batch=settings.dispatch_batch,
         chunk=settings.chunk_size,
         high_water=settings.queue_high_water,
     )
-
-
-def _submit_room(provider: str) -> int | None:
-    """How many more jobs of ``provider`` may be submitted now; None when unlimited."""
-    cap = runtime.max_in_flight(provider)
-    return None if cap is None else max(cap - runtime.store.in_flight(provider), 0)
 
 
 @signals.worker_ready.connect

@@ -15,7 +15,9 @@ import redis
 from config.settings import FleetSettings, fleet_settings, limit_settings, poll_settings
 from worker import keys
 from worker.backoff import PollPolicy
+from worker.decide import Policy
 from worker.errors import AuthError, ConfigError
+from worker.inflight import InFlightLimit
 from worker.limits import FleetThrottle, credential_id
 from worker.providers import UnknownProvider, get_spec
 from worker.providers.base import Provider
@@ -48,9 +50,17 @@ class Runtime:
         return ResultStore(self.settings.results_url)
 
     @cached_property
-    def poll_policy(self) -> PollPolicy:
+    def policy(self) -> Policy:
+        """How the steps wait and retry, from the settings (see :mod:`worker.decide`)."""
         p = poll_settings()
-        return PollPolicy(initial_s=p.initial_s, factor=p.factor, cap_s=p.cap_s, jitter=p.jitter)
+        poll = PollPolicy(initial_s=p.initial_s, factor=p.factor, cap_s=p.cap_s, jitter=p.jitter)
+        return Policy(poll=poll, lease_s=self.settings.lease_s,
+                      max_step_errors=self.settings.max_step_errors)
+
+    @cached_property
+    def in_flight(self) -> InFlightLimit:
+        """The per-provider cap on remote jobs alive at once."""
+        return InFlightLimit(self.store, self.max_in_flight)
 
     def provider(self, name: str) -> Provider:
         """The process's instance of provider ``name``; raises ``ConfigError`` if unusable."""

@@ -95,8 +95,19 @@ class JobStore:
             yield ids
             start += len(ids)
 
-    def batch_cancelled(self, batch: str) -> bool:
-        return self.redis.hget(keys.batch_key(batch), "cancel") == "1"
+    def cancel_requested(self, jobs: Iterable[Job]) -> set[str]:
+        """The ids of ``jobs`` asked to stop, one by one or with their whole batch.
+
+        The one place a step learns of a cancel request; each batch's flag is read once,
+        however many of its jobs are asked about.
+        """
+        jobs = list(jobs)
+        batches = sorted({job.batch for job in jobs})
+        pipe = self.redis.pipeline(transaction=False)
+        for batch in batches:
+            pipe.hget(keys.batch_key(batch), "cancel")
+        stopped = {b for b, flag in zip(batches, pipe.execute()) if flag == "1"}
+        return {job.id for job in jobs if job.cancel_requested or job.batch in stopped}
 
     def ensure_batch(self, batch: str) -> None:
         """Makes an empty batch exist (a file with no valid line still gets a status)."""

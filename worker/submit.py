@@ -3,133 +3,97 @@
 The create is the one step that must never happen twice. The record notes that a create is
 under way before the request; an attempt that finds that note (a worker died, an answer was
 lost) first searches the platform for the remote job and adopts it, and when the platform
-cannot settle the question the job fails rather than risk a second remote job.
+cannot settle the question the job fails rather than risk a second remote job. The rules
+are in :mod:`worker.decide`; this module gathers what they need and makes the calls.
 """
 
 from __future__ import annotations
 
 import logging
 
-from worker.errors import BadResponse, OverBudget, Throttled, TransientError
-from worker.providers.base import JobSpec, Provider, Submission
+from worker import decide
+from worker.apply import apply, failed_step
+from worker.cancel import cancel_job
+from worker.outcomes import Admit, Create, Outcome, Search, Track
+from worker.providers.base import JobSpec, Provider
 from worker.record import Job
 from worker.runtime import Runtime
-from worker.steps import cancel_job, cancel_requested, fail, step_failed
 
 log = logging.getLogger("jobfleet.submit")
-
-AT_LIMIT_RETRY_S = 2.0  # a job held back by the in-flight limit asks again this much later
 
 
 def submit_job(rt: Runtime, job_id: str) -> None:
     """Creates the remote job, at most once, and schedules its first poll."""
-    claim = rt.store.claim(job_id, "submit", ("queued", "submitting"), rt.settings.lease_s)
+    claim = rt.store.claim(job_id, "submit", ("queued", "submitting"), rt.policy.lease_s)
     if claim not in ("fresh", "resume"):
         return
     job = rt.store.get(job_id)
+    if job is not None and job.state == "queued":
+        job = _admit(rt, job)
     if job is None:
         return
-    if job.state == "queued":
-        if cancel_requested(rt, job):
-            rt.store.transition(job.id, ["queued"], "cancelled")
-            return
-        started = rt.store.start_submitting(
-            job.id, rt.max_in_flight(job.provider),
-            submit_attempts=job.submit_attempts + 1,
-        )
-        if started == "at_limit":
-            rt.store.reschedule(job, "submit", rt.store.clock() + AT_LIMIT_RETRY_S,
-                                lease_until=None)
-            return
-        if started != "ok":
-            return
-        job = rt.store.get(job_id)
     try:
         provider = rt.provider(job.provider)
-        submission = _find_or_create(rt, provider, job, resumed=claim == "resume")
-    except OverBudget as exc:
-        fail(rt, job, exc.reason, exc.describe(), remote_id=exc.remote_id)
-        return
+        outcome = _find_or_create(rt, provider, job, resumed=claim == "resume")
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
-        step_failed(rt, job, "submit", exc)
+        failed_step(rt, job, "submit", exc)
         return
-    if submission is not None:
-        _record_submission(rt, provider, job, submission)
+    if outcome is None:
+        return
+    if apply(rt, job, outcome).done and isinstance(outcome, Track):
+        current = rt.store.get(job.id)
+        if current is not None and _cancel_asked(rt, current):
+            cancel_job(rt, job.id)  # the request came while the create was out
 
 
-def _find_or_create(
-    rt: Runtime, provider: Provider, job: Job, *, resumed: bool
-) -> Submission | None:
-    """Looks for a remote job an earlier attempt may have created before creating one.
+def _admit(rt: Runtime, job: Job) -> Job | None:
+    """queued → submitting within the in-flight limit; the job as it now is, or None."""
+    decision = decide.admission(job, _cancel_asked(rt, job))
+    done = apply(rt, job, decision)
+    if done.held:
+        apply(rt, job, decide.at_limit(rt.policy, rt.store.clock()))
+    if isinstance(decision, Admit) and done.done:
+        return rt.store.get(job.id)
+    return None
 
-    ``create_started`` stays set on the record when a create request's outcome is unknown
-    (the worker died during it, or it timed out). Then, if the platform can be searched by
-    our tag, we search; if it cannot, we fail the job rather than risk a second remote job.
-    """
+
+def _find_or_create(rt: Runtime, provider: Provider, job: Job, *,
+                    resumed: bool) -> Outcome | None:
+    """Adopts a remote job an earlier attempt made, or creates one; the outcome to apply."""
     spec = _spec(job)
-    if resumed or job.create_started:
-        if provider.supports_find:
-            found = provider.find(spec, taken=lambda rid: rt.store.remote_owner(
-                provider.name, rid) not in (None, job.id))
-            if found is not None:
-                log.info("job %s: adopting remote job %s from an earlier attempt",
-                         job.id, found.remote_id)
-                return found
-        elif job.create_started:
-            fail(rt, job, "submit_unknown",
-                  f"{provider.name}: an earlier create request may have succeeded and the platform "
-                  "cannot be searched for it; not retried, to never run the job twice")
-            return None
-    if cancel_requested(rt, job):
-        rt.store.transition(job.id, ["submitting"], "cancelled")
-        return None
-    rt.store.reschedule(job, "submit", rt.store.clock() + rt.settings.lease_s,
-                        create_started=rt.store.clock())
-    try:
-        return provider.submit(spec)
-    except TransientError as exc:
-        if not _may_have_created(exc):  # refused outright: the next attempt need not search
-            rt.store.transition(job.id, ["submitting"], "submitting", create_started=None)
-        raise
+    decision = _before_create(rt, provider, job, resumed=resumed, searched=False)
+    if isinstance(decision, Search):
+        found = provider.find(spec, taken=lambda rid: rt.store.remote_owner(
+            provider.name, rid) not in (None, job.id))
+        if found is not None:
+            log.info("job %s: adopting remote job %s from an earlier attempt",
+                     job.id, found.remote_id)
+            return decide.track(job, found, rt.policy, rt.store.clock())
+        decision = _before_create(rt, provider, job, resumed=resumed, searched=True)
+    if isinstance(decision, Create):
+        return _create(rt, provider, job, spec)
+    return decision
 
 
-def _may_have_created(exc: TransientError) -> bool:
-    """A create refused with an error status created nothing; one that got no answer, or a
-    2xx we could not read, may have created the remote job."""
-    return isinstance(exc, BadResponse) or (exc.status is None and not isinstance(exc, Throttled))
+def _before_create(rt: Runtime, provider: Provider, job: Job, *, resumed: bool,
+                   searched: bool) -> Outcome | Search | Create:
+    return decide.before_create(job, resumed=resumed, searched=searched,
+                                can_find=provider.supports_find,
+                                cancel_requested=_cancel_asked(rt, job))
 
 
-def _record_submission(rt: Runtime, provider: Provider, job: Job, sub: Submission) -> None:
-    if not rt.store.own_remote(provider.name, sub.remote_id, job.id):
-        fail(rt, job, "duplicate", f"{provider.name}: remote job {sub.remote_id} is already "
-              "tracked by another job; not tracked twice")
-        return
-    now = rt.store.clock()
-    deadline_s = (job.deadline_s or 0.0)
-    fields = {
-        "remote_id": sub.remote_id,
-        "remote_state": sub.status.raw,
-        "create_started": None,
-        "lease_until": None,
-        "errors": 0,
-        "polls": 0,
-        "deadline_at": now + deadline_s if deadline_s else None,
-    }
-    if sub.status.state.terminal:
-        schedule = ("finalize", now)
-        fields.update(remote_done=sub.status.state.value, remote_detail=sub.status.detail)
-    else:
-        schedule = ("poll", now + rt.poll_policy.delay(0, hint=sub.status.poll_hint))
-    done, _ = rt.store.transition(job.id, ["submitting"], "running", schedule=schedule, **fields)
-    if done and cancel_requested(rt, job):
-        cancel_job(rt, job.id)
+def _create(rt: Runtime, provider: Provider, job: Job, spec: JobSpec) -> Outcome | None:
+    """Notes the create, sends it, and decides what its answer means."""
+    if not apply(rt, job, decide.create_started(rt.policy, rt.store.clock())).done:
+        return None  # the job moved on meanwhile (cancelled, failed): create nothing
+    outcome = provider.create(spec)
+    return decide.after_create(job, outcome, rt.policy, rt.store.clock())
+
+
+def _cancel_asked(rt: Runtime, job: Job) -> bool:
+    return job.id in rt.store.cancel_requested([job])
 
 
 def _spec(job: Job) -> JobSpec:
-    return JobSpec(
-        job_id=job.id,
-        kind=job.kind,
-        params=job.params,
-        max_price=job.max_price,
-        create_started=job.create_started,
-    )
+    return JobSpec(job_id=job.id, kind=job.kind, params=job.params, max_price=job.max_price,
+                   create_started=job.create_started)

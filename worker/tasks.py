@@ -1,4 +1,5 @@
-"""The fleet's Celery tasks: thin orchestration over :mod:`worker.steps`.
+"""The fleet's Celery tasks: thin wrappers over the steps (:mod:`worker.submit`,
+:mod:`worker.steps`, :mod:`worker.cancel`).
 
 Each message carries a list of job ids and nothing else (JSON, no credentials), so Flower
 shows which jobs a task touched and never a secret. A task that cannot reach Redis is
@@ -17,6 +18,7 @@ from config.celery import TASKS
 from worker import steps
 from worker import submit as submitting
 from worker.app import app, send_step
+from worker.cancel import cancel_job
 from worker.runtime import runtime
 from worker.telemetry import recorder
 
@@ -78,6 +80,6 @@ def cancel(job_ids: list[str] | None = None, batch: str | None = None) -> dict[s
         return {"pages": pages}
     outcomes: dict[str, int] = {}
     for job_id in job_ids or []:
-        what = steps.cancel_job(runtime, job_id)
+        what = cancel_job(runtime, job_id)
         outcomes[what] = outcomes.get(what, 0) + 1
     return outcomes

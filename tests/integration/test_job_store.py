@@ -148,3 +148,14 @@ def test_only_the_holder_of_a_lease_can_renew_it(store, clock):
     clock.now += 31  # our lease ran out and another worker took the step over
     assert store.claim_lease(job_id, "finalize", ("running",), 30)[0] == "fresh"
     assert store.renew_lease(job_id, "finalize", renewed, 30) is None
+
+
+def test_a_cancel_request_is_seen_for_the_job_or_its_whole_batch(store):
+    a, b = store.create_many([record("a"), record("b")], due_in=30)
+    [c] = store.create_many([record("c", batch="b2")], due_in=30)
+    assert store.cancel_requested(store.get_many([a, b, c])) == set()
+    store.request_job_cancel([a])
+    assert store.cancel_requested(store.get_many([a, b, c])) == {a}
+    assert store.request_batch_cancel("b2")
+    assert store.cancel_requested(store.get_many([a, b, c])) == {a, c}
+    assert not store.request_batch_cancel("no-such-batch")

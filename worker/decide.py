@@ -1,0 +1,230 @@
+"""The fleet's rules, as pure functions: (job, observation, policy, now) → outcome or action.
+
+Nothing here reads Redis, calls a platform, sleeps or logs, so every rule is tested with a
+table (``tests/unit/test_decide.py``). The steps (:mod:`worker.submit`, :mod:`worker.steps`,
+:mod:`worker.cancel`) gather the observations and call the platform; :mod:`worker.apply`
+writes what was decided. ``rand`` replaces the poll jitter's random draw, for tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from worker.backoff import PollPolicy
+from worker.errors import (
+    AuthError,
+    ConfigError,
+    OverBudget,
+    PermanentError,
+    Throttled,
+    TransientError,
+)
+from worker.outcomes import (
+    Admit,
+    Cancel,
+    CancelRemote,
+    Changes,
+    Create,
+    CreateStarted,
+    Expire,
+    Fail,
+    Fetch,
+    RemoteEnded,
+    Reschedule,
+    Search,
+    Skip,
+    Track,
+)
+from worker.providers.base import (
+    Created,
+    CreateOutcome,
+    Refused,
+    RemoteState,
+    RemoteStatus,
+    Submission,
+)
+from worker.record import Job
+
+AT_LIMIT_RETRY_S = 2.0  # a job held back by the in-flight limit asks again this much later
+THROTTLED_RETRY_S = 1.0  # our own limiter said wait, without saying how long
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How long to wait and how often to try: one value per process, from the settings."""
+
+    poll: PollPolicy
+    lease_s: float  # a step not finished by then is resumed by another worker
+    max_step_errors: int  # consecutive failed attempts of one step before the job fails
+    at_limit_retry_s: float = AT_LIMIT_RETRY_S
+
+
+# -- any step --------------------------------------------------------------------------------
+
+
+def step_error(job: Job, step: str, exc: Exception, policy: Policy, now: float,
+               rand: float | None = None, changes: Changes | None = None) -> Reschedule | Fail:
+    """A step raised ``exc``: fail now (permanent), wait (our limiter), or try again later
+    with backoff until the error budget is spent. ``changes`` are written either way."""
+    extra = dict(changes or {})
+    if isinstance(exc, PermanentError | ConfigError):
+        reason = exc.reason if isinstance(exc, PermanentError) else "config"
+        auth = exc if isinstance(exc, AuthError) else None
+        return Fail(reason, str(exc), extra, auth=auth)
+    if isinstance(exc, Throttled):  # nothing was sent: no error is counted
+        at = now + (exc.retry_after or THROTTLED_RETRY_S)
+        return Reschedule(step, at, {**extra, "lease_until": None})
+    errors = job.errors + 1
+    transient = isinstance(exc, TransientError)
+    text = exc.describe() if transient else f"internal error: {exc!r}"
+    if errors >= policy.max_step_errors:
+        reason = exc.reason if transient else "internal"
+        return Fail(reason, f"gave up after {errors} attempts to {step}: {text}", extra)
+    hint = exc.retry_after if transient else None
+    at = now + policy.poll.delay(errors - 1, hint=hint, rand=rand)
+    note = (f"{step} failed ({errors}/{policy.max_step_errors}), "
+            f"again in {at - now:.1f}s: {text}")
+    return Reschedule(step, at, {**extra, "errors": errors, "last_error": text,
+                                 "lease_until": None}, note=note)
+
+
+# -- submit ----------------------------------------------------------------------------------
+
+
+def admission(job: Job, cancel_requested: bool) -> Cancel | Admit:
+    """A queued job either ends cancelled or asks to become ``submitting``."""
+    if cancel_requested:
+        return Cancel(("queued",))
+    return Admit({"submit_attempts": job.submit_attempts + 1})
+
+
+def at_limit(policy: Policy, now: float) -> Reschedule:
+    """The in-flight limit held the job back: ask again shortly, holding no lease."""
+    return Reschedule("submit", now + policy.at_limit_retry_s, {"lease_until": None})
+
+
+def before_create(job: Job, *, resumed: bool, searched: bool, can_find: bool,
+                  cancel_requested: bool) -> Search | Fail | Cancel | Create:
+    """Whether to search for a remote job an earlier attempt may have made, before creating.
+
+    ``create_started`` stays on the record while a create's outcome is unknown. Then, if the
+    platform can be searched we search; if it cannot, the job fails rather than risk a
+    second remote job.
+    """
+    if not searched and (resumed or job.create_started):
+        if can_find:
+            return Search()
+        if job.create_started:
+            return Fail("submit_unknown",
+                        f"{job.provider}: an earlier create request may have succeeded and "
+                        "the platform cannot be searched for it; not retried, to never run "
+                        "the job twice")
+    if cancel_requested:
+        return Cancel(("submitting",))
+    return Create()
+
+
+def create_started(policy: Policy, now: float) -> CreateStarted:
+    """Note the create before the request goes out, so a lost answer is searched for."""
+    return CreateStarted(at=now, retry_at=now + policy.lease_s)
+
+
+def after_create(job: Job, outcome: CreateOutcome, policy: Policy, now: float,
+                 rand: float | None = None) -> Track | Fail | Reschedule:
+    """What the create's answer means: track the remote job, or fail / retry the step.
+
+    A refusal created nothing, so the next attempt need not search (``create_started``
+    is cleared); an unknown outcome keeps it, so the next attempt searches first.
+    """
+    if isinstance(outcome, Created):
+        return track(job, outcome.submission, policy, now, rand)
+    exc = outcome.error
+    if isinstance(exc, OverBudget):
+        return Fail(exc.reason, exc.describe(), {"remote_id": exc.remote_id})
+    cleared = {"create_started": None} if isinstance(outcome, Refused) else None
+    return step_error(job, "submit", exc, policy, now, rand, cleared)
+
+
+def track(job: Job, sub: Submission, policy: Policy, now: float,
+          rand: float | None = None) -> Track:
+    """Start tracking a remote job (created, or found from an earlier attempt)."""
+    changes = {
+        "remote_id": sub.remote_id, "remote_state": sub.status.raw, "create_started": None,
+        "lease_until": None, "errors": 0, "polls": 0,
+        "deadline_at": now + job.deadline_s if job.deadline_s else None,
+    }
+    if sub.status.state.terminal:
+        changes.update(remote_done=sub.status.state.value, remote_detail=sub.status.detail)
+        return Track(sub, "finalize", now, changes)
+    delay = policy.poll.delay(0, hint=sub.status.poll_hint, rand=rand)
+    return Track(sub, "poll", now + delay, changes)
+
+
+# -- poll ------------------------------------------------------------------------------------
+
+
+def needs_poll(job: Job) -> bool:
+    """Running, and its remote job not yet seen ended."""
+    return job.state == "running" and not job.remote_done
+
+
+def poll(job: Job, status: RemoteStatus | Exception | None, *, cancel_requested: bool,
+         policy: Policy, now: float, rand: float | None = None,
+         ) -> CancelRemote | Expire | RemoteEnded | Reschedule | Fail:
+    """One status answer: hand off to finalize, poll again with backoff, retry, or stop."""
+    if cancel_requested:
+        return CancelRemote()
+    if status is None:
+        status = TransientError("no status returned for this job", provider=job.provider)
+    if isinstance(status, Exception):
+        return step_error(job, "poll", status, policy, now, rand)
+    if status.state.terminal:
+        return RemoteEnded(status, now, now + policy.lease_s)
+    if job.deadline_at is not None and now >= job.deadline_at:
+        return Expire()
+    remaining = None if job.deadline_at is None else job.deadline_at - now
+    delay = policy.poll.delay(job.polls, hint=status.poll_hint, remaining=remaining, rand=rand)
+    return Reschedule("poll", now + delay, {"polls": job.polls + 1, "errors": 0,
+                                            "remote_state": status.raw,
+                                            "next_poll": now + delay})
+
+
+def expired(job: Job, note: str) -> Fail:
+    """The deadline passed; ``note`` says what became of the remote job."""
+    return Fail("deadline", f"deadline of {job.deadline_s or 0.0:g}s passed; {note}")
+
+
+# -- finalize and cancel ---------------------------------------------------------------------
+
+
+def finalize(job: Job) -> Cancel | Fail | Fetch:
+    """What the remote job's end means for ours: cancelled, failed with its reason, or fetch."""
+    done = RemoteState(job.remote_done)
+    if done is RemoteState.CANCELLED:
+        return Cancel(("running",))
+    if done is RemoteState.FAILED:
+        detail = job.remote_detail or job.remote_state or "no reason given"
+        return Fail("remote_failed", f"{job.provider}: remote job failed: {detail}")
+    return Fetch()
+
+
+def cancel(job: Job | None) -> Skip | Cancel | CancelRemote:
+    """A cancel request: end a queued job at once; a running one after its remote job.
+
+    A job in ``submitting`` is left to its submit step, which looks for the request before
+    and after creating the remote job.
+    """
+    if job is None:
+        return Skip("missing")
+    if job.terminal:
+        return Skip(f"already {job.state}")
+    if job.state == "queued":
+        return Cancel(("queued",))
+    if job.state == "submitting":
+        return Skip("cancel requested")
+    return CancelRemote()
+
+
+def remote_cancel(error: Exception | None) -> Cancel | Skip:
+    """After asking the platform to cancel: end ours, or try again at the next poll."""
+    return Skip("cancel requested") if error is not None else Cancel(("running",))
