@@ -1,0 +1,71 @@
+"""The dispatcher on a real Redis: due jobs become messages once each, in chunks, within the
+queues' room and each provider's in-flight room."""
+
+from __future__ import annotations
+
+import pytest
+
+from worker.dispatcher import Dispatcher
+from worker.record import Job
+from worker.store import JobStore
+
+pytestmark = pytest.mark.integration
+
+
+class Clock:
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def store(redis_client):
+    return JobStore(redis_client, clock=Clock())
+
+
+def make(store, sent, *, queued=0, room=None, chunk=3, high_water=10) -> Dispatcher:
+    return Dispatcher(store, ("deeporigin", "moderately"),
+                      lambda step, ids: sent.append((step, ids)),
+                      lambda step: queued, lambda provider: room,
+                      lease_s=30, batch=100, chunk=chunk, high_water=high_water)
+
+
+def enqueue(store, n, provider="deeporigin", due_in=0.0) -> list[str]:
+    return store.create_many([Job.new("b", f"{provider}-{i}", provider, "k", {})
+                              for i in range(n)], due_in=due_in)
+
+
+def test_due_jobs_are_sent_once_in_chunks_of_ids(store):
+    ids = enqueue(store, 7) + enqueue(store, 2, provider="moderately")
+    sent: list = []
+    dispatcher = make(store, sent)
+    assert dispatcher.run_once() == 9
+    assert [len(chunk) for step, chunk in sent] == [3, 3, 1, 2]
+    assert sorted(i for _, chunk in sent for i in chunk) == sorted(ids)
+    assert dispatcher.run_once() == 0  # claimed: not handed out again within the lease
+    store.clock.now += 31  # nobody finished them: handed out again
+    assert dispatcher.run_once() == 9
+
+
+def test_jobs_not_yet_due_stay_in_the_index(store):
+    enqueue(store, 4, due_in=5)
+    sent: list = []
+    assert make(store, sent).run_once() == 0
+    store.clock.now += 5
+    assert make(store, sent).run_once() == 4
+
+
+def test_a_long_queue_gets_no_more_messages_until_it_drains(store):
+    enqueue(store, 20)
+    sent: list = []
+    assert make(store, sent, queued=10).run_once() == 0
+    assert make(store, sent, queued=8).run_once() == 6  # room for two messages of three
+
+
+def test_submits_stop_at_the_providers_in_flight_room(store):
+    enqueue(store, 5)
+    sent: list = []
+    assert make(store, sent, room=2).run_once() == 2
+    assert make(store, sent, room=0).run_once() == 0

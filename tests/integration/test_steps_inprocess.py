@@ -1,0 +1,127 @@
+"""Submit, poll, finalize and cancel run in this process (a burst worker) on a real Redis,
+against the emulator over HTTP: the orchestration tested without Celery in between."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from worker.cancel import cancel_job
+from worker.providers.base import Created, JobSpec
+from worker.record import Job
+
+pytestmark = pytest.mark.integration
+pytest_plugins = ["tests.fixtures.burst"]
+
+DO = "deeporigin"
+
+
+def do_job(key: str, batch: str = "b1", **options) -> Job:
+    params = {"tool": "deeporigin.docking", "version": "latest", "inputs": {"ligand": key}}
+    return Job.new(batch, key, DO, "tool", params, **options)
+
+
+def created(emulator) -> int:
+    return emulator.stats()[DO]["executions_created"]
+
+
+def states(burst, ids) -> list[str]:
+    return [burst.rt.store.get(i).state for i in ids]
+
+
+def test_jobs_are_submitted_polled_and_finalized_in_process(burst, fresh_emulator):
+    ids = burst.enqueue([do_job(f"ok-{i}") for i in range(6)])
+    burst.drain()
+    jobs = burst.rt.store.get_many(ids)
+    assert [j.state for j in jobs] == ["succeeded"] * 6
+    assert all(j.result and j.remote_id and j.times["succeeded"] for j in jobs)
+    assert created(fresh_emulator) == 6
+    assert burst.rt.store.in_flight(DO) == 0
+    assert burst.ran["submit"] == 6 and burst.ran["finalize"] >= 6
+
+
+def test_a_create_whose_answer_was_lost_is_found_and_adopted_not_sent_again(burst,
+                                                                            fresh_emulator):
+    [job_id] = burst.enqueue([do_job("lost-answer")])
+    store = burst.rt.store
+    job = store.get(job_id)
+    started = time.time()
+    # A worker sent the create and died before recording the answer.
+    made = burst.rt.provider(DO).create(JobSpec(job_id=job.id, kind=job.kind,
+                                                params=job.params, create_started=started))
+    assert isinstance(made, Created)
+    assert burst.rt.in_flight.admit(job.id, DO, {}) == "ok"
+    store.transition(job.id, ["submitting"], "submitting", create_started=started)
+    burst.drain()
+    job = store.get(job_id)
+    assert (job.state, job.remote_id) == ("succeeded", made.submission.remote_id)
+    assert created(fresh_emulator) == 1
+
+
+def test_the_in_flight_limit_holds_jobs_back_and_is_never_exceeded(make_burst, fresh_emulator):
+    burst = make_burst(JOBFLEET_DEEPORIGIN_MAX_IN_FLIGHT="2")
+    fresh_emulator.configure(DO, duration="fixed:0.4")
+    ids = burst.enqueue([do_job(f"cap-{i}") for i in range(6)])
+    seen: list[int] = []
+    burst.drain(each_round=lambda: seen.append(burst.rt.store.in_flight(DO)))
+    assert states(burst, ids) == ["succeeded"] * 6
+    assert max(seen) == 2
+    assert max(fresh_emulator.stats()[DO]["peak_running_by_credential"].values()) <= 2
+
+
+def test_a_cancelled_batch_stops_its_running_jobs_remotely(burst, fresh_emulator):
+    fresh_emulator.configure(DO, duration="fixed:60")
+    ids = burst.enqueue([do_job(f"stop-{i}") for i in range(3)])
+    burst.drain(done=lambda: states(burst, ids) == ["running"] * 3)
+    assert burst.rt.store.request_batch_cancel("b1")
+    burst.drain()
+    assert states(burst, ids) == ["cancelled"] * 3
+    for job in burst.rt.store.get_many(ids):
+        assert fresh_emulator.job(DO, job.remote_id)["status"] == "Cancelled"
+    assert burst.rt.store.in_flight(DO) == 0
+
+
+def test_cancelling_one_job_reports_what_happened(burst, fresh_emulator):
+    fresh_emulator.configure(DO, duration="fixed:60")
+    [running] = burst.enqueue([do_job("r")])
+    burst.drain(done=lambda: states(burst, [running]) == ["running"])
+    [queued] = burst.rt.store.create_many([do_job("q")], due_in=60)  # not yet due
+    assert cancel_job(burst.rt, queued) == "cancelled"
+    assert cancel_job(burst.rt, queued) == "already cancelled"
+    assert cancel_job(burst.rt, running) == "cancelled"
+    assert cancel_job(burst.rt, running) == "already cancelled"
+    assert cancel_job(burst.rt, "no-such-job") == "missing"
+
+
+def test_a_job_past_its_deadline_is_cancelled_remotely_and_failed(burst, fresh_emulator):
+    fresh_emulator.configure(DO, duration="fixed:60")
+    [job_id] = burst.enqueue([do_job("slow", deadline_s=1.0)])
+    burst.drain()
+    job = burst.rt.store.get(job_id)
+    assert (job.state, job.reason) == ("failed", "deadline")
+    assert job.error == "deadline of 1s passed; remote job cancelled"
+    assert fresh_emulator.job(DO, job.remote_id)["status"] == "Cancelled"
+
+
+def test_a_remote_failure_fails_the_job_with_the_platforms_reason(burst, fresh_emulator):
+    fresh_emulator.configure(DO, failure_rate=1.0)
+    [job_id] = burst.enqueue([do_job("doomed")])
+    burst.drain()
+    job = burst.rt.store.get(job_id)
+    assert (job.state, job.reason) == ("failed", "remote_failed")
+    assert job.error.startswith("deeporigin: remote job failed:")
+
+
+def test_a_platform_that_keeps_failing_spends_the_error_budget_then_fails_the_job(
+        make_burst, fresh_emulator):
+    burst = make_burst(JOBFLEET_MAX_STEP_ERRORS="2", JOBFLEET_HTTP_RETRIES="0")
+    fresh_emulator.configure(DO, fault_5xx=1.0)
+    [job_id] = burst.enqueue([do_job("unlucky")])
+    burst.drain()
+    job = burst.rt.store.get(job_id)
+    assert job.state == "failed"
+    assert job.error.startswith("gave up after 2 attempts to submit: deeporigin HTTP 5")
+    assert job.create_started is None and job.remote_id is None
+    assert created(fresh_emulator) == 0
+    assert burst.rt.store.in_flight(DO) == 0
