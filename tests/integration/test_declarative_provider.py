@@ -144,3 +144,17 @@ def test_a_wrong_key_is_an_auth_error_without_the_key_in_it(tmp_path):
         with pytest.raises(AuthError) as caught:
             provider.submit(job(FAST))
         assert "401" in str(caught.value) and KEY not in str(caught.value)
+
+
+def test_a_status_sweep_walks_the_listing_by_ids_a_hundred_a_request(provider, fresh_emulator):
+    from types import SimpleNamespace
+
+    ids = [provider.submit(job(LONG)).remote_id for _ in range(150)]
+    watched = [SimpleNamespace(remote_id=i, kind="task", since=0.0) for i in ids]
+    before = fresh_emulator.stats()["jobsapi"]["requests_by_endpoint"].get("GET /v2/tasks", 0)
+    pages = list(provider.sweep(watched))
+    after = fresh_emulator.stats()["jobsapi"]["requests_by_endpoint"]["GET /v2/tasks"]
+    assert after - before == len(pages) == 2
+    seen = {remote_id: status.state for page in pages for remote_id, status in page}
+    assert seen == {i: RemoteState.RUNNING for i in ids}
+    assert provider.spec.capabilities.bulk_list

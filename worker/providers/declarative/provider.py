@@ -20,13 +20,15 @@ The credential is read once, put into the client's headers and never into a mess
 
 from __future__ import annotations
 
+import logging
+import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from config.declarative import SpecSettings
-from worker.errors import AuthError, PermanentError
+from worker.errors import AuthError, BadResponse, PermanentError
 from worker.providers.base import (
     JobSpec,
     Outputs,
@@ -38,12 +40,17 @@ from worker.providers.base import (
     setting,
     url_setting,
 )
+from worker.providers.declarative.listing import pages
 from worker.providers.declarative.spec import ApiSpec, Request
 from worker.providers.declarative.templates import Missing, read_path, render
 from worker.providers.http import HttpClient
 from worker.providers.matching import SearchBudget
 from worker.providers.spec import PlatformSpec
 
+if TYPE_CHECKING:  # the status sweep's types (worker.sweep)
+    from worker.providers.base import Listed, Watched
+
+log = logging.getLogger("jobfleet.declarative")
 MAX_LIST_PAGES = 50  # cursor pages one listing may follow: a loop in the API's cursors ends
 
 
@@ -129,10 +136,23 @@ class DeclarativeProvider(Provider):
 
     def list_statuses(self, query: Mapping[str, Any]) -> dict[str, RemoteStatus]:
         """Every listed job matching ``query`` (added to the spec's own), by remote id."""
-        budget = SearchBudget(self.name, self._clock, pages=MAX_LIST_PAGES, seconds=float("inf"))
+        budget = SearchBudget(self.name, self._clock, pages=MAX_LIST_PAGES, seconds=math.inf)
         rows = self._rows(query, budget)
         return {self._id(row, self.api.listing.id, "listed job"): self._row_status(row)
                 for row in rows}
+
+    def sweep(self, watched: Sequence[Watched]) -> Iterator[list[Listed]]:
+        """The watched jobs looked up by id, ``max_ids`` per request, one page at a time.
+
+        A row whose status cannot be read is left out (its own poll reports the problem).
+        """
+        listing = self.api.listing
+        ids = sorted({job.remote_id for job in watched})
+        budget = SearchBudget(self.name, self._clock, pages=MAX_LIST_PAGES, seconds=math.inf)
+        for start in range(0, len(ids), listing.max_ids):
+            query = {listing.ids_param: ",".join(ids[start:start + listing.max_ids])}
+            for rows in pages(self._http, listing, query, budget):
+                yield list(self._readable(rows))
 
     def cancel(self, remote_id: str, kind: str) -> None:
         """Sends the spec's cancel; a refusal for a job already ended is not an error."""
@@ -188,24 +208,16 @@ class DeclarativeProvider(Provider):
         return self._http.request("GET", url).content
 
     def _rows(self, query: Mapping[str, Any], budget: SearchBudget) -> Iterator[Any]:
-        """The listed jobs, following cursors; each page is accounted to ``budget``."""
-        listing = self.api.listing
-        base = {**render(listing.request.query, {}), **query}
-        cursor = None
-        while True:
-            budget.page()
-            page_query = {**base, listing.cursor_param: cursor} if cursor else base
-            answer = self._http.json(listing.request.method, listing.request.path,
-                                     params=page_query)
-            found, rows = read_path(answer, listing.items)
-            if not found or not isinstance(rows, list):
-                raise bad_answer(self.name, f"listing without a list at {listing.items}", answer)
+        """The listed jobs, every page's rows in turn."""
+        for rows in pages(self._http, self.api.listing, query, budget):
             yield from rows
-            if listing.next_cursor is None:
-                return
-            cursor = read_path(answer, listing.next_cursor)[1]
-            if not cursor or not rows:
-                return
+
+    def _readable(self, rows: list[Any]) -> Iterator[Listed]:
+        for row in rows:
+            try:
+                yield self._id(row, self.api.listing.id, "listed job"), self._row_status(row)
+            except BadResponse as exc:
+                log.info("listed row left to its own poll: %s", exc)
 
     def _row_status(self, row: Any) -> RemoteStatus:
         listing = self.api.listing
