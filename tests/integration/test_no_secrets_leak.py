@@ -40,7 +40,7 @@ def flower_tasks(port: int, want: int, timeout_s: float = 20) -> dict:
         time.sleep(0.3)
 
 
-def test_no_configured_secret_appears_in_redis_logs_or_flower(tmp_path):
+def test_no_configured_secret_appears_in_redis_logs_or_flower(tmp_path, example_providers):
     creds = EmulatorCredentials.generate()
     emulator = start_emulator([*FIXTURE_ARGS, *creds.emulator_args()],
                               log_path=tmp_path / "emulator.log")
@@ -55,7 +55,7 @@ def test_no_configured_secret_appears_in_redis_logs_or_flower(tmp_path):
             jobs = [sample_job(f"{kind}-{i}", provider, kind, duration_s=0.3,
                                outcome="failed" if i % 3 == 2 else "succeeded",
                                upload={"to": "moderately"} if kind == "msa" else None)
-                    for i, (provider, kind) in enumerate(KINDS * 3)]
+                    for i, (provider, kind) in enumerate([*KINDS, ("jobsapi", "task")] * 3)]
             jobs = emulator.control.plan_jobs(
                 [{k: v for k, v in job.items() if v is not None} for job in jobs])
             batch = fleet.enqueue_batch(jobs, batch="secrets")
