@@ -126,3 +126,38 @@ def _plain_env(redis_url: str) -> dict:
     import os
 
     return {**os.environ, "JOBFLEET_REDIS_URL": redis_url, "PYTHONPATH": str(REPO)}
+
+
+def no_key_spec_dir(tmp_path: Path) -> Path:
+    """The same API described without its Idempotency-Key: creation can only be sent once."""
+    directory = tmp_path / "nokey"
+    directory.mkdir()
+    text = (REPO / "examples" / "providers" / "jobsapi.toml").read_text()
+    text = text.replace('name = "jobsapi"', 'name = "jobsnokey"')
+    text = text.replace('at_most_once = "idempotency-key"\nidempotency_header = "Idempotency-Key"',
+                        'at_most_once = "none"')
+    (directory / "jobsnokey.toml").write_text(text[:text.index("\n[find]\n")])
+    return directory
+
+
+def test_without_a_key_a_lost_create_fails_submit_unknown_and_is_never_sent_twice(
+        private_emulator, tmp_path, run):
+    directory = no_key_spec_dir(tmp_path)
+    before = private_emulator.stats()["jobsapi"]["tasks_created"]
+    jobs = [{**job, "provider": "jobsnokey", "key": f"nokey-{i}"}
+            for i, job in enumerate(jobs_like_the_example(4))]
+    path = tmp_path / "nokey.jsonl"
+    path.write_text("".join(json.dumps(job) + "\n" for job in jobs))
+    private_emulator.configure("jobsapi", fault_drop=1.0)  # every answer lost, work done
+    try:
+        with private_fleet(private_emulator, tmp_path / "fleet", workers=1,
+                           JOBFLEET_PROVIDERS_DIR=str(directory)) as (api, pool):
+            batch = cli(pool.env, "submit", str(path)).stdout.strip().splitlines()[-1]
+            waited = cli(pool.env, "wait", batch, "--timeout", "120")
+            lines = list(api.results(batch))
+    finally:
+        private_emulator.configure("jobsapi", fault_drop=0.0)
+    assert waited.returncode == 0, waited.stdout[-2000:]
+    assert {(line["state"], line["reason"]) for line in lines} == {("failed", "submit_unknown")}
+    created = private_emulator.stats()["jobsapi"]["tasks_created"] - before
+    assert created == len(jobs)  # each create reached the API once; none was sent again
