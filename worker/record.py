@@ -37,7 +37,7 @@ def make_job_id(batch: str, key: str) -> str:
     return hashlib.sha256(f"{batch}\n{key}".encode()).hexdigest()[:24]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Job:
     """A job record. Holds no credential; ``params`` are the platform's inputs."""
 
@@ -113,7 +113,8 @@ TEXT: Codec = (str, str)
 INT: Codec = (lambda v: str(int(v)), int)
 FLOAT: Codec = (lambda v: repr(float(v)), float)
 FLAG: Codec = (lambda v: "1" if v else "", lambda s: s == "1")
-JSON: Codec = (lambda v: json.dumps(v, separators=(",", ":")), json.loads)
+_COMPACT = json.JSONEncoder(separators=(",", ":"))  # made once: encoding is on the enqueue path
+JSON: Codec = (_COMPACT.encode, json.loads)
 
 CODECS: dict[str, Codec] = {
     "id": TEXT, "batch": TEXT, "key": TEXT, "provider": TEXT, "kind": TEXT, "params": JSON,
@@ -147,13 +148,12 @@ def encode_changes(changes: Mapping[str, Any]) -> list[str]:
 def encode(job: Job) -> list[str]:
     """A new record's fields, flat, skipping those at their default (never stored)."""
     flat: list[str] = []
-    for f in dataclasses.fields(job):
-        value = getattr(job, f.name)
-        if f.name in ("times", "state") or value == _default(f):
-            continue
-        stored = encode_value(f.name, value)
-        if stored != "":
-            flat += [f.name, stored]
+    for name, default, write in _STORED:
+        value = getattr(job, name)
+        if value is not None and value != default:
+            stored = write(value)
+            if stored != "":
+                flat += [name, stored]
     return flat
 
 
@@ -178,3 +178,9 @@ def _default(f: dataclasses.Field) -> Any:
     if f.default_factory is not dataclasses.MISSING:
         return f.default_factory()
     return dataclasses.MISSING
+
+
+# (name, default, encoder) of every field a new record may store; computed once, as encoding
+# is on the enqueue path. The state and its times are written by the scripts.
+_STORED = tuple((f.name, _default(f), CODECS[f.name][0]) for f in dataclasses.fields(Job)
+                if f.name not in ("times", "state"))

@@ -41,7 +41,7 @@ def header() -> str:
 
 
 def _read(name: str) -> str:
-    return resources.files("worker").joinpath("lua", f"{name}.lua").read_text("utf-8")
+    return (resources.files("worker") / "lua" / f"{name}.lua").read_text("utf-8")
 
 
 @cache
