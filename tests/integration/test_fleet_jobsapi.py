@@ -161,3 +161,23 @@ def test_without_a_key_a_lost_create_fails_submit_unknown_and_is_never_sent_twic
     assert {(line["state"], line["reason"]) for line in lines} == {("failed", "submit_unknown")}
     created = private_emulator.stats()["jobsapi"]["tasks_created"] - before
     assert created == len(jobs)  # each create reached the API once; none was sent again
+
+
+def test_fleet_wide_limits_hold_for_a_spec_file_platform(private_emulator, tmp_path, run):
+    from emulator.stats import credential_label
+
+    credentials = EmulatorCredentials(ja_api_key="limits-test-key")
+    jobs = [{**job, "key": f"limited-{i}"} for i, job in enumerate(jobs_like_the_example(24))]
+    path = tmp_path / "limited.jsonl"
+    path.write_text("".join(json.dumps(job) + "\n" for job in jobs))
+    with private_fleet(private_emulator, tmp_path / "fleet", workers=2, credentials=credentials,
+                       JOBFLEET_JOBSAPI_MAX_IN_FLIGHT="4", JOBFLEET_JOBSAPI_RPS="10",
+                       JOBFLEET_JOBSAPI_BURST="5") as (api, pool):
+        batch = cli(pool.env, "submit", str(path)).stdout.strip().splitlines()[-1]
+        waited = cli(pool.env, "wait", batch, "--timeout", "120")
+        states = {line["state"] for line in api.results(batch)}
+    assert waited.returncode == 0 and states == {"succeeded"}, waited.stdout[-2000:]
+    stats = private_emulator.stats()["jobsapi"]
+    label = credential_label("key", credentials.ja_api_key)
+    assert 1 <= stats["peak_running_by_credential"][label] <= 4
+    assert stats["max_requests_in_any_1s_window"][label] <= 10 + 5
