@@ -158,3 +158,12 @@ def test_a_status_sweep_walks_the_listing_by_ids_a_hundred_a_request(provider, f
     seen = {remote_id: status.state for page in pages for remote_id, status in page}
     assert seen == {i: RemoteState.RUNNING for i in ids}
     assert provider.spec.capabilities.bulk_list
+
+
+def test_a_status_answer_about_another_job_is_a_bad_response(fresh_emulator):
+    status = dataclasses.replace(SPEC.status, id="task.template")  # never the token asked for
+    provider = make(fresh_emulator.base_url("jobsapi"), spec=dataclasses.replace(SPEC,
+                                                                                 status=status))
+    remote_id = provider.submit(job(LONG)).remote_id
+    with pytest.raises(BadResponse, match=f"asked for {remote_id}, got another job"):
+        provider.status(remote_id, "task")

@@ -113,6 +113,8 @@ class DeclarativeProvider(Provider):
         """One job's status from the status answer; the whole answer is kept as the record."""
         status = self.api.status
         answer = self._call(status.request, {"remote_id": remote_id, "kind": kind})
+        if status.id is not None and self._id(answer, status.id, "status answer") != remote_id:
+            raise bad_answer(self.name, f"asked for {remote_id}, got another job", answer)
         return self._status(answer, status.state, status.detail, "status answer")
 
     def bulk_status(self, jobs: Sequence[tuple[str, str]]) -> dict[str, RemoteStatus | Exception]:
@@ -199,7 +201,7 @@ class DeclarativeProvider(Provider):
             if not isinstance(name, str) or not name or not isinstance(url, str) or not url:
                 raise bad_answer(self.name, f"result file without {result.file_name} and "
                                  f"{result.file_url}", entry)
-            yield name.replace("/", "_"), self._download(url)
+            yield name, self._download(url)  # the result store's one name check judges it
 
     def _download(self, url: str) -> bytes:
         """An absolute URL is presigned (no credential sent); a path is under the base URL."""

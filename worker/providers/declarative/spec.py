@@ -63,6 +63,7 @@ class Status:
     request: Request
     state: str
     detail: str | None
+    id: str | None = None  # where the answer repeats the job's id, checked against the asked
 
 
 @dataclass(frozen=True)
@@ -247,7 +248,7 @@ def _check_params_named(t: Table, request: Request, kinds: Mapping[str, Mapping[
 
 def _status(t: Table) -> Status:
     request = _request(t, "GET", needs_id=True, body=False)
-    status = Status(request, t.text("state", required=True), t.text("detail"))
+    status = Status(request, t.text("state", required=True), t.text("detail"), t.text("id"))
     t.done()
     return status
 
