@@ -157,6 +157,11 @@ def encode(job: Job) -> list[str]:
     return flat
 
 
+def decode_value(name: str, stored: str | None) -> Any:
+    """One field as read back alone; None when it is absent."""
+    return None if stored in (None, "") else CODECS[name][1](stored)
+
+
 def decode(raw: Mapping[str, str]) -> Job:
     """A record read from Redis; ``ValueError`` names the field that cannot be read."""
     values: dict[str, Any] = {}

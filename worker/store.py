@@ -17,7 +17,7 @@ from typing import Any
 import redis
 
 from worker import keys, scripts
-from worker.record import STATES, STEPS, Job, decode, encode, encode_changes
+from worker.record import STATES, STEPS, Job, decode, decode_value, encode, encode_changes
 
 TransitionResult = tuple[bool, str | None]
 
@@ -95,19 +95,27 @@ class JobStore:
             yield ids
             start += len(ids)
 
-    def cancel_requested(self, jobs: Iterable[Job]) -> set[str]:
+    def cancel_requested(self, jobs: Iterable[Job], *, fresh: bool = False) -> set[str]:
         """The ids of ``jobs`` asked to stop, one by one or with their whole batch.
 
         The one place a step learns of a cancel request; each batch's flag is read once,
-        however many of its jobs are asked about.
+        however many of its jobs are asked about. ``fresh`` also re-reads each job's own flag
+        (in the same round trip) instead of trusting the record as read earlier.
         """
         jobs = list(jobs)
         batches = sorted({job.batch for job in jobs})
         pipe = self.redis.pipeline(transaction=False)
         for batch in batches:
             pipe.hget(keys.batch_key(batch), "cancel")
-        stopped = {b for b, flag in zip(batches, pipe.execute()) if flag == "1"}
-        return {job.id for job in jobs if job.cancel_requested or job.batch in stopped}
+        for job in jobs if fresh else ():
+            pipe.hget(keys.job_key(job.id), "cancel_requested")
+        answers = pipe.execute()
+        stopped = {b for b, flag in zip(batches, answers) if flag == "1"}
+        flagged = {job.id for job in jobs if job.cancel_requested}
+        if fresh:
+            flagged = {job.id for job, flag in zip(jobs, answers[len(batches):])
+                       if decode_value("cancel_requested", flag)}
+        return {job.id for job in jobs if job.id in flagged or job.batch in stopped}
 
     def ensure_batch(self, batch: str) -> None:
         """Makes an empty batch exist (a file with no valid line still gets a status)."""

@@ -40,10 +40,8 @@ def submit_job(rt: Runtime, job_id: str) -> None:
         return
     if outcome is None:
         return
-    if apply(rt, job, outcome).done and isinstance(outcome, Track):
-        current = rt.store.get(job.id)
-        if current is not None and _cancel_asked(rt, current):
-            cancel_job(rt, job.id)  # the request came while the create was out
+    if apply(rt, job, outcome).done and isinstance(outcome, Track) and _cancel_asked(rt, job):
+        cancel_job(rt, job.id)  # the request came while the create was out
 
 
 def _admit(rt: Runtime, job: Job) -> Job | None:
@@ -91,7 +89,8 @@ def _create(rt: Runtime, provider: Provider, job: Job, spec: JobSpec) -> Outcome
 
 
 def _cancel_asked(rt: Runtime, job: Job) -> bool:
-    return job.id in rt.store.cancel_requested([job])
+    """Asked to stop, as of now (the record in hand may predate the request)."""
+    return job.id in rt.store.cancel_requested([job], fresh=True)
 
 
 def _spec(job: Job) -> JobSpec:

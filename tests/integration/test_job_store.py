@@ -159,3 +159,11 @@ def test_a_cancel_request_is_seen_for_the_job_or_its_whole_batch(store):
     assert store.request_batch_cancel("b2")
     assert store.cancel_requested(store.get_many([a, b, c])) == {a, c}
     assert not store.request_batch_cancel("no-such-batch")
+
+
+def test_a_fresh_look_sees_a_cancel_request_made_after_the_record_was_read(store):
+    [a] = store.create_many([record("a")], due_in=30)
+    before = store.get(a)
+    store.request_job_cancel([a])
+    assert store.cancel_requested([before]) == set()  # the record in hand predates it
+    assert store.cancel_requested([before], fresh=True) == {a}

@@ -3,6 +3,7 @@ against the emulator over HTTP: the orchestration tested without Celery in betwe
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -125,3 +126,21 @@ def test_a_platform_that_keeps_failing_spends_the_error_budget_then_fails_the_jo
     assert job.create_started is None and job.remote_id is None
     assert created(fresh_emulator) == 0
     assert burst.rt.store.in_flight(DO) == 0
+
+
+def test_a_cancel_that_arrives_while_the_create_is_out_cancels_the_new_remote_job(
+        burst, fresh_emulator):
+    fresh_emulator.configure(DO, duration="fixed:60", latency_ms=800)
+    [job_id] = burst.enqueue([do_job("late-cancel")])
+    store = burst.rt.store
+    flagger = threading.Timer(0.4, store.request_job_cancel, args=[[job_id]])
+    flagger.start()  # lands while the create request is waiting for its answer
+    try:
+        burst.drain(timeout_s=60)
+    finally:
+        flagger.cancel()
+    job = store.get(job_id)
+    assert job.state == "cancelled" and job.remote_id
+    assert burst.ran["poll"] == 0  # the submit step saw the request itself, no poll needed
+    assert created(fresh_emulator) == 1
+    assert fresh_emulator.job(DO, job.remote_id)["status"] == "Cancelled"
