@@ -2,7 +2,8 @@
 
 Query: ``limit`` (1-100, default 25), ``cursor`` (opaque, from the previous page's
 ``next_cursor``), and any of ``token`` (comma-separated, at most 100), ``condition``
-(comma-separated conditions), ``idempotency_key``, ``template``. The answer is
+(comma-separated conditions), ``idempotency_key``, ``template``, ``label`` (``name:value``,
+a task whose labels hold that pair). The answer is
 ``{"items": [...], "next_cursor": str | null}``; ``null`` means the last page. A cursor
 names the last task shown, so tasks created while a client pages are never skipped.
 """
@@ -36,6 +37,7 @@ class TaskQuery:
     conditions: frozenset[str] | None
     idempotency_key: str | None
     template: str | None
+    label: tuple[str, str] | None = None
 
     def run(
         self,
@@ -67,6 +69,8 @@ class TaskQuery:
             return False
         if self.template is not None and task.template != self.template:
             return False
+        if self.label is not None and task.labels.get(self.label[0]) != self.label[1]:
+            return False
         return self.conditions is None or condition_of(job) in self.conditions
 
 
@@ -82,6 +86,9 @@ def parse_query(query: Mapping[str, str]) -> TaskQuery:
     if conditions is not None and not conditions <= CONDITIONS:
         unknown = ", ".join(sorted(conditions - CONDITIONS))
         raise ListError(f"unknown condition(s): {unknown}")
+    label = query.get("label")
+    if label is not None and ":" not in label:
+        raise ListError("label must be name:value")
     return TaskQuery(
         limit=int(limit_text),
         after=decode_cursor(query.get("cursor")),
@@ -89,6 +96,7 @@ def parse_query(query: Mapping[str, str]) -> TaskQuery:
         conditions=conditions,
         idempotency_key=query.get("idempotency_key") or None,
         template=query.get("template") or None,
+        label=tuple(label.split(":", 1)) if label is not None else None,  # type: ignore[arg-type]
     )
 
 

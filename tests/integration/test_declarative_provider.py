@@ -167,3 +167,33 @@ def test_a_status_answer_about_another_job_is_a_bad_response(fresh_emulator):
     remote_id = provider.submit(job(LONG)).remote_id
     with pytest.raises(BadResponse, match=f"asked for {remote_id}, got another job"):
         provider.status(remote_id, "task")
+
+
+def tag_spec(tmp_path: Path):
+    """The example, described as a tag API: our job id in a label, found by a label filter."""
+    text = (EXAMPLES / "jobsapi.toml").read_text()
+    text = text.replace('at_most_once = "idempotency-key"\nidempotency_header = "Idempotency-Key"',
+                        'at_most_once = "tag"')
+    text = text.replace('labels = "{params.labels?}" }', 'labels = { jobfleet = "{job_id}" } }')
+    text = text.replace('query = { idempotency_key = "{job_id}" }\ntag = "idempotency_key"',
+                        'query = { label = "jobfleet:{job_id}" }\ntag = "labels.jobfleet"')
+    (tmp_path / "tagged.toml").write_text(text)
+    return load_specs(tmp_path)["jobsapi"]
+
+
+def test_a_tag_api_sends_the_create_once_and_finds_a_lost_one_by_its_tag(fresh_emulator,
+                                                                         tmp_path):
+    spec = tag_spec(tmp_path)
+    assert spec.create.at_most_once == "tag"
+    outage = ScriptedOutage(fresh_emulator, "jobsapi")
+    provider = make(fresh_emulator.base_url("jobsapi"), spec=spec, before_request=outage,
+                    sleep=lambda s: None)
+    lost = job(FAST)
+    outage.arm({"fault_drop": 1.0}, {"fault_drop": 0.0})
+    with pytest.raises(TransientError):
+        provider.submit(lost)  # not retried: without a key a retry could run it twice
+    found = provider.find(lost)
+    assert found is not None
+    assert fresh_emulator.job("jobsapi", found.remote_id)["labels"] == {"jobfleet": lost.job_id}
+    assert provider.find(job(FAST)) is None
+    assert fresh_emulator.stats()["jobsapi"]["tasks_created"] == 1

@@ -159,3 +159,11 @@ def test_faults_and_per_credential_stats_apply_as_on_every_platform(api, fresh_e
     (credential,) = [c for c in stats["requests_by_credential"] if c != "anonymous"]
     assert credential.startswith("cred-") and KEY not in str(stats)
     assert stats["peak_running_by_credential"][credential] == 1
+
+
+def test_the_listing_filters_by_one_label(api):
+    tagged = api.create({**task("t"), "labels": {"jobfleet": "job-7"}}).json()["task"]["token"]
+    api.create({**task("u"), "labels": {"jobfleet": "job-8"}})
+    rows = api.get("/tasks", label="jobfleet:job-7").json()["items"]
+    assert [row["token"] for row in rows] == [tagged]
+    assert api.get("/tasks", label="jobfleet").status_code == 400
