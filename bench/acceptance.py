@@ -27,9 +27,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from devtools.localfleet import RedisServer, fleet_env, start_worker, stop_process
 from emulator.control import EmulatorControl, start_emulator
 from emulator.samples import KINDS, sample_job
-from producers.localfleet import RedisServer, fleet_env, start_worker, stop_process
 
 JOBFLEET = [sys.executable, "-m", "producers.cli"]
 SPEC_KINDS = (("jobsapi", "task"),)  # platforms described by spec files in examples/providers

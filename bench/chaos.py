@@ -37,11 +37,11 @@ from bench.chaos_recovery import RecoveryTracker
 from bench.chaos_report import render
 from bench.chaos_verdict import judge, last_terminal_s
 from config.settings import FleetSettings
+from devtools.localfleet import EXAMPLE_PROVIDERS_DIR
 from emulator.control import EmulatorError
 from emulator.settings import DurationSpec
 from producers.api import Fleet
 from producers.jobfile import upload_targets
-from producers.localfleet import EXAMPLE_PROVIDERS_DIR
 from worker.record import make_job_id
 
 BUDGET_SLACK_S = 120  # every job must end within the longest job's duration plus this

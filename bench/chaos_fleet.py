@@ -1,6 +1,6 @@
 """The fleet under test, as real processes, and the disruptions done to it.
 
-A Redis with AOF (``producers.localfleet.RedisServer``, restartable on its port and data),
+A Redis with AOF (``devtools.localfleet.RedisServer``, restartable on its port and data),
 the emulator with the run's fault rates, and worker processes that can be SIGKILLed and
 replaced. Every disruption is written down as an :class:`Event` with its time, so the
 report can say what was done and the recovery tracker can measure from it.
@@ -15,8 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from emulator.control import EmulatorProcess, start_emulator
-from producers.localfleet import (
+from devtools.localfleet import (
     EmulatorCredentials,
     RedisServer,
     fleet_env,
@@ -24,6 +23,7 @@ from producers.localfleet import (
     stop_process,
     wait_workers_ready,
 )
+from emulator.control import EmulatorProcess, start_emulator
 
 # Short enough that recovery is measured in seconds, long enough that the HTTP budget of one
 # step (3 attempts of HTTP_TIMEOUT_S plus backoff) fits inside a lease.

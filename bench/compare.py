@@ -25,9 +25,9 @@ from bench.chaos_jobs import make_jobs, planned_duration
 from bench.measure import do_credential, ratio
 from bench.runs import figures, measure
 from bench.systems import JobfleetSystem, NaiveSystem, System
+from devtools.localfleet import EmulatorCredentials
 from emulator.control import start_emulator
 from emulator.settings import DurationSpec
-from producers.localfleet import EmulatorCredentials
 
 SLACK_S = 180  # a run is cut off this long after its longest job should have ended
 SYSTEMS = {"naive": NaiveSystem, "jobfleet": JobfleetSystem}

@@ -28,9 +28,9 @@ from bench.chaos_jobs import make_jobs, planned_duration
 from bench.measure import MB, cpu_seconds, do_credential, redis_used_bytes, request_figures
 from bench.runs import PROVIDER, Run, figures, measure
 from bench.systems import JobfleetSystem
+from devtools.localfleet import EmulatorCredentials
 from emulator.control import EmulatorControl, start_emulator
 from emulator.settings import DurationSpec
-from producers.localfleet import EmulatorCredentials
 
 SPREAD_S = 60  # the jobs end within this long of each other
 SECONDS_PER_JOB = 0.006  # room to create every job remotely before the first one can end

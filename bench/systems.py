@@ -20,8 +20,7 @@ from typing import Any
 import redis
 
 from config.settings import FleetSettings
-from producers.api import Fleet, UnknownBatch
-from producers.localfleet import (
+from devtools.localfleet import (
     EmulatorCredentials,
     RedisServer,
     fleet_env,
@@ -29,6 +28,7 @@ from producers.localfleet import (
     stop_process,
     wait_workers_ready,
 )
+from producers.api import Fleet, UnknownBatch
 from worker.record import TERMINAL
 
 READY_TIMEOUT_S = 120  # workers on a loaded 2-core machine take a few seconds each

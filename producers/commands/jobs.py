@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import sys
@@ -14,8 +15,24 @@ STDIN = "-"
 TERMINAL = ("succeeded", "failed", "cancelled")
 
 
+PLATFORMS = "%(platforms)s"  # stands for the platforms block, made only when help is shown
+
+
+class _PlatformsHelp(argparse.RawDescriptionHelpFormatter):
+    """Fills in the platforms, from their specs, when ``submit --help`` is printed: reading
+    the specs is left out of every other command."""
+
+    def add_text(self, text: str | None) -> None:
+        if text is PLATFORMS:
+            from worker.providers.catalog import help_text
+
+            text = help_text().replace("%", "%%")
+        super().add_text(text)
+
+
 def register(sub) -> None:
-    p = sub.add_parser("submit", help="enqueue the jobs of a JSONL file; prints the batch id last")
+    p = sub.add_parser("submit", help="enqueue the jobs of a JSONL file; prints the batch id last",
+                       epilog=PLATFORMS, formatter_class=_PlatformsHelp)
     p.add_argument("file", help="the job file, or - for standard input (then --batch is needed)")
     p.add_argument("--batch", help="batch name (default: the file's name without its extension)")
     p.set_defaults(run=submit)

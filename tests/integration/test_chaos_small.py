@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from producers.localfleet import REPO
+from devtools.localfleet import REPO
 
 pytestmark = pytest.mark.integration
 

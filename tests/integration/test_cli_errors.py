@@ -13,7 +13,7 @@ import time
 import pytest
 import redis
 
-from producers.localfleet import REPO
+from devtools.localfleet import REPO
 
 pytestmark = pytest.mark.integration
 

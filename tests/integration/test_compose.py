@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from config.settings import FleetSettings, LimitSettings, PollSettings
-from producers.localfleet import REPO
+from devtools.localfleet import REPO
 from tests.fixtures.fleet import private_fleet
 from worker.providers import specs
 
@@ -96,8 +96,10 @@ def test_compose_config_gives_the_worker_every_platform_and_tuning_variable(tmp_
     assert "--requirepass" in services["redis"]["command"]
     assert "build" in services["worker"]
     images = {s["image"] for s in services.values() if s.get("image") != "redis:7-alpine"}
-    assert images == {"jobfleet:latest"}
-    assert [n for n, s in services.items() if "build" in s] == ["worker"]
+    assert images == {"jobfleet:latest", "jobfleet-dev:latest"}  # the emulator: --target dev
+    # the production image, and the dev image for the demo profile's emulator
+    assert sorted(n for n, s in services.items() if "build" in s) == ["emulator", "worker"]
+    assert services["emulator"]["build"]["target"] == "dev"
     assert any(v.endswith(":/jobs:ro") for v in services["worker"]["volumes"])
     demo = services["demo-worker"]["environment"]
     assert demo["DO_AUTH_TOKEN"] and demo["MODERATELY_API_KEY"] and demo["OPENPROTEIN_PASSWORD"]

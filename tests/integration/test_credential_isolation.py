@@ -15,9 +15,9 @@ import redis
 import requests
 
 from config.settings import FleetSettings
+from devtools.localfleet import RedisServer, fleet_env
 from emulator.samples import sample_job
 from producers.api import Fleet
-from producers.localfleet import RedisServer, fleet_env
 from tests.fixtures.fleet import TEST_SETTINGS, WorkerPool, wait_done
 
 pytestmark = pytest.mark.integration

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from producers.localfleet import REPO, EmulatorCredentials
+from devtools.localfleet import REPO, EmulatorCredentials
 from tests.fixtures.fleet import private_fleet
 
 pytestmark = pytest.mark.integration

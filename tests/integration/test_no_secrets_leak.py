@@ -9,9 +9,9 @@ import pytest
 import redis
 import requests
 
+from devtools.localfleet import EmulatorCredentials, free_port, start_flower, stop_process
 from emulator.control import start_emulator
 from emulator.samples import KINDS, sample_job
-from producers.localfleet import EmulatorCredentials, free_port, start_flower, stop_process
 from tests.fixtures.emulator import FIXTURE_ARGS
 from tests.fixtures.fleet import private_fleet, wait_done
 

@@ -23,10 +23,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from config.settings import FleetSettings
+from devtools.localfleet import REPO, fleet_env, redis_binary, start_flower, stop_process
 from emulator.control import free_port
 from emulator.samples import sample_job
 from producers.api import Fleet
-from producers.localfleet import REPO, fleet_env, redis_binary, start_flower, stop_process
 from tests.fixtures.fleet import TEST_SETTINGS, WorkerPool, wait_done
 
 pytestmark = pytest.mark.integration

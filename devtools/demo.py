@@ -17,10 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from config.settings import FleetSettings
-from emulator.control import start_emulator
-from emulator.samples import KINDS, sample_job
-from producers.api import Fleet
-from producers.localfleet import (
+from devtools.localfleet import (
     RedisServer,
     fleet_env,
     free_port,
@@ -28,6 +25,9 @@ from producers.localfleet import (
     start_worker,
     stop_process,
 )
+from emulator.control import start_emulator
+from emulator.samples import KINDS, sample_job
+from producers.api import Fleet
 from producers.progress import follow
 
 DEMO_DIR = Path(".jobfleet/demo")
