@@ -29,6 +29,7 @@ CONDITIONS = frozenset(CONDITION_BY_PHASE.values())
 ENDED = frozenset({"done", "errored", "aborted"})
 MAX_KEY_CHARS = 255  # longest Idempotency-Key accepted, as common APIs document
 MAX_PRIORITY = 9
+MAX_HINT_MS = 5000  # the longest "check again in" the API suggests
 
 
 @dataclass
@@ -78,7 +79,15 @@ def render(job: JobRecord, now: float) -> dict[str, Any]:
         "ended_at": millis(job.finished_at(now)),
         "progress": round(job.progress(now), 3),
         "problem": problem,
+        "check_after_ms": None if condition in ENDED else check_after_ms(job, now),
     }
+
+
+def check_after_ms(job: JobRecord, now: float) -> int:
+    """When the task is expected to end, capped: the API's polling hint."""
+    start = now if job.clock_start is None else job.clock_start
+    left = start + job.plan.queue_s + job.plan.duration_s - now
+    return int(min(max(left, 0.0) * 1000, MAX_HINT_MS))
 
 
 def create_problem(body: Any) -> str | None:

@@ -197,3 +197,11 @@ def test_a_tag_api_sends_the_create_once_and_finds_a_lost_one_by_its_tag(fresh_e
     assert fresh_emulator.job("jobsapi", found.remote_id)["labels"] == {"jobfleet": lost.job_id}
     assert provider.find(job(FAST)) is None
     assert fresh_emulator.stats()["jobsapi"]["tasks_created"] == 1
+
+
+def test_the_apis_polling_hint_is_read_in_seconds(provider):
+    running = provider.submit(job(LONG)).remote_id
+    assert provider.status(running, "task").poll_hint == 5.0  # the API's cap, 5,000 ms
+    short = provider.submit(job(FAST)).remote_id
+    assert 0 <= provider.status(short, "task").poll_hint <= 0.2
+    assert wait_terminal(provider, short, "task").poll_hint is None

@@ -88,6 +88,8 @@ BAD = [
      'states: no status value maps to "succeeded"'),
     ('cursor_param = "cursor"\n', "",
      "list.cursor_param: cursor_param and next_cursor go together"),
+    ('poll_hint_unit = "ms"', 'poll_hint_unit = "minutes"',
+     "status.poll_hint_unit: must be one of s, ms, got 'minutes'"),
     ("max_ids = 100", "max_ids = 0",
      "list.max_ids: must be at least 1, got 0"),
     ('query = { idempotency_key = "{job_id}" }', 'query = { idempotency_key = "{kind}" }',

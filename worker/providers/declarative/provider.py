@@ -20,6 +20,7 @@ The credential is read once, put into the client's headers and never into a mess
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -115,7 +116,8 @@ class DeclarativeProvider(Provider):
         answer = self._call(status.request, {"remote_id": remote_id, "kind": kind})
         if status.id is not None and self._id(answer, status.id, "status answer") != remote_id:
             raise bad_answer(self.name, f"asked for {remote_id}, got another job", answer)
-        return self._status(answer, status.state, status.detail, "status answer")
+        found = self._status(answer, status.state, status.detail, "status answer")
+        return dataclasses.replace(found, poll_hint=self._poll_hint(answer))
 
     def bulk_status(self, jobs: Sequence[tuple[str, str]]) -> dict[str, RemoteStatus | Exception]:
         """With a ``[list]`` that filters by ids: ``max_ids`` jobs per request; else one by
@@ -220,6 +222,14 @@ class DeclarativeProvider(Provider):
                 yield self._id(row, self.api.listing.id, "listed job"), self._row_status(row)
             except BadResponse as exc:
                 log.info("listed row left to its own poll: %s", exc)
+
+    def _poll_hint(self, answer: Any) -> float | None:
+        """Seconds the status answer suggests waiting, if the spec says where; else None."""
+        status = self.api.status
+        value = read_path(answer, status.poll_hint)[1] if status.poll_hint else None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            return None
+        return value / 1000 if status.poll_hint_unit == "ms" else float(value)
 
     def _row_status(self, row: Any) -> RemoteStatus:
         listing = self.api.listing

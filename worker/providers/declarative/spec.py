@@ -64,6 +64,8 @@ class Status:
     state: str
     detail: str | None
     id: str | None = None  # where the answer repeats the job's id, checked against the asked
+    poll_hint: str | None = None  # where the answer suggests when to ask again
+    poll_hint_unit: str = "s"  # "s" or "ms"
 
 
 @dataclass(frozen=True)
@@ -248,7 +250,8 @@ def _check_params_named(t: Table, request: Request, kinds: Mapping[str, Mapping[
 
 def _status(t: Table) -> Status:
     request = _request(t, "GET", needs_id=True, body=False)
-    status = Status(request, t.text("state", required=True), t.text("detail"), t.text("id"))
+    status = Status(request, t.text("state", required=True), t.text("detail"), t.text("id"),
+                    t.text("poll_hint"), t.choice("poll_hint_unit", ("s", "ms"), "s"))
     t.done()
     return status
 
