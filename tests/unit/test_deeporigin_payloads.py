@@ -7,15 +7,14 @@ import pytest
 from worker.errors import BadResponse, ConfigError, PermanentError
 from worker.providers.base import JobSpec, RemoteState
 from worker.providers.deeporigin import SPEC
-from worker.providers.deeporigin.settings import DeepOriginSettings
-from worker.providers.deeporigin.wire import (
-    build_create_body,
+from worker.providers.deeporigin.params import build_create_body, tool_params
+from worker.providers.deeporigin.records import (
     normalise_key,
     output_file_keys,
     quoted_price,
     remote_status,
-    tool_params,
 )
+from worker.providers.deeporigin.settings import DeepOriginSettings
 
 INPUTS = {"smiles": "c1ccccc1C", "radius": 1}
 

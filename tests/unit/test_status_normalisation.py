@@ -3,7 +3,7 @@
 import pytest
 
 from worker.errors import BadResponse
-from worker.providers.deeporigin.wire import remote_status as deeporigin_status
+from worker.providers.deeporigin.records import remote_status as deeporigin_status
 from worker.providers.moderately.records import remote_status as moderately_status
 from worker.providers.openprotein.records import remote_status as openprotein_status
 

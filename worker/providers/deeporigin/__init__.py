@@ -1,7 +1,7 @@
 """Deep Origin: one kind, ``tool``, running one of the platform's tools.
 
-The HTTP calls are in :mod:`.provider`; the pure request bodies and record readers in
-:mod:`.wire`.
+The HTTP calls are in :mod:`.provider`; the params checked and the create body built in
+:mod:`.params`, the platform's answers read in :mod:`.records`.
 """
 
 from __future__ import annotations

@@ -28,15 +28,14 @@ from worker.providers.base import (
     setting,
 )
 from worker.providers.deeporigin import SPEC
-from worker.providers.deeporigin.settings import DeepOriginSettings
-from worker.providers.deeporigin.wire import (
+from worker.providers.deeporigin.params import build_create_body, tool_params
+from worker.providers.deeporigin.records import (
     FIND_PAGE_SIZE,
     LIST_PAGE_SIZE,
     NAME,
     PLATFORM,
     V2_ACCEPT,
     bad,
-    build_create_body,
     normalise_key,
     output_file_keys,
     output_file_name,
@@ -45,9 +44,9 @@ from worker.providers.deeporigin.wire import (
     remote_status,
     safe_name,
     tagged,
-    tool_params,
     upload_dir,
 )
+from worker.providers.deeporigin.settings import DeepOriginSettings
 from worker.providers.http import HttpClient, parse_json
 
 

@@ -1,7 +1,7 @@
-"""Deep Origin's wire format: job params, request bodies and record readers, all pure.
+"""Deep Origin's answers read: execution records, quotes, output file keys; all pure.
 
-Kept apart from :mod:`worker.providers.deeporigin` (which does the HTTP) so each piece can be
-tested on its own. Wire protocol: ``/work/shared/providers/deeporigin.md``.
+Kept apart from :mod:`.provider` (which does the HTTP) so each piece can be tested on its
+own; the request side is :mod:`.params`.
 """
 
 from __future__ import annotations
@@ -9,18 +9,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from worker.errors import BadResponse, PermanentError, UnsafeAnswer
-from worker.providers.base import JobSpec, RemoteState, RemoteStatus, bad_answer, normalise_status
+from worker.providers.base import RemoteState, RemoteStatus, bad_answer, normalise_status
 from worker.results.names import UnsafeName, safe_file_name
 
 NAME = "deeporigin"
 PLATFORM = "Deep Origin"  # as named in messages
-APP_TAG = "jobfleet"  # the ``app`` tag on every execution we create
-QUOTE_ONLY = -1  # approveAmount for "quote, do not run"; 0 would still run free quotes
-DEFAULT_VERSION = "latest"  # the platform resolves it to the newest enabled version
 V2_ACCEPT = "application/json;v=2.0"  # the v2 execution DTO, as the official client asks
 FIND_PAGE_SIZE = 10  # one session tag matches one execution; room for strays if unfiltered
 LIST_PAGE_SIZE = 1000  # the official client's page size; the platform allows up to 10,000
@@ -38,20 +34,6 @@ _STATES = {
     "InsufficientFunds": RemoteState.FAILED,
     "Cancelled": RemoteState.CANCELLED,
 }
-_PARAM_KEYS = frozenset({"tool", "version", "inputs", "name", "metadata", "cluster_id"})
-_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # safe as one raw URL path segment
-
-
-@dataclass(frozen=True)
-class ToolParams:
-    """A ``tool`` job's parameters, checked."""
-
-    tool: str
-    version: str
-    inputs: Mapping[str, Any]
-    name: str | None = None
-    metadata: Mapping[str, Any] = field(default_factory=dict)
-    cluster_id: str | None = None
 
 
 def reject(message: str) -> NoReturn:
@@ -60,57 +42,6 @@ def reject(message: str) -> NoReturn:
 
 def bad(message: str, answer: Any) -> BadResponse:
     return bad_answer(NAME, message, answer)
-
-
-def tool_params(job: JobSpec) -> ToolParams:
-    """Checks a job's kind, params and ceiling; raises ``PermanentError`` naming the problem."""
-    params = job.params
-    if job.kind != "tool":
-        reject(f"unsupported job kind {job.kind!r}; deeporigin runs 'tool' jobs")
-    if not isinstance(params, Mapping):
-        reject("params must be an object")
-    if unknown := sorted(set(params) - _PARAM_KEYS):
-        reject(f"unknown params: {', '.join(map(str, unknown))}")
-    tool, version = params.get("tool"), params.get("version", DEFAULT_VERSION)
-    for label, value in (("tool", tool), ("version", version)):
-        if not isinstance(value, str) or not _SEGMENT.fullmatch(value):
-            reject(
-                f"params.{label} must be a key like 'deeporigin.docking' or 'latest', got {value!r}"
-            )
-    inputs, metadata = params.get("inputs"), params.get("metadata") or {}
-    if not isinstance(inputs, Mapping) or not isinstance(metadata, Mapping):
-        reject("params.inputs is required and, like params.metadata, must be an object")
-    name, cluster_id = params.get("name"), params.get("cluster_id")
-    if any(v is not None and not (isinstance(v, str) and v) for v in (name, cluster_id)):
-        reject("params.name and params.cluster_id must be non-empty strings")
-    try:
-        json.dumps([inputs, metadata], allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        reject(f"params.inputs/metadata must be plain JSON: {exc}")
-    if job.max_price is not None and not (
-        isinstance(job.max_price, (int, float)) and job.max_price >= 0
-    ):
-        reject(f"max_price must be a non-negative number, got {job.max_price!r}")
-    return ToolParams(tool, version, inputs, name, metadata, cluster_id)
-
-
-def build_create_body(job: JobSpec, project_id: str, cluster_id: str) -> dict[str, Any]:
-    """The create-execution body; ``params.cluster_id`` wins over the given default cluster."""
-    params = tool_params(job)
-    body: dict[str, Any] = {
-        "inputs": dict(params.inputs),
-        "outputs": {},
-        "metadata": {**params.metadata, "jobfleet_job_id": job.job_id},
-        "projectId": project_id,
-        "clusterId": params.cluster_id or cluster_id,
-        "app": APP_TAG,
-        "session": job.job_id,
-    }
-    if params.name is not None:
-        body["name"] = params.name
-    if job.max_price is not None:
-        body["approveAmount"] = QUOTE_ONLY
-    return body
 
 
 def remote_status(record: Any) -> RemoteStatus:
