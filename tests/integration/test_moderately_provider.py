@@ -400,5 +400,5 @@ def test_a_5xx_while_searching_is_a_transient_error_of_the_search_and_creates_no
     outage.arm({"fault_5xx": 1.0}, {"fault_5xx": 1.0}, {"fault_5xx": 1.0}, {"fault_5xx": 0.0})
     with pytest.raises(TransientError) as caught:
         flaky_provider.find(lost(job, time.time()))
-    assert caught.value.status == 503 and not caught.value.unanswered
+    assert caught.value.status in (500, 502, 503) and not caught.value.unanswered
     assert moderately_stats(fresh_emulator)["executions_created"] == 0

@@ -165,9 +165,28 @@ class Provider(ABC):
         """
         return None
 
-    @abstractmethod
     def status(self, remote_id: str, kind: str) -> RemoteStatus:
-        """Asks for one remote job's status."""
+        """Asks for one remote job's status: its record (:meth:`status_record`), normalised
+        (:meth:`read_status`), and checked to be the job asked for (:meth:`record_id`); a
+        record of another job is a ``BadResponse``. The raw record is kept on the status."""
+        record = self.status_record(remote_id, kind)
+        status = self.read_status(kind, record)
+        if self.record_id(kind, record) != remote_id:
+            raise bad_answer(self.name, f"asked for {remote_id}, got another job", record)
+        return status
+
+    def status_record(self, remote_id: str, kind: str) -> Any:
+        """Hook: the platform's record of one job, as its status request answers it."""
+        raise NotImplementedError(f"{self.name} reads no status records")
+
+    def read_status(self, kind: str, record: Any) -> RemoteStatus:
+        """Hook: a record (from a status request, a create or a list) as a ``RemoteStatus``;
+        ``BadResponse`` when it cannot be read (see :func:`normalise_status`)."""
+        raise NotImplementedError(f"{self.name} reads no status records")
+
+    def record_id(self, kind: str, record: Any) -> Any:
+        """Hook: the remote id a record read by :meth:`read_status` names."""
+        raise NotImplementedError(f"{self.name} reads no status records")
 
     def bulk_status(self, jobs: Sequence[tuple[str, str]]) -> dict[str, RemoteStatus | Exception]:
         """Status of many ``(remote_id, kind)`` pairs; per-job errors are returned, not raised.

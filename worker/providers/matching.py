@@ -2,7 +2,8 @@
 
 Moderately AI and OpenProtein.AI take no idempotency key and no client tag, so after a create
 whose answer was lost (:meth:`Provider.find`) the fleet lists the platform's recent jobs and
-compares each one with what it sent. This module holds what both searches share:
+compares each one with what it sent. This module holds what both searches share, and
+:class:`PayloadSearch`, the one ``find`` both run through their hooks:
 
 * the **window**: jobs created since ``create_started`` minus :data:`FIND_SLACK_S` (our
   clock and the platform's may disagree), or in the last :data:`FIND_LOOKBACK_S` when the
@@ -26,12 +27,14 @@ from __future__ import annotations
 import enum
 import json
 import math
+from abc import abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from worker.errors import PermanentError
+from worker.providers.base import JobSpec, Provider, Submission
 
 FIND_SLACK_S = 60.0  # the platform's clock may run this far behind ours
 FIND_LOOKBACK_S = 15 * 60.0  # window when the earlier attempt's start is unknown
@@ -179,3 +182,51 @@ def pick(
             "their inputs cannot be read back in full; not created again, to never run the "
             "job twice", provider=provider)
     return None
+
+
+class PayloadSearch(Provider):
+    """A provider whose lost creates are found by payload: :meth:`find` is written once here.
+
+    The platform fills three hooks: what the create sent (:meth:`sent_payload`), the recent
+    jobs that could be ours (:meth:`recent_jobs`, within the window and the budget) and
+    whether one of them is (:meth:`payload_verdict`); :func:`pick` decides, and the chosen
+    record is read by :meth:`Provider.read_status`. ``clock`` is the provider's own.
+    """
+
+    clock: Callable[[], float]
+
+    def find(
+        self, job: JobSpec, taken: Callable[[str], bool] = lambda _: False
+    ) -> Submission | None:
+        """The remote job a lost create made for ``job``, matched by payload, or None.
+
+        Raises ``SearchInconclusive`` (reason ``submit_unknown``) when a candidate cannot be
+        compared in full or the search would run past its bounds.
+        """
+        sent = self.sent_payload(job)
+        since = search_since(job.create_started, self.clock())
+        budget = SearchBudget(self.name, self.clock)
+        candidates = list(self.recent_jobs(job, sent, since, budget))
+        found = pick(candidates, lambda c: self.payload_verdict(job, sent, c, budget), taken,
+                     self.name)
+        if found is None:
+            return None
+        return Submission(found.remote_id, self.read_status(job.kind, found.record))
+
+    @abstractmethod
+    def sent_payload(self, job: JobSpec) -> Any:
+        """What the create request for ``job`` sent (checked params, or the body)."""
+
+    @abstractmethod
+    def recent_jobs(
+        self, job: JobSpec, sent: Any, since: float, budget: SearchBudget
+    ) -> Iterable[Candidate]:
+        """The platform's jobs that could be ``job``'s: of its kind, created since ``since``;
+        each list page is accounted with ``budget.page()``."""
+
+    @abstractmethod
+    def payload_verdict(
+        self, job: JobSpec, sent: Any, candidate: Candidate, budget: SearchBudget
+    ) -> Verdict:
+        """Whether ``candidate`` is the job ``sent`` created (reading it back may cost
+        requests: check ``budget.check_time()`` first)."""

@@ -110,15 +110,17 @@ class DeepOriginProvider(Provider):
                 return
             page += 1
 
-    def status(self, remote_id: str, kind: str) -> RemoteStatus:
-        """GETs one execution as the v2 DTO; the raw record is kept on the status."""
-        record = self._http.json(
+    def status_record(self, remote_id: str, kind: str) -> Any:
+        """One execution as the v2 DTO."""
+        return self._http.json(
             "GET", self._execution_path(remote_id), headers={"Accept": V2_ACCEPT}
         )
-        status = remote_status(record)
-        if record["executionId"] != remote_id:
-            raise bad(f"asked for execution {remote_id}, got another", record)
-        return status
+
+    def read_status(self, kind: str, record: Any) -> RemoteStatus:
+        return remote_status(record)
+
+    def record_id(self, kind: str, record: Any) -> Any:
+        return record["executionId"]
 
     def cancel(self, remote_id: str, kind: str) -> None:
         """Cancels a pending or running execution; a terminal or quoted one is left alone.

@@ -44,7 +44,6 @@ from worker.errors import AuthError, PermanentError
 from worker.providers.base import (
     JobSpec,
     Outputs,
-    Provider,
     RemoteStatus,
     Submission,
     setting,
@@ -52,11 +51,10 @@ from worker.providers.base import (
 from worker.providers.http import HttpClient
 from worker.providers.matching import (
     Candidate,
+    PayloadSearch,
     SearchBudget,
     Verdict,
     parse_time,
-    pick,
-    search_since,
 )
 from worker.providers.moderately import SPEC
 from worker.providers.moderately.params import (
@@ -91,7 +89,7 @@ _LIST_FILTERS = {AGENT: "agentConfigurationVersionIds", PIPELINE: "pipelineConfi
 _NEWEST_FIRST = {PIPELINE: {"orderBy": "createdAt", "orderDirection": "desc"}}
 
 
-class ModeratelyProvider(Provider):
+class ModeratelyProvider(PayloadSearch):
     """Agent and pipeline executions: create, poll, cancel, fetch outputs; file uploads."""
 
     spec = SPEC  # finds by our job id in the summary, else by payload (module docstring)
@@ -104,7 +102,7 @@ class ModeratelyProvider(Provider):
         redis: Any = None,  # handed to every provider; not needed here
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._clock = clock
+        self.clock = clock
         self._team = setting(settings.team_id, "MODERATELY_TEAM_ID", PLATFORM)
         self._http = http
 
@@ -115,34 +113,31 @@ class ModeratelyProvider(Provider):
         status = remote_status(job.kind, record)
         return Submission(remote_id=record[ID_KEYS[job.kind]], status=status)
 
-    def find(
-        self, job: JobSpec, taken: Callable[[str], bool] = lambda _: False
-    ) -> Submission | None:
-        """The execution a lost create made for ``job`` (see the module docstring), or None.
+    def sent_payload(self, job: JobSpec) -> dict[str, Any]:
+        """The create body (the params checked, the summary marked with our job id)."""
+        return create_request(job)[1]
 
-        Raises ``SearchInconclusive`` (reason ``submit_unknown``) when a candidate cannot be
-        compared in full or the list is longer than the search may read.
-        """
-        _, body = create_request(job)
-        since = search_since(job.create_started, self._clock())
-        budget = SearchBudget(NAME, self._clock)
-        candidates = list(self._recent(job.kind, body[CONFIG_KEYS[job.kind]], since, budget))
+    def recent_jobs(
+        self, job: JobSpec, sent: Any, since: float, budget: SearchBudget
+    ) -> Iterator[Candidate]:
+        """The executions of the job's configuration version since ``since``."""
+        return self._recent(job.kind, sent[CONFIG_KEYS[job.kind]], since, budget)
 
-        def verdict(candidate: Candidate) -> Verdict:
-            return execution_verdict(job.kind, candidate.record, body, job.job_id)
+    def payload_verdict(
+        self, job: JobSpec, sent: Any, candidate: Candidate, budget: SearchBudget
+    ) -> Verdict:
+        """Our marker in its summary decides; else every sent field echoing back equal."""
+        return execution_verdict(job.kind, candidate.record, sent, job.job_id)
 
-        found = pick(candidates, verdict, taken, NAME)
-        if found is None:
-            return None
-        return Submission(remote_id=found.remote_id, status=remote_status(job.kind, found.record))
+    def status_record(self, remote_id: str, kind: str) -> Any:
+        """One agent or pipeline execution."""
+        return self._json("GET", self._path(kind, remote_id))
 
-    def status(self, remote_id: str, kind: str) -> RemoteStatus:
-        """GETs one execution; the raw record is kept on the status."""
-        record = self._json("GET", self._path(kind, remote_id))
-        status = remote_status(kind, record)
-        if record[ID_KEYS[kind]] != remote_id:
-            raise bad(f"asked for {kind} execution {remote_id}, got another", record)
-        return status
+    def read_status(self, kind: str, record: Any) -> RemoteStatus:
+        return remote_status(kind, record)
+
+    def record_id(self, kind: str, record: Any) -> Any:
+        return record[ID_KEYS[kind]]
 
     def cancel(self, remote_id: str, kind: str) -> None:
         """Cancels the execution (a pipeline with our reason); a terminal one is left alone.

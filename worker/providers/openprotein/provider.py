@@ -42,7 +42,6 @@ from worker.errors import AuthError, BadResponse, ConfigError, PermanentError
 from worker.providers.base import (
     JobSpec,
     Outputs,
-    Provider,
     RemoteStatus,
     Submission,
     setting,
@@ -50,12 +49,11 @@ from worker.providers.base import (
 from worker.providers.http import HttpClient, parse_json
 from worker.providers.matching import (
     Candidate,
+    PayloadSearch,
     SearchBudget,
     Verdict,
     iso_utc,
     parse_time,
-    pick,
-    search_since,
     worst,
 )
 from worker.providers.openprotein import SPEC
@@ -78,7 +76,7 @@ from worker.providers.openprotein.settings import OpenProteinSettings
 
 log = logging.getLogger(__name__)
 
-class OpenProteinProvider(Provider):
+class OpenProteinProvider(PayloadSearch):
     """OpenProtein's align and embeddings services; one shared login for the fleet."""
 
     spec = SPEC  # finds by payload; see the module docstring
@@ -91,7 +89,7 @@ class OpenProteinProvider(Provider):
         redis: Redis | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._clock = clock
+        self.clock = clock
         username = setting(settings.username, "OPENPROTEIN_USERNAME", PLATFORM)
         setting(settings.password, "OPENPROTEIN_PASSWORD", PLATFORM)
         if redis is None:
@@ -115,31 +113,31 @@ class OpenProteinProvider(Provider):
         status = remote_status(parse_json(NAME, response))
         return Submission(remote_id=status.record["job_id"], status=status)
 
-    def find(
-        self, job: JobSpec, taken: Callable[[str], bool] = lambda _: False
-    ) -> Submission | None:
-        """The remote job a lost create made for ``job``, matched by payload, or None.
+    def sent_payload(self, job: JobSpec) -> MsaParams | EmbedParams:
+        """The job's params, checked: what the create sent, as compared on read-back."""
+        return job_params(job.kind, job.params)
 
-        Raises ``SearchInconclusive`` (reason ``submit_unknown``) when a candidate's inputs
-        cannot be read back in full or the search would run past its bounds.
-        """
-        params = job_params(job.kind, job.params)
-        since = search_since(job.create_started, self._clock())
-        budget = SearchBudget(NAME, self._clock)
-        candidates = [c for job_type in JOB_TYPES[job.kind]
-                      for c in self._recent(job_type, since, budget)]
-        found = pick(candidates, lambda c: self._verdict(params, c, budget), taken, NAME)
-        if found is None:
-            return None
-        return Submission(remote_id=found.remote_id, status=remote_status(found.record))
+    def recent_jobs(
+        self, job: JobSpec, sent: Any, since: float, budget: SearchBudget
+    ) -> Iterator[Candidate]:
+        """The jobs of every job type the kind may be listed under, since ``since``."""
+        for job_type in JOB_TYPES[job.kind]:
+            yield from self._recent(job_type, since, budget)
 
-    def status(self, remote_id: str, kind: str) -> RemoteStatus:
-        """One Job object, normalised; the raw record is kept on the status."""
-        record = parse_json(NAME, self._call("GET", f"v1/jobs/{quote(remote_id, safe='')}"))
-        status = remote_status(record)
-        if record["job_id"] != remote_id:
-            raise bad(f"asked for job {remote_id}, got another", record)
-        return status
+    def payload_verdict(
+        self, job: JobSpec, sent: Any, candidate: Candidate, budget: SearchBudget
+    ) -> Verdict:
+        return self._verdict(sent, candidate, budget)
+
+    def status_record(self, remote_id: str, kind: str) -> Any:
+        """One Job object."""
+        return parse_json(NAME, self._call("GET", f"v1/jobs/{quote(remote_id, safe='')}"))
+
+    def read_status(self, kind: str, record: Any) -> RemoteStatus:
+        return remote_status(record)
+
+    def record_id(self, kind: str, record: Any) -> Any:
+        return record["job_id"]
 
     def cancel(self, remote_id: str, kind: str) -> None:
         """OpenProtein has no cancel endpoint; the fleet stops tracking the job instead."""
