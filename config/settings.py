@@ -26,6 +26,7 @@ VISIBILITY_TIMEOUT_S = 600  # Redis redelivery backstop; our leases recover far 
 MAX_STEP_ERRORS = 8  # consecutive transient failures of one job's step before it fails
 HTTP_TIMEOUT_S = 10.0  # per request: 3 attempts + 5 s of backoff stay inside LEASE_S
 HTTP_RETRIES = 2  # in-client retries of idempotent requests before giving the step back
+RETENTION_DAYS = 30.0  # ended jobs and finished batches are forgotten this long after they end
 MAX_RESPONSE_MB = 256.0  # one platform answer held in memory; far above any real result file
 POLL_INITIAL_S = 2.0  # first status check after submission
 POLL_FACTOR = 1.5  # growth per check: a 1 h job costs ~20 checks, not 720
@@ -53,6 +54,12 @@ class FleetSettings(BaseSettings):
     http_timeout_s: float = Field(HTTP_TIMEOUT_S, gt=0)
     http_retries: int = Field(HTTP_RETRIES, ge=0)
     max_response_mb: float = Field(MAX_RESPONSE_MB, gt=0)
+    retention_days: float = Field(RETENTION_DAYS, gt=0)
+
+    @property
+    def retention_s(self) -> int:
+        """The retention in whole seconds (at least one), as Redis expiries take it."""
+        return max(1, round(self.retention_days * 86400))
 
     @field_validator("redis_url")
     @classmethod

@@ -39,6 +39,14 @@ class UnknownBatch(LookupError):
     """No batch of that id exists."""
 
 
+class BatchInFlight(RuntimeError):
+    """The batch still has jobs that have not ended."""
+
+    def __init__(self, batch: str, live: int) -> None:
+        super().__init__(f"batch {batch!r} has {live} job(s) not yet ended")
+        self.batch, self.live = batch, live
+
+
 def batch_id_for(content: bytes) -> str:
     """A batch id derived from content: submitting the same file twice names the same batch."""
     return "b-" + hashlib.sha256(content).hexdigest()[:16]
@@ -49,7 +57,8 @@ class Fleet:
 
     def __init__(self, settings: FleetSettings | None = None) -> None:
         self.settings = settings or fleet_settings()
-        self.store = JobStore(connect_redis(self.settings.redis_url))
+        self.store = JobStore(connect_redis(self.settings.redis_url),
+                              retention_s=self.settings.retention_s)
         self.celery = Celery("jobfleet-producer")
         self.celery.conf.update(celery_config(self.settings))
 
@@ -92,10 +101,14 @@ class Fleet:
         for start in range(0, len(jobs), CREATE_CHUNK):
             records = [_record(batch, job) for job in jobs[start : start + CREATE_CHUNK]]
             created += self.store.create_many(records, due_in=self.settings.lease_s)
-        for start in range(0, len(created), self.settings.chunk_size):
-            chunk = created[start : start + self.settings.chunk_size]
-            self.celery.send_task(TASKS["submit"], args=[chunk], queue=QUEUES["submit"])
+        self._send_submits(created)
         return created
+
+    def _send_submits(self, job_ids: list[str]) -> None:
+        """Submit messages, a chunk of ids each (the due index is the safety net if lost)."""
+        for start in range(0, len(job_ids), self.settings.chunk_size):
+            chunk = job_ids[start : start + self.settings.chunk_size]
+            self.celery.send_task(TASKS["submit"], args=[chunk], queue=QUEUES["submit"])
 
     def status(self, batch: str) -> dict[str, Any]:
         """``{"batch", "total", "states": {state: n}, "done"}``: one Redis read, any batch size."""
@@ -135,7 +148,7 @@ class Fleet:
             for job in self.store.get_many(ids):
                 record = job.public()
                 line = {k: record[k] for k in LINE_FIELDS}
-                for extra in ("file_id", "error", "reason"):
+                for extra in ("attempt", "file_id", "error", "reason"):
                     if extra in record:
                         line[extra] = record[extra]
                 if "result" in record:
@@ -152,6 +165,39 @@ class Fleet:
         if ids:
             self.store.request_job_cancel(ids)
             self.celery.send_task(TASKS["cancel"], kwargs={"job_ids": ids}, queue=QUEUES["cancel"])
+
+    def batches(self) -> list[dict[str, Any]]:
+        """Every batch still held, oldest first: name, created, counts by state, done."""
+        from worker.lifecycle import list_batches
+
+        return [{"batch": b.name, "created": b.created, "total": b.counts["total"],
+                 "states": {s: b.counts[s] for s in STATES}, "done": b.done,
+                 "finished_at": b.finished_at} for b in list_batches(self.store)]
+
+    def retry(self, batch: str, reasons: Iterable[str] = ()) -> dict[str, str]:
+        """Runs the batch's failed jobs (those with one of ``reasons``, if given) again, each
+        as a new attempt of its key; job id → 'retried' or why not. A job whose remote job
+        may still be running is never retried (that would be a second remote job)."""
+        from worker.lifecycle import failed_jobs
+
+        self.status(batch)
+        outcome = self.store.retry_many(failed_jobs(self.store, batch, reasons),
+                                        due_in=self.settings.lease_s)
+        self._send_submits([job_id for job_id, what in outcome.items() if what == "retried"])
+        return outcome
+
+    def forget(self, batch: str) -> int:
+        """Removes a finished batch now: its jobs, registry entries, batch keys and result
+        files; returns how many jobs were removed. ``BatchInFlight`` while any job is live."""
+        from worker.lifecycle import forget_batch
+        from worker.results.store import ResultStore
+
+        status = self.status(batch)
+        if not status["done"]:
+            raise BatchInFlight(batch, status["total"] - sum(
+                status["states"][s] for s in ("succeeded", "failed", "cancelled")))
+        ResultStore(self.settings.results_url).remove_batch(batch)
+        return forget_batch(self.store, batch)
 
     def close(self) -> None:
         self.celery.close()

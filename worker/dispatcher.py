@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 
+from worker.lifecycle import prune_batches
 from worker.record import STEPS
 from worker.store import JobStore
 
 log = logging.getLogger("jobfleet.dispatcher")
+
+TIDY_MAX_S = 60.0  # expired batches leave the batch list within this (or the retention)
 
 Send = Callable[[str, list[str]], None]  # (step, job ids) → one message
 
@@ -90,9 +94,14 @@ class DispatcherThread(threading.Thread):
 
     def run(self) -> None:
         dispatcher = self.make()
+        tidy_every = min(TIDY_MAX_S, dispatcher.store.retention_s)
+        next_tidy = time.monotonic()
         while not self.stopping.is_set():
             try:
                 dispatcher.run_once()
+                if time.monotonic() >= next_tidy:
+                    next_tidy = time.monotonic() + tidy_every
+                    prune_batches(dispatcher.store)
             except Exception:  # noqa: BLE001 - Redis may be restarting; try again next round
                 log.warning("dispatch round failed; retrying", exc_info=True)
                 self.stopping.wait(min(5.0, self.interval * 4))

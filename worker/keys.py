@@ -8,7 +8,8 @@ with :data:`PREFIX`. Layout (single-node Redis)::
     jf:batch:{b}:ids            list   job ids in submission order
     jf:due:{step}:{provider}    zset   job id → when its next step is due
     jf:inflight                 hash   provider → remote jobs alive now (submitting + running)
-    jf:remote:{provider}        hash   remote id → the job tracking it (never two)
+    jf:remote:{provider}:{rid}  string the job tracking remote job rid (never two); its own key
+                                       so it expires with the job (``id#n``: a past attempt)
     jf:authfail:{credential}    string a refused credential's reason, for a short while
     jf:limit:{credential}       hash   the credential's fleet-wide token bucket and pause
     jf:token:{provider}:{h}...  string a shared login, sealed (see the provider's auth module)
@@ -28,6 +29,11 @@ Aggregates for monitoring, moved in the same Lua step as each state change (read
     jf:batch:{b}:reasons        hash   failure reason → jobs
     jf:batch:{b}:examples       hash   failure reason → the first message seen for it
     jf:batch:{b}:ended          hash   "{10 s bucket}:{terminal state}" → jobs ended then
+
+Retention (``JOBFLEET_RETENTION_DAYS``): a job's hash and its registry entry expire that long
+after the job ends; a batch's keys that long after its last job ends (a new job or a retry
+makes them permanent again). ``jf:batches`` members whose batch has expired are pruned by the
+dispatchers' janitor.
 
 The Lua scripts get the prefixes below from :mod:`worker.scripts`, never spelled twice.
 """
@@ -71,9 +77,17 @@ def due_key(step: str, provider: str) -> str:
     return f"{DUE}{step}:{provider}"
 
 
-def remote_key(provider: str) -> str:
-    """Which job tracks each remote job of ``provider``."""
-    return f"{REMOTE}{provider}"
+def remote_key(provider: str, remote_id: str) -> str:
+    """Which job tracks remote job ``remote_id`` of ``provider``."""
+    return f"{REMOTE}{provider}:{remote_id}"
+
+
+BATCH_PARTS = ("", ":ids", ":platforms", ":reasons", ":examples", ":ended")  # a batch's keys
+
+
+def batch_keys(batch: str) -> list[str]:
+    """Every key that belongs to one batch (its jobs' keys aside): forgotten together."""
+    return [f"{BATCH}{batch}{part}" for part in BATCH_PARTS]
 
 
 def authfail_key(credential: str) -> str:

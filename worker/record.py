@@ -7,12 +7,15 @@ JSON. Writing a field as None deletes it from the hash (the Lua scripts read ``"
 "delete"); decoding ignores fields it does not know, so a record written by a newer
 worker still reads in an older one.
 
-State machine (terminal states are never left)::
+State machine (terminal states are never left, but for one explicit exit)::
 
     queued ──► submitting ──► running ──► succeeded
        │            │            ├──────► failed
        │            │            └──────► cancelled
        └────────────┴──► failed / cancelled
+
+    failed ──retry──► queued   a new attempt of the same key (``attempt`` + 1), only when no
+                               remote job of the earlier attempt may still run
 """
 
 from __future__ import annotations
@@ -30,6 +33,15 @@ TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 ACTIVE = tuple(s for s in STATES if s not in TERMINAL)
 ALIVE = frozenset({"submitting", "running"})  # a remote job may exist: counts in flight
 TIME_FIELD = "t_"  # t_{state}: when the job entered that state (set by the scripts)
+
+
+# Fields that belong to one attempt: a retry clears them (identity, options, attempt stay).
+ATTEMPT_FIELDS = (
+    "lease_until", "cancel_requested", "submit_attempts", "create_started", "remote_id",
+    "remote_state", "remote_done", "remote_detail", "remote_ended_at", "seen_ended_at",
+    "polls", "next_poll", "deadline_at", "errors", "last_error", "result", "reason", "error",
+    "file_id", "file_sha256", "file_to",
+)
 
 
 def make_job_id(batch: str, key: str) -> str:
@@ -56,6 +68,8 @@ class Job:
     times: Mapping[str, float] = field(default_factory=dict)  # state → when entered
     lease_until: str | None = None  # the step lease's token (its expiry, as written)
     cancel_requested: bool = False
+    attempt: int = 1  # 2, 3, ... after `jobfleet retry`; the remote tag carries it
+    past_remote_ids: tuple[str, ...] = ()  # earlier attempts' remote jobs (still registered)
     # the remote job
     submit_attempts: int = 0
     create_started: float | None = None  # a create request may be out: search before another
@@ -90,6 +104,13 @@ class Job:
     def terminal(self) -> bool:
         return self.state in TERMINAL
 
+    @property
+    def remote_tag(self) -> str:
+        """What the platform's remote job is tagged with, to find it again after a lost
+        answer: the job id, plus the attempt after a retry (an earlier attempt's remote job
+        must never be adopted by a later one)."""
+        return self.id if self.attempt <= 1 else f"{self.id}-{self.attempt}"
+
     def public(self) -> dict[str, Any]:
         """The record as shown to users (results, status of one job)."""
         out: dict[str, Any] = {
@@ -103,6 +124,8 @@ class Job:
             out["reason"] = self.reason
         if self.file_id:
             out["file_id"] = self.file_id
+        if self.attempt > 1:
+            out["attempt"] = self.attempt
         out["times"] = dict(self.times)
         return out
 
@@ -122,7 +145,8 @@ CODECS: dict[str, Codec] = {
     "lease_until": TEXT, "cancel_requested": FLAG, "submit_attempts": INT,
     "create_started": FLOAT, "remote_id": TEXT, "remote_state": TEXT, "remote_done": TEXT,
     "remote_detail": TEXT, "remote_ended_at": FLOAT, "seen_ended_at": FLOAT,
-    "polls": INT, "next_poll": FLOAT, "deadline_at": FLOAT,
+    "polls": INT, "next_poll": FLOAT, "deadline_at": FLOAT, "attempt": INT,
+    "past_remote_ids": (lambda v: json.dumps(list(v)), lambda s: tuple(json.loads(s))),
     "errors": INT, "last_error": TEXT, "result": TEXT, "reason": TEXT, "error": TEXT,
     "file_id": TEXT, "file_sha256": TEXT, "file_to": TEXT,
 }

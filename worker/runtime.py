@@ -43,7 +43,7 @@ class Runtime:
 
     @cached_property
     def store(self) -> JobStore:
-        return JobStore(self.redis)
+        return JobStore(self.redis, retention_s=self.settings.retention_s)
 
     @cached_property
     def results(self) -> ResultStore:

@@ -12,10 +12,12 @@ import json
 from functools import cache
 from importlib import resources
 
+from config.settings import RETENTION_DAYS
 from worker import keys
-from worker.record import ALIVE, STATES, STEPS, TERMINAL, TIME_FIELD
+from worker.record import ACTIVE, ALIVE, ATTEMPT_FIELDS, STATES, STEPS, TERMINAL, TIME_FIELD
 
-NAMES = ("transition", "claim", "renew", "claim_due", "create", "flag")
+DEFAULT_RETENTION_S = int(RETENTION_DAYS * 86400)
+NAMES = ("transition", "claim", "renew", "claim_due", "create", "flag", "retry")
 
 
 def _lua(value: str) -> str:
@@ -26,8 +28,9 @@ def _set(names) -> str:
     return "{" + ", ".join(f"[{_lua(n)}] = true" for n in sorted(names)) + "}"
 
 
-def header() -> str:
-    """The constants every script may use, as Lua locals."""
+def header(retention_s: int) -> str:
+    """The constants every script may use, as Lua locals; ``retention_s`` is how long ended
+    jobs and finished batches are kept (``JOBFLEET_RETENTION_DAYS``)."""
     return "\n".join([
         f"local JOB, BATCH = {_lua(keys.JOB)}, {_lua(keys.BATCH)}",
         f"local DUE, INFLIGHT = {_lua(keys.DUE)}, {_lua(keys.INFLIGHT)}",
@@ -36,6 +39,11 @@ def header() -> str:
         f"local INITIAL, TIME = {_lua(STATES[0])}, {_lua(TIME_FIELD)}",
         f"local BATCHES, COUNTS = {_lua(keys.BATCHES)}, {_lua(keys.COUNTS)}",
         f"local ENDED_BUCKET = {keys.ENDED_BUCKET_S}",
+        f"local REMOTE, RETENTION = {_lua(keys.REMOTE)}, {int(retention_s)}",
+        "local BATCH_PARTS = {" + ", ".join(_lua(p) for p in keys.BATCH_PARTS) + "}",
+        "local STATES = {" + ", ".join(_lua(s) for s in STATES) + "}",
+        "local ACTIVE = {" + ", ".join(_lua(s) for s in ACTIVE) + "}",
+        "local ATTEMPT_FIELDS = {" + ", ".join(_lua(f) for f in ATTEMPT_FIELDS) + "}",
         "",
     ])
 
@@ -45,8 +53,8 @@ def _read(name: str) -> str:
 
 
 @cache
-def source(name: str) -> str:
+def source(name: str, retention_s: int = DEFAULT_RETENTION_S) -> str:
     """The full text of script ``name``: the header, the shared helpers, then the script."""
     if name not in NAMES:
         raise KeyError(f"no job store script {name!r}")
-    return header() + _read("common") + _read("aggregates") + _read(name)
+    return header(retention_s) + _read("common") + _read("aggregates") + _read(name)

@@ -41,10 +41,12 @@ def connect_redis(url: str) -> redis.Redis:
 class JobStore:
     """Atomic operations on job records, batches and the due index."""
 
-    def __init__(self, client: redis.Redis, clock=time.time) -> None:
+    def __init__(self, client: redis.Redis, clock=time.time,
+                 retention_s: int = scripts.DEFAULT_RETENTION_S) -> None:
         self.redis = client
         self.clock = clock
-        self._scripts = {name: client.register_script(scripts.source(name))
+        self.retention_s = retention_s
+        self._scripts = {name: client.register_script(scripts.source(name, retention_s))
                          for name in scripts.NAMES}
 
     # -- creation ---------------------------------------------------------------------------
@@ -176,13 +178,25 @@ class JobStore:
         A remote job is never tracked by two of our jobs, even when a platform without
         tags can only be searched by payload.
         """
-        if self.redis.hsetnx(keys.remote_key(provider), remote_id, job_id):
+        if self.redis.set(keys.remote_key(provider, remote_id), job_id, nx=True):
             return True
-        return self.redis.hget(keys.remote_key(provider), remote_id) == job_id
+        return self.redis.get(keys.remote_key(provider, remote_id)) == job_id
 
     def remote_owner(self, provider: str, remote_id: str) -> str | None:
-        """The job tracking ``remote_id``, if any."""
-        return self.redis.hget(keys.remote_key(provider), remote_id)
+        """The job tracking ``remote_id``, if any (``id#n``: attempt n of that job, retried)."""
+        return self.redis.get(keys.remote_key(provider, remote_id))
+
+    def retry_many(self, job_ids: Iterable[str], due_in: float) -> dict[str, str]:
+        """Starts failed jobs again as new attempts of their keys, each only when no remote
+        job of its earlier attempt may still run; job id → 'retried' or why not."""
+        now = self.clock()
+        ids = list(job_ids)
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in ids:
+            self._scripts["retry"](keys=[keys.job_key(job_id)], args=[now, now + due_in],
+                                   client=pipe)
+        return {job_id: "retried" if answer == 1 else str(answer)
+                for job_id, answer in zip(ids, pipe.execute())}
 
     def in_flight(self, provider: str) -> int:
         """Remote jobs of ``provider`` alive now (submitting or running)."""

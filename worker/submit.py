@@ -94,5 +94,5 @@ def _cancel_asked(rt: Runtime, job: Job) -> bool:
 
 
 def _spec(job: Job) -> JobSpec:
-    return JobSpec(job_id=job.id, kind=job.kind, params=job.params, max_price=job.max_price,
-                   create_started=job.create_started)
+    return JobSpec(job_id=job.remote_tag, kind=job.kind, params=job.params,
+                   max_price=job.max_price, create_started=job.create_started)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from worker.keys import due_key, job_key
+from worker.keys import batch_key, batch_keys, due_key, job_key, remote_key
 from worker.record import Job, make_job_id
 from worker.store import JobStore
 
@@ -167,3 +167,45 @@ def test_a_fresh_look_sees_a_cancel_request_made_after_the_record_was_read(store
     store.request_job_cancel([a])
     assert store.cancel_requested([before]) == set()  # the record in hand predates it
     assert store.cancel_requested([before], fresh=True) == {a}
+
+
+def test_an_ended_job_and_its_finished_batch_expire_and_new_work_keeps_the_batch(
+    redis_client, clock
+):
+    store = JobStore(redis_client, clock=clock, retention_s=500)
+    a, b = store.create_many([record("a"), record("b")], due_in=30)
+    store.transition(a, ["queued"], "submitting")
+    store.transition(a, ["submitting"], "running", remote_id="r-a")
+    assert store.own_remote("deeporigin", "r-a", a)
+    store.transition(a, ["running"], "succeeded")
+    assert 0 < redis_client.ttl(job_key(a)) <= 500
+    assert 0 < redis_client.ttl(remote_key("deeporigin", "r-a")) <= 500
+    assert redis_client.ttl(batch_key("b1")) == -1  # b is still queued
+    store.transition(b, ["queued"], "cancelled")
+    assert all(0 < redis_client.ttl(k) <= 500 for k in batch_keys("b1")
+               if redis_client.exists(k))
+    store.create_many([record("c")], due_in=30)
+    assert all(redis_client.ttl(k) == -1 for k in batch_keys("b1") if redis_client.exists(k))
+
+
+def test_retry_starts_a_new_attempt_only_when_no_remote_job_may_run(store, redis_client):
+    ended, unknown, alive = store.create_many([record("x"), record("y"), record("z")], 30)
+    for job_id, remote in ((ended, "r-x"), (alive, "r-z")):
+        store.transition(job_id, ["queued"], "submitting")
+        store.transition(job_id, ["submitting"], "running", remote_id=remote)
+        assert store.own_remote("deeporigin", remote, job_id)
+    store.transition(ended, ["running"], "failed", reason="remote_failed", remote_done="failed")
+    store.transition(alive, ["running"], "failed", reason="deadline")
+    store.transition(unknown, ["queued"], "submitting", create_started=1.0)
+    store.transition(unknown, ["submitting"], "failed", reason="submit_unknown")
+    outcome = store.retry_many([ended, unknown, alive, "nope"], due_in=30)
+    assert outcome == {ended: "retried", unknown: "remote_unknown", alive: "remote_may_run",
+                       "nope": "missing"}
+    again = store.get(ended)
+    assert (again.state, again.attempt, again.remote_id, again.reason) == ("queued", 2, None,
+                                                                          None)
+    assert again.past_remote_ids == ("r-x",) and again.remote_tag == f"{ended}-2"
+    assert store.remote_owner("deeporigin", "r-x") == f"{ended}#1"  # never adopted again
+    assert redis_client.ttl(job_key(ended)) == -1
+    counts = store.batch_counts("b1")
+    assert (counts["queued"], counts["failed"]) == (1, 2)

@@ -33,7 +33,7 @@ def test_a_mixed_batch_exports_every_file_under_its_real_name_from_s3(
     with private_fleet(emulator, tmp_path / "fleet", workers=1,
                        JOBFLEET_RESULTS_URL=f"s3://{bucket}/fleet", **s3_server.env()) as (
             api, pool):
-        batch = api.enqueue_batch(jobs, batch="mixed")
+        batch = api.enqueue_batch(emulator.plan_jobs(jobs), batch="mixed")
         wait_done(api, batch, timeout_s=90)
         lines = {line["key"]: line for line in api.results(batch)}
         out = tmp_path / "export"

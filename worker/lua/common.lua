@@ -16,3 +16,25 @@ local function listed(csv, value)
   for s in string.gmatch(csv, '[^,]+') do i = i + 1; if s == value then pos = pos or i end end
   return pos
 end
+-- Retention: an ended job's hash and registry entry expire RETENTION seconds after it ends;
+-- a batch's keys when its last job has ended. New work in the batch keeps them again.
+local function batch_keys(b)
+  local out = {}
+  for i, part in ipairs(BATCH_PARTS) do out[i] = BATCH .. b .. part end
+  return out
+end
+local function keep_batch(b)
+  for _, k in ipairs(batch_keys(b)) do redis.call('PERSIST', k) end
+end
+local function expire_ended(job, provider)
+  redis.call('EXPIRE', job, RETENTION)
+  local rid = redis.call('HGET', job, 'remote_id')
+  if rid then redis.call('EXPIRE', REMOTE .. provider .. ':' .. rid, RETENTION) end
+end
+local function expire_batch_if_finished(b, now)
+  for _, state in ipairs(ACTIVE) do
+    if tonumber(redis.call('HGET', BATCH .. b, state) or '0') > 0 then return end
+  end
+  redis.call('HSET', BATCH .. b, 'finished_at', now)
+  for _, k in ipairs(batch_keys(b)) do redis.call('EXPIRE', k, RETENTION) end
+end

@@ -10,4 +10,5 @@ redis.call('RPUSH', KEYS[3], redis.call('HGET', KEYS[1], 'id'))
 redis.call('ZADD', KEYS[4], ARGV[2], redis.call('HGET', KEYS[1], 'id'))
 note_change(KEYS[1], redis.call('HGET', KEYS[1], 'batch'), redis.call('HGET', KEYS[1], 'provider'),
             false, INITIAL, ARGV[1])
+keep_batch(redis.call('HGET', KEYS[1], 'batch'))
 return 1

@@ -30,6 +30,8 @@ if cur ~= to then note_change(job, b, provider, cur, to, ARGV[3]) end
 if TERMINAL[to] then
   redis.call('HDEL', job, 'lease_until')
   unschedule(id, provider)
+  expire_ended(job, provider)
+  if cur ~= to then expire_batch_if_finished(b, ARGV[3]) end
 elseif ARGV[4] ~= '' then
   unschedule(id, provider)
   redis.call('ZADD', due_key(ARGV[4], provider), ARGV[5], id)

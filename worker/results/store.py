@@ -56,6 +56,16 @@ class ResultStore:
                                  provider="results") from exc
         return self.location(path)
 
+    def remove_batch(self, batch: str) -> None:
+        """Deletes every file stored for ``batch`` (``jobfleet forget``)."""
+        folder = "/".join([self.root.rstrip("/"), safe_segment(batch, "batch")])
+        try:
+            if self.fs.exists(folder):
+                self.fs.rm(folder, recursive=True)
+        except OSError as exc:
+            raise TransientError(f"cannot remove {self.location(folder)}: {exc}",
+                                 provider="results") from exc
+
     def location(self, path: str) -> str:
         return path if self.local else self.fs.unstrip_protocol(path)
 
