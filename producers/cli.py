@@ -51,6 +51,7 @@ def _describe(exc: Exception) -> tuple[str, int]:
     from config.settings import fleet_settings, redacted_url
     from producers.api import UnknownBatch
     from producers.commands.common import UserError
+    from worker.errors import JobfleetError
     from worker.providers.declarative.spec import SpecError
 
     if isinstance(exc, UserError):
@@ -62,6 +63,8 @@ def _describe(exc: Exception) -> tuple[str, int]:
         return f"unknown batch {exc.args[0]!r}", 1
     if isinstance(exc, SpecError):  # a platform's spec file: already "<file>: <field>: why"
         return str(exc), 2
+    if isinstance(exc, JobfleetError):  # a setting to fix, or a store that failed: says which
+        return str(exc), 1
     if isinstance(exc, redis.RedisError):
         url = redacted_url(fleet_settings().redis_url)
         return f"Redis at {url} failed: {str(exc).splitlines()[0] if str(exc) else exc!r}", 1

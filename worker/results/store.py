@@ -24,7 +24,7 @@ from typing import Any
 
 import fsspec
 
-from worker.errors import TransientError
+from worker.errors import ConfigError, TransientError
 from worker.results.names import key_dir, safe_file_names, safe_segment
 
 INLINE_DATA_BYTES = 16 * 1024  # result data up to this size stays on the job record
@@ -36,7 +36,7 @@ class ResultStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.fs, self.root = fsspec.core.url_to_fs(url, **_options(url))
+        self.fs, self.root = _filesystem(url, **_options(url))
         self.local = "file" in _protocols(self.fs)
         if self.local:
             self.root = self.fs._strip_protocol(self.root)
@@ -72,7 +72,7 @@ class ResultStore:
 
 def read_location(location: str) -> bytes:
     """The bytes at a location :meth:`ResultStore.put` returned, from any machine."""
-    fs, path = fsspec.core.url_to_fs(location)
+    fs, path = _filesystem(location)
     return fs.cat_file(path)
 
 
@@ -96,6 +96,19 @@ def store_outputs(store: ResultStore, batch: str, key: str, job_id: str,
     else:
         manifest["data_location"] = store.put((*folder, DATA_FILE), document.encode())
     return json.dumps(manifest, sort_keys=True, separators=(",", ":"))
+
+
+def _filesystem(url: str, **options: Any):
+    """fsspec's filesystem for ``url``; a missing backend is a setting to fix, named."""
+    try:
+        return fsspec.core.url_to_fs(url, **options)
+    except ImportError as exc:
+        scheme = url.split("://", 1)[0]
+        hint = " (pip install 'jobfleet[s3]')" if scheme == "s3" else ""
+        raise ConfigError(f"the result store {scheme}:// needs a package not installed"
+                          f"{hint}: {exc}") from None
+    except ValueError as exc:  # fsspec: "Protocol not known"
+        raise ConfigError(f"JOBFLEET_RESULTS_URL {url!r} cannot be used: {exc}") from None
 
 
 def _protocols(fs) -> tuple[str, ...]:
