@@ -35,23 +35,31 @@ def refusal(address: str, unix_socket: str, basic_auth: bool, oauth: bool) -> st
             f"{DEFAULT_ADDRESS}")
 
 
-def split_value_options(argv: list[str], known: set[str], flags: set[str]) -> list[str]:
+def split_value_options(argv: list[str], types: dict[str, type]) -> list[str]:
     """``--name value`` → ``--name=value`` for Flower's options, which accept only the latter.
 
-    Raises ``ValueError`` naming an option Flower does not know, or a value left missing,
-    instead of letting Flower ignore it silently.
+    ``types`` maps each Flower option (``_`` for ``-``) to its type. Raises ``ValueError``
+    naming an unknown option, a missing value or a number that is not one, instead of
+    letting Flower ignore it or fail with a traceback.
     """
     out, args = [], list(argv)
     while args:
         arg = args.pop(0)
         if not arg.startswith("--"):
             raise ValueError(f"unexpected argument {arg!r} (Flower options look like --port=5555)")
-        name, equals, _ = arg[2:].partition("=")
-        if name.replace("-", "_") not in known:
+        name, equals, value = arg[2:].partition("=")
+        kind = types.get(name.replace("-", "_"))
+        if kind is None:
             raise ValueError(f"unknown Flower option --{name}")
-        if not equals and name.replace("-", "_") not in flags:
+        if not equals and kind is not bool:
             if not args or args[0].startswith("--"):
                 raise ValueError(f"option --{name} needs a value")
-            arg = f"{arg}={args.pop(0)}"
+            value = args.pop(0)
+            arg = f"--{name}={value}"
+        if kind in (int, float):
+            try:
+                kind(value)
+            except ValueError:
+                raise ValueError(f"option --{name} needs a number, got {value!r}") from None
         out.append(arg)
     return out

@@ -19,9 +19,10 @@ import tornado.options
 from flower import command
 from flower.app import Flower
 from flower.urls import settings as flower_settings
+from pydantic import ValidationError
 from tornado.options import options
 
-from config.settings import fleet_settings, limit_settings, monitor_settings
+from config.settings import fleet_settings, limit_settings, monitor_settings, settings_problem
 from monitor import access
 from monitor.templates import FlowerTemplates
 
@@ -81,11 +82,10 @@ def serve(argv: list[str]) -> int:
     """Starts Flower on the fleet's broker; returns an exit code (2 for refused options)."""
     open_metrics = OPEN_METRICS_FLAG in argv
     argv = [a for a in argv if a != OPEN_METRICS_FLAG]
-    known = set(options._options)  # noqa: SLF001 - Flower defines its options on tornado's
-    flags = {name for name, opt in options._options.items() if opt.type is bool}  # noqa: SLF001
+    types = {name.replace("-", "_"): opt.type  # Flower defines its options on tornado's
+             for name, opt in options._options.items()}  # noqa: SLF001
     try:
-        argv = access.split_value_options(argv, {k.replace("-", "_") for k in known},
-                                          {k.replace("-", "_") for k in flags})
+        argv = access.split_value_options(argv, types)
         command.apply_env_options()
         command.apply_options("jobfleet flower", argv)
     except (ValueError, tornado.options.Error) as exc:
@@ -98,9 +98,14 @@ def serve(argv: list[str]) -> int:
     if refused:
         print(f"jobfleet flower: {refused}", file=sys.stderr)
         return 2
-    return _run(Monitor(redis_url=fleet_settings().redis_url,
-                        metrics_open=open_metrics or monitor_settings().metrics_open,
-                        max_body_bytes=monitor_settings().api_max_body_bytes))
+    try:
+        monitor = Monitor(redis_url=fleet_settings().redis_url,
+                          metrics_open=open_metrics or monitor_settings().metrics_open,
+                          max_body_bytes=monitor_settings().api_max_body_bytes)
+    except ValidationError as exc:
+        print(f"jobfleet flower: {settings_problem(exc)}", file=sys.stderr)
+        return 2
+    return _run(monitor)
 
 
 def _run(monitor: Monitor) -> int:
