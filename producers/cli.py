@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 
-from producers.commands import jobs, lifecycle, results
+from producers.commands import jobs, lifecycle, report, results
 
 EXIT_BROKEN_PIPE = 141  # as a shell reports a command ended by SIGPIPE (`results | head`)
 # What only the dev extra installs: a command needing one of these says how to get it.
@@ -83,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     jobs.register(sub)
     results.register(sub)
     lifecycle.register(sub)
+    report.register(sub)
 
     p = sub.add_parser("demo", help="run a whole local fleet on a demo batch")
     p.add_argument("--jobs", type=int, default=60)

@@ -104,15 +104,31 @@ def status(args) -> int:
         states = "  ".join(f"{k}={v}" for k, v in found["states"].items())
         print(f"{found['batch']}: {found['total']} jobs  {states}"
               f"  {'done' if found['done'] else 'in progress'}")
+        print_failures(fleet, args.batch)
     return 0
 
 
+def print_failures(fleet, batch: str) -> None:
+    """Failures by reason with an example each, from the batch's small aggregates."""
+    from monitor.batches import detail
+    from monitor.summary import failure_lines
+
+    found = detail(fleet.store.redis, batch)
+    if found and found.failures:
+        print("failures by reason:")
+        print("\n".join(failure_lines([(f.reason, f.jobs, f.example) for f in found.failures])))
+
+
 def wait(args) -> int:
+    from monitor.batch_stats import read_rows, summarise
+    from monitor.summary import print_summary
     from producers.progress import follow
 
     check_batch_name(args.batch)
-    found = follow(open_fleet(), args.batch, args.timeout)
+    fleet = open_fleet()
+    found = follow(fleet, args.batch, args.timeout)
     if found["done"]:
+        print_summary(summarise(args.batch, read_rows(fleet.store, args.batch)))
         return 0
     states = found["states"]
     left = states["queued"] + states["submitting"] + states["running"]
