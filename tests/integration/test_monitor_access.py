@@ -72,10 +72,11 @@ def test_metrics_can_be_opened_explicitly(fleet_environment, workers, tmp_path):
         assert server.get("/jobfleet/batches").status_code == 401
 
 
-def test_no_configured_credential_appears_on_any_page(guarded, fleet, fleet_environment):
+def test_no_configured_credential_appears_on_any_page(guarded, fleet, fleet_environment,
+                                                      emulator):
     jobs = [sample_job(f"k{i}", p, k, duration_s=0.2) for i, (p, k) in enumerate(
         [("deeporigin", "tool"), ("moderately", "agent"), ("openprotein", "msa")])]
-    batch = fleet.enqueue_batch(jobs, batch="guarded-secrets")
+    batch = fleet.enqueue_batch(emulator.plan_jobs(jobs), batch="guarded-secrets")
     wait_done(fleet, batch)
     secrets = [fleet_environment[name] for name in ("DO_AUTH_TOKEN", "MODERATELY_API_KEY",
                                                     "OPENPROTEIN_PASSWORD")]

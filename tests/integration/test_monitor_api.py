@@ -29,11 +29,13 @@ def jsonl(*lines) -> bytes:
     return b"\n".join(x if isinstance(x, bytes) else json.dumps(x).encode() for x in lines)
 
 
-def test_jsonl_enqueues_good_lines_and_names_each_bad_one(server, fleet):
-    body = jsonl(sample_job("good-1", "deeporigin", "tool", duration_s=0.2),
+def test_jsonl_enqueues_good_lines_and_names_each_bad_one(server, fleet, emulator):
+    good = emulator.plan_jobs([sample_job("good-1", "deeporigin", "tool", duration_s=0.2),
+                               sample_job("good-2", "openprotein", "msa", duration_s=0.2)])
+    body = jsonl(good[0],
                  b'{"key": "broken"',
                  {"key": "x", "provider": "nowhere", "kind": "tool", "params": {}},
-                 sample_job("good-2", "openprotein", "msa", duration_s=0.2))
+                 good[1])
     answer = server.post(f"{API}?batch=api-jsonl", data=body, auth=LOGIN)
     assert answer.status_code == 200, answer.text
     reply = answer.json()

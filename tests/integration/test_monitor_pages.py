@@ -75,12 +75,12 @@ def parse(html: str) -> Cells:
 
 
 @pytest.fixture(scope="module")
-def finished_batch(workers, fleet_environment):
+def finished_batch(workers, fleet_environment, emulator):
     from config.settings import FleetSettings
     from producers.api import Fleet
 
     api = Fleet(FleetSettings(redis_url=fleet_environment["JOBFLEET_REDIS_URL"]))
-    batch = api.enqueue_batch(mixed_jobs(), batch="pages-mixed")
+    batch = api.enqueue_batch(emulator.plan_jobs(mixed_jobs()), batch="pages-mixed")
     status = wait_done(api, batch, timeout_s=90)
     lines = list(api.results(batch))
     api.close()

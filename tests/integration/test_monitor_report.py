@@ -25,12 +25,12 @@ def jobfleet(env: dict, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def ended(workers, fleet_environment):
+def ended(workers, fleet_environment, emulator):
     from config.settings import FleetSettings
     from producers.api import Fleet
 
     api = Fleet(FleetSettings(redis_url=fleet_environment["JOBFLEET_REDIS_URL"]))
-    batch = api.enqueue_batch(mixed_jobs(), batch="report-mixed")
+    batch = api.enqueue_batch(emulator.plan_jobs(mixed_jobs()), batch="report-mixed")
     status = wait_done(api, batch, timeout_s=90)
     lines = list(api.results(batch))
     api.close()
