@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
+from devtools.localfleet import REPO
 from emulator.samples import sample_job
-from producers.localfleet import REPO
 from tests.fixtures.fleet import wait_done
 from tests.fixtures.flower import running_flower
 

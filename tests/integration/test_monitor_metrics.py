@@ -12,9 +12,9 @@ from collections import Counter
 import pytest
 import requests
 
+from devtools.localfleet import stop_process
 from emulator.control import free_port
 from emulator.samples import KINDS, sample_job
-from producers.localfleet import stop_process
 from tests.fixtures.fleet import private_fleet, wait_done
 from tests.fixtures.flower import running_flower
 

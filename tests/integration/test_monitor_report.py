@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from producers.localfleet import REPO
+from devtools.localfleet import REPO
 from tests.fixtures.fleet import wait_done
 from tests.fixtures.flower import dump_dom, screenshot
 from tests.integration.test_monitor_pages import mixed_jobs
