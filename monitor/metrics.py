@@ -63,7 +63,8 @@ class FleetCollector:
     def _state(self):
         m = self.monitor
         platforms = fleet.read_fleet(m.redis, m.platforms, m.limit_of)
-        jobs = GaugeMetricFamily("jobfleet_jobs", "Jobs by platform and state, all batches",
+        jobs = GaugeMetricFamily("jobfleet_jobs", "Jobs by platform and state, all batches (ended "
+                                 "ones stay counted when their batch expires)",
                                  labels=["platform", "state"])
         for (platform, state), n in sorted(fleet.job_counts(m.redis).items()):
             if state in STATES:
