@@ -5,6 +5,7 @@ HTTP status or by a third-party exception type::
 
     JobfleetError
      ├── ConfigError              settings missing or invalid: fail the job now, say which
+     ├── LeaseLost                another worker took the step over: stop, record nothing
      └── ProviderError            a platform call went wrong (provider, status, body excerpt)
           ├── TransientError      connection, timeout, 429, 5xx: try again later
           │    ├── RateLimited    429; ``retry_after`` is the platform's hint
@@ -72,6 +73,14 @@ class JobfleetError(Exception):
 
 class ConfigError(JobfleetError):
     """A setting the job needs is missing or invalid."""
+
+
+class LeaseLost(JobfleetError):
+    """This worker no longer holds the step's lease; whoever took it over carries on.
+
+    Raised by an upload's fence between parts, so a step that outlived its lease never
+    completes a second file; the step then ends without touching the job record.
+    """
 
 
 class ProviderError(JobfleetError):

@@ -17,12 +17,12 @@ from collections.abc import Callable, Iterable
 from worker import decide
 from worker.apply import apply, failed_step
 from worker.cancel import cancel_job
-from worker.errors import ConfigError, JobfleetError
+from worker.errors import ConfigError, JobfleetError, LeaseLost
 from worker.outcomes import CancelRemote, Expire, Fetch, Outcome, RemoteEnded, Succeed
 from worker.providers.base import Outputs, Provider, RemoteState, RemoteStatus
 from worker.record import Job
 from worker.results.store import store_outputs
-from worker.results.upload import choose_payload, upload_once
+from worker.results.upload import LeaseFence, choose_payload, upload_once
 from worker.runtime import Runtime
 from worker.telemetry import recorder
 
@@ -93,36 +93,49 @@ def finalize_job(rt: Runtime, job_id: str) -> None:
     if not isinstance(decision, Fetch):
         apply(rt, job, decision)
         return
+    fence = LeaseFence(rt.store, job.id, "finalize", token, rt.policy.lease_s)
     try:
-        outcome = _fetch(rt, job, token)
+        outcome = _fetch(rt, job, fence)
+    except LeaseLost as exc:
+        log.info("%s; leaving it", exc)
+        return
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
+        if job.upload and not _still_held(fence):  # not ours to record: it would clear the
+            log.info("job %s: finalize failed after it was taken over (%s); leaving it",
+                     job.id, exc)  # new holder's lease
+            return
         failed_step(rt, job, "finalize", exc)
         return
-    if outcome is not None:
-        apply(rt, job, outcome)
+    apply(rt, job, outcome)
 
 
-def _fetch(rt: Runtime, job: Job, token: str) -> Outcome | None:
-    """Stores the outputs and uploads them if asked; None when another worker took over."""
+def _fetch(rt: Runtime, job: Job, fence: LeaseFence) -> Outcome:
+    """Stores the outputs and uploads them if asked; ``LeaseLost`` when another worker took
+    the step over before the upload's commit."""
     provider = rt.provider(job.provider)
     status = RemoteStatus(state=RemoteState(job.remote_done), raw=job.remote_state or "")
     outputs = provider.read_outputs(job.remote_id, job.kind, status)
     changes = {"result": store_outputs(rt.results, job.batch, job.key, job.id,
                                        outputs.data, outputs.files)}
     if job.upload:
-        # Fencing: the upload must not also run in a worker that took the step over.
-        if rt.store.renew_lease(job.id, "finalize", token, rt.policy.lease_s) is None:
-            log.info("job %s: finalize taken over by another worker; leaving it", job.id)
-            return None
-        changes.update(_upload(rt, job, outputs))
+        changes.update(_upload(rt, job, outputs, fence))  # fenced before each part
     return Succeed(changes)
 
 
-def _upload(rt: Runtime, job: Job, outputs: Outputs) -> dict[str, str]:
-    """Uploads the job's result to the platform its ``upload`` spec names."""
+def _still_held(fence: LeaseFence) -> bool:
+    """Whether this worker still holds the step (renewing it if so)."""
+    try:
+        fence()
+    except LeaseLost:
+        return False
+    return True
+
+
+def _upload(rt: Runtime, job: Job, outputs: Outputs, fence: LeaseFence) -> dict[str, str]:
+    """Uploads the job's result to the platform its ``upload`` spec names, fenced."""
     spec = job.upload
     name, data = choose_payload(outputs, spec)
-    done = upload_once(rt.provider(spec["to"]), name, data)
+    done = upload_once(rt.provider(spec["to"]), name, data, job_id=job.id, fence=fence)
     recorder.count("jobfleet_uploads_total", platform=spec["to"],
                    outcome="held" if done.reused else "new")
     log.info("job %s: result %s as %s file %s", job.id,

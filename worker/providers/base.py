@@ -231,8 +231,18 @@ class Provider(ABC):
         """
         raise NotImplementedError(f"{self.name} does not take uploads")
 
-    def upload(self, name: str, data: bytes, sha256: str) -> str:
-        """Uploads ``data`` as a file called ``name``; returns the platform's file id."""
+    def upload(
+        self, name: str, data: bytes, sha256: str, *, job_id: str = "",
+        fence: Callable[[], None] = lambda: None,
+    ) -> str:
+        """Uploads ``data`` as a file called ``name``; returns the platform's file id.
+
+        ``fence()`` must be called before each part that changes something on the platform
+        and right before the part that makes the file final; it raises ``LeaseLost`` once
+        another worker has taken the step over, so a step that outlived its lease never
+        completes a second file. ``job_id`` marks the upload where the platform keeps a
+        marker, so whoever takes over can finish this upload instead of starting another.
+        """
         raise NotImplementedError(f"{self.name} does not take uploads")
 
     def close(self) -> None:

@@ -4,18 +4,43 @@ Which bytes: the output file named by ``upload.file``; otherwise the only output
 otherwise the result data as JSON. The hash is looked up on the target platform before
 every upload, so the same bytes are never uploaded twice — not by two jobs with equal
 results, and not by a retry after a worker died between uploading and recording the id.
+
+An upload can outlive its step's lease (a slow platform); another worker then takes the step
+over and uploads too. :class:`LeaseFence` renews the lease before each part of the upload
+and raises ``LeaseLost`` once it is gone, and the provider holds it right before the part
+that makes the file final, so at most one worker ever completes a file for a job.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from worker.errors import PermanentError
+from worker.errors import LeaseLost, PermanentError
 from worker.providers.base import Outputs, Provider
+
+
+class LeaseStore(Protocol):
+    def renew_lease(self, job_id: str, step: str, token: str, lease_s: float) -> str | None:
+        """The renewed token, or None when another worker has the step."""
+
+
+class LeaseFence:
+    """Renews a step's lease when called; raises ``LeaseLost`` once another worker has it."""
+
+    def __init__(self, store: LeaseStore, job_id: str, step: str, token: str,
+                 lease_s: float) -> None:
+        self._store, self._job_id, self._step = store, job_id, step
+        self._token, self._lease_s = token, lease_s
+
+    def __call__(self) -> None:
+        token = self._store.renew_lease(self._job_id, self._step, self._token, self._lease_s)
+        if token is None:
+            raise LeaseLost(f"job {self._job_id}: {self._step} taken over by another worker")
+        self._token = token
 
 
 @dataclass(frozen=True)
@@ -44,15 +69,23 @@ def choose_payload(outputs: Outputs, spec: Mapping[str, Any]) -> tuple[str, byte
     return spec.get("name") or "result.json", document
 
 
-def upload_once(target: Provider, name: str, data: bytes) -> Uploaded:
-    """Uploads unless the target already holds these bytes; returns the file id either way."""
+def upload_once(
+    target: Provider, name: str, data: bytes, *, job_id: str = "",
+    fence: Callable[[], None] = lambda: None,
+) -> Uploaded:
+    """Uploads unless the target already holds these bytes; returns the file id either way.
+
+    ``fence`` is held before the lookup and handed to the provider for every later part.
+    """
     if not target.supports_upload:
         raise PermanentError(f"{target.name} does not take uploaded files", provider=target.name)
     digest = hashlib.sha256(data).hexdigest()
+    fence()
     existing = target.find_upload(digest, name)
     if existing is not None:
         return Uploaded(existing, digest, reused=True)
-    return Uploaded(target.upload(name, data, digest), digest, reused=False)
+    file_id = target.upload(name, data, digest, job_id=job_id, fence=fence)
+    return Uploaded(file_id, digest, reused=False)
 
 
 def _basename(name: str) -> str:

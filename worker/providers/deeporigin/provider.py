@@ -188,8 +188,15 @@ class DeepOriginProvider(Provider):
         keys = [row.get("Key") for row in rows if isinstance(row, Mapping)]
         return next((k for k in keys if isinstance(k, str)), None)
 
-    def upload(self, name: str, data: bytes, sha256: str) -> str:
-        """Stores the bytes at ``jobfleet/uploads/<sha256>/<name>``; the key is the file id."""
+    def upload(
+        self, name: str, data: bytes, sha256: str, *, job_id: str = "",
+        fence: Callable[[], None] = lambda: None,
+    ) -> str:
+        """Stores the bytes at ``jobfleet/uploads/<sha256>/<name>``; the key is the file id.
+
+        The key follows from the bytes, so a second upload rewrites the same file; the
+        fence is still held before the one PUT."""
+        fence()
         return self.upload_file(f"{upload_dir(sha256)}/{safe_name(name)}", data)
 
     def close(self) -> None:

@@ -82,6 +82,7 @@ from worker.providers.moderately.settings import ModeratelySettings
 
 CANCEL_REASON = "cancelled by jobfleet"
 FIND_PAGE_SIZE = 100  # files with one hash are few; the API's largest page for files
+UPLOAD_MARKER = "jobfleet_job_id"  # the upload's metadata key naming the job it is for
 EXECUTION_PAGE_SIZE = 100  # the largest page both execution lists take (agents: 1-100)
 _PATHS = {AGENT: "/agent-executions", PIPELINE: "/pipeline-executions"}
 # The documented list filter by configuration version, and the documented order (agents: none).
@@ -173,19 +174,68 @@ class ModeratelyProvider(PayloadSearch):
         }
         return matching_file(self._json("GET", "/files", params=query), sha256, name)
 
-    def upload(self, name: str, data: bytes, sha256: str) -> str:
-        """upload-url, then PUT the bytes (no auth), then complete with size and SHA-256."""
+    def upload(
+        self, name: str, data: bytes, sha256: str, *, job_id: str = "",
+        fence: Callable[[], None] = lambda: None,
+    ) -> str:
+        """upload-url (marked with our job id), PUT the bytes (no auth), then complete.
+
+        The fence is held before each of the three; a file an earlier attempt for this job
+        left pending is completed (or, holding no bytes, deleted) instead of starting a
+        second one, so two workers that both believe they hold the step make one file.
+        """
         body = upload_request(name, data, sha256, self._team)
-        answer = self._json("POST", "/files/upload-url", json=body, idempotent=False)
+        for pending in self._pending_uploads(sha256, job_id):
+            fence()
+            if self._finish(pending, body):
+                return pending
+        fence()
+        marked = {**body, "metadata": {UPLOAD_MARKER: job_id}} if job_id else body
+        answer = self._json("POST", "/files/upload-url", json=marked, idempotent=False)
         file_id, url = file_id_of(answer)
+        fence()
         self._http.upload(url, data, content_type=body["mimeType"])
+        fence()  # the commit: only with the lease still ours
+        self._finish(file_id, body, discard=False)
+        return file_id
+
+    def _pending_uploads(self, sha256: str, job_id: str) -> list[str]:
+        """Pending files with these bytes that an earlier attempt for ``job_id`` began."""
+        if not job_id:
+            return []
+        query = {"fileHashes": sha256.lower(), "uploadStatus": "pending",
+                 "pageSize": FIND_PAGE_SIZE, "orderBy": "createdAt", "orderDirection": "asc"}
+        answer = self._json("GET", "/files", params=query)
+        items = answer.get("items") if isinstance(answer, Mapping) else None
+        if not isinstance(items, list):
+            raise bad("file list without an items array", answer)
+        return [item["fileId"] for item in items
+                if isinstance(item, Mapping) and isinstance(item.get("fileId"), str)
+                and isinstance(item.get("metadata"), Mapping)
+                and item["metadata"].get(UPLOAD_MARKER) == job_id]
+
+    def _finish(self, file_id: str, body: Mapping[str, Any], *, discard: bool = True) -> bool:
+        """Completes a pending file; True when it is complete with our bytes. One whose bytes
+        never arrived is deleted when ``discard`` (a new upload follows), else an error."""
         path = f"/files/{quote(file_id, safe='')}"
         try:
             self._request("POST", f"{path}/complete", json=complete_request(body))
-        except PermanentError as exc:  # a lost answer, retried: 409 "already completed"
-            if exc.status != 409 or not self._completed(path, body["fileHash"]):
+        except PermanentError as exc:
+            if exc.status == 409 and self._completed(path, body["fileHash"]):
+                return True  # completed already: by a lost answer, or by the worker we replace
+            if exc.status in (400, 404) and discard and not isinstance(exc, AuthError):
+                self._discard(path)
+                return False
+            raise
+        return True
+
+    def _discard(self, path: str) -> None:
+        """Deletes a pending file that holds no bytes of ours; already gone is fine."""
+        try:
+            self._request("DELETE", path)
+        except PermanentError as exc:
+            if exc.status != 404:
                 raise
-        return file_id
 
     def close(self) -> None:
         """Releases the HTTP session if this provider made it."""
