@@ -60,6 +60,7 @@ class FleetSettings(BaseSettings):
     def retention_s(self) -> int:
         """The retention in whole seconds (at least one), as Redis expiries take it."""
         return max(1, round(self.retention_days * 86400))
+    adopt_by_payload: bool = False  # see README "Finding a lost create": off, never guess
 
     @field_validator("redis_url")
     @classmethod

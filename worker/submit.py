@@ -58,7 +58,7 @@ def _admit(rt: Runtime, job: Job) -> Job | None:
 def _find_or_create(rt: Runtime, provider: Provider, job: Job, *,
                     resumed: bool) -> Outcome | None:
     """Adopts a remote job an earlier attempt made, or creates one; the outcome to apply."""
-    spec = _spec(job)
+    spec = _spec(rt, job)
     decision = _before_create(rt, provider, job, resumed=resumed, searched=False)
     if isinstance(decision, Search):
         found = provider.find(spec, taken=lambda rid: rt.store.remote_owner(
@@ -93,6 +93,7 @@ def _cancel_asked(rt: Runtime, job: Job) -> bool:
     return job.id in rt.store.cancel_requested([job], fresh=True)
 
 
-def _spec(job: Job) -> JobSpec:
+def _spec(rt: Runtime, job: Job) -> JobSpec:
     return JobSpec(job_id=job.remote_tag, kind=job.kind, params=job.params,
-                   max_price=job.max_price, create_started=job.create_started)
+                   max_price=job.max_price, create_started=job.create_started,
+                   adopt_by_payload=rt.settings.adopt_by_payload)

@@ -263,9 +263,10 @@ FULL_SUMMARY = {"agent": "a" * 500, "pipeline": "p" * 1000}
 MAKE = {"agent": agent_job, "pipeline": pipeline_job}
 
 
-def lost(job: JobSpec, started: float | None) -> JobSpec:
-    """The job as the fleet retries it: same id and params, the earlier attempt's start."""
-    return dataclasses.replace(job, create_started=started)
+def lost(job: JobSpec, started: float | None, *, by_payload: bool = False) -> JobSpec:
+    """The job as the fleet retries it: same id and params, the earlier attempt's start;
+    ``by_payload``: the user opted in to adopting a job matched by its inputs alone."""
+    return dataclasses.replace(job, create_started=started, adopt_by_payload=by_payload)
 
 
 def twin(job: JobSpec) -> JobSpec:
@@ -308,8 +309,25 @@ def test_without_room_for_the_marker_the_input_decides(provider, kind):
     started = time.time()
     created = provider.submit(job)
     other = MAKE[kind]({**LONG, "note": "other input"}, **{SUMMARY_KEYS[kind]: FULL_SUMMARY[kind]})
-    assert provider.find(lost(other, started)) is None
-    assert provider.find(lost(job, started)).remote_id == created.remote_id
+    assert provider.find(lost(other, started, by_payload=True)) is None
+    found = provider.find(lost(job, started, by_payload=True))
+    assert found.remote_id == created.remote_id
+
+
+@pytest.mark.parametrize("kind", ["agent", "pipeline"])
+def test_without_room_for_the_marker_and_no_opt_in_an_input_match_is_not_adopted(
+    provider, kind
+):
+    job = MAKE[kind](LONG, **{SUMMARY_KEYS[kind]: FULL_SUMMARY[kind]})
+    started = time.time()
+    created = provider.submit(job)
+    with pytest.raises(SearchInconclusive) as caught:
+        provider.find(lost(job, started))
+    assert caught.value.reason == "submit_unknown"
+    assert str(caught.value) == (
+        f"moderately: remote job(s) {created.remote_id} have exactly our inputs but nothing "
+        "marks them as ours (a stranger's identical job would look the same); not adopted "
+        "and not created again (JOBFLEET_ADOPT_BY_PAYLOAD=true adopts such a match)")
 
 
 @pytest.mark.parametrize("kind", ["agent", "pipeline"])
@@ -318,11 +336,12 @@ def test_two_jobs_with_identical_payloads_adopt_two_different_executions(provide
     second = twin(first)
     started = time.time()
     one, two = provider.submit(first).remote_id, provider.submit(second).remote_id
-    assert provider.find(lost(second, started)).remote_id == one  # the oldest, deterministically
-    adopted = provider.find(lost(first, started)).remote_id
-    again = provider.find(lost(second, started), taken=lambda rid: rid == adopted)
+    first, second = lost(first, started, by_payload=True), lost(second, started, by_payload=True)
+    assert provider.find(second).remote_id == one  # the oldest, deterministically
+    adopted = provider.find(first).remote_id
+    again = provider.find(second, taken=lambda rid: rid == adopted)
     assert (adopted, again.remote_id) == (one, two)
-    assert provider.find(lost(second, started), taken=lambda rid: True) is None
+    assert provider.find(second, taken=lambda rid: True) is None
 
 
 def test_an_execution_created_before_the_window_is_not_matched(provider):

@@ -25,7 +25,7 @@ from tests.fixtures.providers import Planned, ScriptedOutage, wait_terminal
 from tests.unit.test_openprotein_emulator import load_npy
 from worker.errors import AuthError, PermanentError, TransientError
 from worker.providers.base import JobSpec, RemoteState, RemoteStatus
-from worker.providers.matching import FIND_SLACK_S
+from worker.providers.matching import FIND_SLACK_S, SearchInconclusive
 from worker.providers.openprotein import SPEC
 from worker.providers.openprotein import provider as openprotein
 from worker.providers.openprotein.provider import OpenProteinProvider
@@ -70,13 +70,20 @@ def provider(fresh_emulator, redis_client) -> Iterator[OpenProteinProvider]:
 
 
 def msa_job(emulate: dict[str, Any] = FAST, **params: Any) -> JobSpec:
+    """An MSA job; with the caller's ``names`` (or an alignment) it can only be found by
+    payload, which these tests opt in to (the default refusal has a test of its own)."""
     params = {"sequences": [SEED], "_emulator": emulate} | params
-    return JobSpec(job_id=f"job-{uuid.uuid4()}", kind="msa", params=params)
+    return JobSpec(job_id=uuid.uuid4().hex[:24], kind="msa", params=params,
+                   adopt_by_payload="names" in params or params.get("is_seed") is False)
 
 
-def embed_job(sequences: list[str], emulate: dict[str, Any] = FAST, **params: Any) -> JobSpec:
+def embed_job(sequences: list[str], emulate: dict[str, Any] = FAST, *,
+              by_payload: bool = True, **params: Any) -> JobSpec:
+    """An embedding job: nothing in it can carry our id, so it is found by payload (opted in
+    here unless ``by_payload`` is false)."""
     params = {"model": MODEL, "sequences": sequences, "_emulator": emulate} | params
-    return JobSpec(job_id=f"job-{uuid.uuid4()}", kind="embed", params=params)
+    return JobSpec(job_id=f"job-{uuid.uuid4()}", kind="embed", params=params,
+                   adopt_by_payload=by_payload)
 
 
 def auth_counts(control: EmulatorControl) -> tuple[int, int]:
@@ -86,13 +93,14 @@ def auth_counts(control: EmulatorControl) -> tuple[int, int]:
 
 
 def test_an_msa_job_runs_to_success_and_its_alignment_is_fetched(provider):
-    submission = provider.submit(msa_job())
+    job = msa_job()
+    submission = provider.submit(job)
     assert submission.status.state is RemoteState.PENDING
     status = wait_terminal(provider, submission.remote_id, "msa")
     assert status.state is RemoteState.SUCCEEDED and status.raw == "SUCCESS"
     outputs = provider.fetch_outputs(submission.remote_id, "msa", status)
     fasta = outputs.files["msa.fasta"]
-    assert fasta.startswith(f">seed\n{SEED}\n".encode())
+    assert fasta.startswith(f">seed\n{SEED}\n".encode())  # our marker is not in the result
     assert outputs.data == {"job_id": submission.remote_id, "file": "msa.fasta", "num_sequences": 9}
 
 
@@ -311,11 +319,30 @@ def test_embedding_sequences_match_in_any_order_but_msa_rows_only_in_order(provi
     assert provider.find(lost(msa_job(LONG, sequences=["MKTY", "MKTA"], **rows), started)) is None
 
 
+def test_twin_msa_jobs_named_by_us_each_find_their_own_remote_job(provider):
+    first = msa_job(LONG)
+    second = twin(first)
+    started = time.time()
+    one, two = provider.submit(first).remote_id, provider.submit(second).remote_id
+    assert provider.find(lost(second, started)).remote_id == two
+    assert provider.find(lost(first, started)).remote_id == one
+
+
+def test_an_embedding_found_by_its_inputs_alone_is_not_adopted_without_the_opt_in(provider):
+    job = embed_job(["MKTA", "MKTAYIAK"], LONG, by_payload=False)
+    started = time.time()
+    created = provider.submit(job).remote_id
+    with pytest.raises(SearchInconclusive, match=f"remote job\\(s\\) {created} have exactly "
+                       "our inputs but nothing marks them as ours") as caught:
+        provider.find(lost(job, started))
+    assert caught.value.reason == "submit_unknown"
+
+
 def test_two_jobs_with_identical_payloads_adopt_two_different_remote_jobs(
     provider, redis_client
 ):
     store = JobStore(redis_client)
-    first = msa_job(LONG)
+    first = msa_job(LONG, names=["q"])  # the caller's name: matched by payload (opted in)
     second = twin(first)
     started = time.time()
     one, two = provider.submit(first).remote_id, provider.submit(second).remote_id

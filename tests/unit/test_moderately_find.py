@@ -56,10 +56,10 @@ def test_another_configuration_version_is_never_ours():
     assert execution_verdict("pipeline", row, body, job_id) is Verdict.DIFFERENT
 
 
-def test_without_a_marker_every_sent_field_must_echo_back_canonically():
+def test_without_a_marker_every_sent_field_must_echo_back_canonically_for_a_payload_match():
     job_id, body = pipeline(pipelineInputSummary=FULL, totalSteps=3)
     reordered = echoed(body, pipelineInput={"a": [1.0, 2]})  # 1.0 is 1 in JSON
-    assert execution_verdict("pipeline", reordered, body, job_id) is Verdict.MATCH
+    assert execution_verdict("pipeline", reordered, body, job_id) is Verdict.PAYLOAD
     assert execution_verdict("pipeline", echoed(body, pipelineInput={"a": [2, 1]}), body,
                              job_id) is Verdict.DIFFERENT
     assert execution_verdict("pipeline", echoed(body, totalSteps=4), body,
@@ -136,7 +136,29 @@ def test_no_match_but_a_doubtful_candidate_is_inconclusive():
     assert pick([candidate("x1", 1)], lambda c: Verdict.UNSURE, lambda _: True, "p") is None
 
 
+def test_a_payload_match_is_adopted_only_on_opt_in():
+    candidates = [candidate("s1", 1)]
+    with pytest.raises(SearchInconclusive) as caught:
+        pick(candidates, lambda c: Verdict.PAYLOAD, lambda _: False, "moderately")
+    assert caught.value.reason == "submit_unknown"
+    assert str(caught.value) == (
+        "moderately: remote job(s) s1 have exactly our inputs but nothing marks them as ours "
+        "(a stranger's identical job would look the same); not adopted and not created again "
+        "(JOBFLEET_ADOPT_BY_PAYLOAD=true adopts such a match)")
+    found = pick(candidates, lambda c: Verdict.PAYLOAD, lambda _: False, "moderately", True)
+    assert found.remote_id == "s1"
+
+
+def test_a_marked_match_wins_over_an_older_payload_match():
+    verdicts = {"old": Verdict.PAYLOAD, "ours": Verdict.MATCH}
+    found = pick([candidate("old", 1), candidate("ours", 2)], lambda c: verdicts[c.remote_id],
+                 lambda _: False, "p")
+    assert found.remote_id == "ours"
+
+
 def test_worst_verdict_wins():
+    assert worst(Verdict.MATCH, Verdict.PAYLOAD) is Verdict.PAYLOAD
+    assert worst(Verdict.PAYLOAD, Verdict.UNSURE) is Verdict.UNSURE
     assert worst(Verdict.MATCH, Verdict.UNSURE) is Verdict.UNSURE
     assert worst(Verdict.UNSURE, Verdict.DIFFERENT) is Verdict.DIFFERENT
     assert worst(Verdict.MATCH) is Verdict.MATCH

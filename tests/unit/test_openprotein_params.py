@@ -18,8 +18,8 @@ SEED = "MKTAYIAKQR"
 
 def test_a_seed_is_sent_as_the_official_client_sends_it():
     params = msa_params({"sequences": [SEED]})
-    assert params == MsaParams((SEED,), True, ("seed",))
-    assert params.fasta() == f">seed\n{SEED}\n".encode()
+    assert params == MsaParams((SEED,), True, ("seed",), named_by_us=True)
+    assert params.fasta() == f">seed\n{SEED}\n".encode()  # named by its job id when sent
     assert params.query() == {"is_seed": "True"}
 
 

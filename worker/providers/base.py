@@ -62,6 +62,7 @@ class JobSpec:
     params: Mapping[str, Any]
     max_price: float | None = None  # a price ceiling, for platforms that quote
     create_started: float | None = None  # epoch time an earlier create attempt began, if any
+    adopt_by_payload: bool = False  # a lost create may be found by identical inputs alone
 
 
 @dataclass(frozen=True)

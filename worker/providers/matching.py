@@ -10,13 +10,18 @@ compares each one with what it sent. This module holds what both searches share,
   start of the earlier attempt is unknown;
 * the **bounds**: at most :data:`FIND_MAX_PAGES` list pages and :data:`FIND_BUDGET_S` of wall
   time per search; past either, the search is inconclusive;
-* a three-valued :class:`Verdict` per candidate: a field that cannot be read back makes a
-  candidate ``UNSURE``, never a match and never a stranger;
+* a :class:`Verdict` per candidate: a field that cannot be read back makes a candidate
+  ``UNSURE``, never a match and never a stranger; a candidate that carries our job id (an
+  echoed field: Moderately's summary, OpenProtein's MSA sequence name) is a ``MATCH``; one
+  that only has exactly our inputs is a ``PAYLOAD`` match, which a stranger's identical job
+  would be too, so it is adopted only when the user opts in (``JOBFLEET_ADOPT_BY_PAYLOAD``)
+  and otherwise fails the job ``submit_unknown`` rather than guess;
 * **canonical payload comparison** (:func:`canonical`): key order and ``1`` versus ``1.0``
   do not matter, list order does;
 * the rule that turns candidates into an answer (:func:`pick`): the oldest match not already
   tracked by another of our jobs, so two jobs with identical payloads adopt different remote
-  jobs deterministically; no match but an unsure candidate is :class:`SearchInconclusive`.
+  jobs deterministically; no match but an unsure (or unadoptable payload) candidate is
+  :class:`SearchInconclusive`.
 
 An inconclusive search fails the job with reason ``submit_unknown``, exactly what the fleet
 did before these platforms could be searched: never a second remote job on a guess.
@@ -45,7 +50,8 @@ FIND_BUDGET_S = 20.0  # wall time one search may take; the create must still fit
 class Verdict(enum.Enum):
     """Whether a listed remote job is the one our lost create made."""
 
-    MATCH = "match"  # every field we sent reads back equal
+    MATCH = "match"  # it carries our job id (and every field we sent reads back equal)
+    PAYLOAD = "payload"  # every field we sent reads back equal, but nothing marks it ours
     DIFFERENT = "different"  # some field reads back different: not ours
     UNSURE = "unsure"  # what could be read agrees, but some field cannot be read back
 
@@ -140,7 +146,7 @@ class SearchBudget:
 
 def worst(*verdicts: Verdict) -> Verdict:
     """Several fields' verdicts as one: any difference rules a job out, any doubt is doubt."""
-    for verdict in (Verdict.DIFFERENT, Verdict.UNSURE):
+    for verdict in (Verdict.DIFFERENT, Verdict.UNSURE, Verdict.PAYLOAD):
         if verdict in verdicts:
             return verdict
     return Verdict.MATCH
@@ -160,27 +166,38 @@ def pick(
     verdict: Callable[[Candidate], Verdict],
     taken: Callable[[str], bool],
     provider: str,
+    adopt_by_payload: bool = False,
 ) -> Candidate | None:
     """The oldest matching candidate no other job of ours tracks; None when nothing matched.
 
-    ``verdict`` is asked oldest first and only until a match, since it may cost requests.
-    Raises ``SearchInconclusive`` when nothing matched but some candidate could not be
-    compared in full: it may be the job we created.
+    ``verdict`` is asked oldest first and only until a match, since it may cost requests. A
+    ``PAYLOAD`` match counts only with ``adopt_by_payload``. Raises ``SearchInconclusive``
+    when nothing matched but some candidate could not be compared in full, or matched only
+    by payload without the opt-in: it may be the job we created.
     """
     unsure: list[str] = []
+    unproven: list[str] = []
     for candidate in sorted(candidates, key=lambda c: (c.created, c.remote_id)):
         if taken(candidate.remote_id):
             continue
         found = verdict(candidate)
-        if found is Verdict.MATCH:
+        if found is Verdict.MATCH or (found is Verdict.PAYLOAD and adopt_by_payload):
             return candidate
         if found is Verdict.UNSURE:
             unsure.append(candidate.remote_id)
+        elif found is Verdict.PAYLOAD:
+            unproven.append(candidate.remote_id)
     if unsure:
         raise SearchInconclusive(
             f"remote job(s) {', '.join(unsure[:3])} may be the one a lost create made, but "
             "their inputs cannot be read back in full; not created again, to never run the "
             "job twice", provider=provider)
+    if unproven:
+        raise SearchInconclusive(
+            f"remote job(s) {', '.join(unproven[:3])} have exactly our inputs but nothing "
+            "marks them as ours (a stranger's identical job would look the same); not "
+            "adopted and not created again (JOBFLEET_ADOPT_BY_PAYLOAD=true adopts such a "
+            "match)", provider=provider)
     return None
 
 
@@ -208,7 +225,7 @@ class PayloadSearch(Provider):
         budget = SearchBudget(self.name, self.clock)
         candidates = list(self.recent_jobs(job, sent, since, budget))
         found = pick(candidates, lambda c: self.payload_verdict(job, sent, c, budget), taken,
-                     self.name)
+                     self.name, job.adopt_by_payload)
         if found is None:
             return None
         return Submission(found.remote_id, self.read_status(job.kind, found.record))

@@ -160,8 +160,9 @@ def execution_verdict(
     """Whether listed execution ``row`` is the one created from ``body`` for ``job_id``.
 
     When the summary we send carries our job id, that decides: no one else writes it. When
-    it could not (a caller's summary too long for the marker), every field we sent must echo
-    back equal, canonically; a field missing from the record leaves the answer unsure.
+    it could not (a caller's summary too long for the marker), every field we sent echoing
+    back equal, canonically, is only a ``PAYLOAD`` match (adopted on opt-in); a field
+    missing from the record leaves the answer unsure.
     """
     if row.get(CONFIG_KEYS[kind]) != body[CONFIG_KEYS[kind]]:
         return Verdict.DIFFERENT
@@ -170,4 +171,4 @@ def execution_verdict(
         return Verdict.MATCH if matched else Verdict.DIFFERENT
     if any(key in row and not same(row[key], value) for key, value in body.items()):
         return Verdict.DIFFERENT
-    return Verdict.MATCH if all(key in row for key in body) else Verdict.UNSURE
+    return Verdict.PAYLOAD if all(key in row for key in body) else Verdict.UNSURE

@@ -28,6 +28,7 @@ with these params (for :meth:`~worker.providers.openprotein.OpenProteinProvider.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from typing import Any, NoReturn
 from worker.errors import PermanentError
 from worker.providers.matching import Verdict, worst
 from worker.providers.openprotein import EMBED, MSA
+from worker.providers.openprotein.records import SEED_MARKER_PREFIX
 
 NAME = "openprotein"
 DEFAULT_REDUCTION = "MEAN"
@@ -56,6 +58,16 @@ class MsaParams:
     sequences: tuple[str, ...]
     is_seed: bool
     names: tuple[str, ...]
+    named_by_us: bool = False  # a seed without a given name: its name is ours to choose
+
+    def marked(self, job_id: str) -> MsaParams:
+        """These params with our job id as the seed's name, when that name is ours to
+        choose: the platform echoes names back, so a lost create is then found by the id
+        instead of by comparing inputs (the result gets ``seed`` back, see
+        :func:`~worker.providers.openprotein.records.unmark_seed`)."""
+        if not self.named_by_us:
+            return self
+        return dataclasses.replace(self, names=(job_marker(job_id), *self.names[1:]))
 
     def fasta(self) -> bytes:
         """The ``msa_file`` part; a seed goes as ``>seed\\nSEQ``, as the official client sends."""
@@ -69,7 +81,9 @@ class MsaParams:
         """Whether read-back ``(name, sequence)`` records are ours, in order."""
         theirs = [(name.strip(), sequence) for name, sequence in records]
         ours = [(name.strip(), sequence) for name, sequence in zip(self.names, self.sequences)]
-        return Verdict.MATCH if theirs == ours else Verdict.DIFFERENT
+        if theirs != ours:
+            return Verdict.DIFFERENT
+        return Verdict.MATCH if self.named_by_us else Verdict.PAYLOAD
 
     def args_verdict(self, args: Mapping[str, Any]) -> Verdict:
         """Whether the job's ``args`` say it was made with our ``is_seed``."""
@@ -100,8 +114,10 @@ class EmbedParams:
         return body
 
     def inputs_verdict(self, sequences: Sequence[str]) -> Verdict:
-        """Whether a job's read-back sequences are ours, in any order."""
-        return Verdict.MATCH if sorted(sequences) == sorted(self.sequences) else Verdict.DIFFERENT
+        """Whether a job's read-back sequences are ours, in any order: at best a ``PAYLOAD``
+        match, since an embedding job has no field that could carry our job id."""
+        same = sorted(sequences) == sorted(self.sequences)
+        return Verdict.PAYLOAD if same else Verdict.DIFFERENT
 
     def args_verdict(self, args: Mapping[str, Any]) -> Verdict:
         """Whether the job's ``args`` name our model, reduction and prompt."""
@@ -166,7 +182,13 @@ def msa_params(params: Any) -> MsaParams:
         _reject("params.names must be a list with one name per sequence")
     if not all(isinstance(n, str) and _NAME.fullmatch(n) for n in names):
         _reject("params.names must be one-line FASTA titles without '>'")
-    return MsaParams(sequences, is_seed, tuple(names))
+    named_by_us = is_seed and "names" not in params
+    return MsaParams(sequences, is_seed, tuple(names), named_by_us)
+
+
+def job_marker(job_id: str) -> str:
+    """The seed name that says an MSA job is the one we created for ``job_id``."""
+    return f"{SEED_MARKER_PREFIX}{job_id}"
 
 
 def embed_params(params: Any) -> EmbedParams:

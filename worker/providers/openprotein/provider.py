@@ -71,6 +71,7 @@ from worker.providers.openprotein.records import (
     fasta_records,
     listed_jobs,
     remote_status,
+    unmark_seed,
 )
 from worker.providers.openprotein.settings import OpenProteinSettings
 
@@ -102,7 +103,7 @@ class OpenProteinProvider(PayloadSearch):
 
     def submit(self, job: JobSpec) -> Submission:
         """Creates the remote job in one attempt (a lost create cannot be found again)."""
-        params = job_params(job.kind, job.params)
+        params = self.sent_payload(job)
         if isinstance(params, MsaParams):
             response = self._call(
                 "POST", "v1/align/msa", params=params.query(),
@@ -115,7 +116,8 @@ class OpenProteinProvider(PayloadSearch):
 
     def sent_payload(self, job: JobSpec) -> MsaParams | EmbedParams:
         """The job's params, checked: what the create sent, as compared on read-back."""
-        return job_params(job.kind, job.params)
+        params = job_params(job.kind, job.params)
+        return params.marked(job.job_id) if isinstance(params, MsaParams) else params
 
     def recent_jobs(
         self, job: JobSpec, sent: Any, since: float, budget: SearchBudget
@@ -228,7 +230,8 @@ class OpenProteinProvider(PayloadSearch):
 
     def _msa_outputs(self, remote_id: str) -> Outputs:
         query = {"job_id": remote_id, "msa_type": "GENERATED"}
-        fasta = fasta_of(self._call("GET", "v1/align/inputs", params=query, json_answer=False))
+        fasta = unmark_seed(fasta_of(self._call("GET", "v1/align/inputs", params=query,
+                                                json_answer=False)))
         count = sum(1 for line in fasta.splitlines() if line.startswith(b">"))
         data = {"job_id": remote_id, "file": MSA_FILE, "num_sequences": count}
         return Outputs(data=data, files={MSA_FILE: fasta})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +23,10 @@ PLATFORM = "OpenProtein"  # as named in messages
 JOB_TYPES = {"msa": ("/align/align",), "embed": ("/embeddings/embed", "/embeddings/embed_reduced")}
 LIST_PAGE_SIZE = 100  # what the official client always sends; the server's cap is unknown
 MSA_FILE = "msa.fasta"
+SEED_MARKER_PREFIX = "jobfleet-"  # a seed we named after its job: ``jobfleet-<job id>``
+DEFAULT_SEED_NAME = "seed"  # what the official client calls a seed, and so do our results
+_SEED_MARKER = re.compile(  # our job id (24 hex), plus the attempt after a retry
+    rb"\A>" + re.escape(SEED_MARKER_PREFIX.encode()) + rb"[0-9a-f]{24}(?:-[0-9]+)?\r?\n")
 FASTA_TYPE = "text/x-fasta"  # anything else is CSV to the official client, and to us
 NPY_MAGIC = b"\x93NUMPY"
 _REQUIRED = {"job_id": str, "job_type": str, "status": str}
@@ -62,6 +67,12 @@ def fasta_of(response: requests.Response) -> bytes:
         raise BadResponse("MSA result is neither FASTA nor name,sequence CSV",
                           provider=NAME, body=body)
     return "".join(f">{row[0]}\n{row[1]}\n" for row in rows).encode()
+
+
+def unmark_seed(fasta: bytes) -> bytes:
+    """The MSA with our job marker in the seed's name put back to ``seed``: the name only
+    served to find a lost create, and results stay the same whichever job produced them."""
+    return _SEED_MARKER.sub(f">{DEFAULT_SEED_NAME}\n".encode(), fasta, count=1)
 
 
 def fasta_records(fasta: bytes) -> list[tuple[str, str]]:
