@@ -55,12 +55,12 @@ class FleetSettings(BaseSettings):
     http_retries: int = Field(HTTP_RETRIES, ge=0)
     max_response_mb: float = Field(MAX_RESPONSE_MB, gt=0)
     retention_days: float = Field(RETENTION_DAYS, gt=0)
+    adopt_by_payload: bool = False  # a lost create matched by inputs alone: off, never guess
 
     @property
     def retention_s(self) -> int:
         """The retention in whole seconds (at least one), as Redis expiries take it."""
         return max(1, round(self.retention_days * 86400))
-    adopt_by_payload: bool = False  # see README "Finding a lost create": off, never guess
 
     @field_validator("redis_url")
     @classmethod
