@@ -16,7 +16,7 @@ import requests
 
 from config.settings import FleetSettings
 from devtools.localfleet import RedisServer, fleet_env
-from emulator.samples import sample_job
+from emulator.samples import sample_job, split_plans
 from producers.api import Fleet
 from tests.fixtures.fleet import TEST_SETTINGS, WorkerPool, wait_done
 
@@ -26,8 +26,9 @@ TOKENISH = re.compile(r"[A-Za-z0-9._~+/=-]{16,}")
 
 
 def op_jobs(prefix: str, count: int) -> list[dict]:
-    return [sample_job(f"{prefix}-{i}", "openprotein", "msa", duration_s=0.2)
-            for i in range(count)]
+    """MSA jobs at the emulator's default (short) duration."""
+    return split_plans([sample_job(f"{prefix}-{i}", "openprotein", "msa")
+                        for i in range(count)])[0]
 
 
 @pytest.fixture
