@@ -25,9 +25,11 @@ from worker.providers import PlatformSpec, UnknownProvider, get_spec, specs
 
 REQUIRED = ("key", "provider", "kind", "params")
 OPTIONAL = ("deadline_s", "max_price", "upload")
+_FIELDS = frozenset(REQUIRED + OPTIONAL)
 UPLOAD_KEYS = ("to", "name", "file")
 MAX_KEY_CHARS = 200  # keys are shown in tables and logs
 MAX_PARAMS_BYTES = 64 * 1024  # params live in Redis with the job; big inputs belong in files
+ESCAPED_CHAR_BYTES = 12  # the most one character becomes in JSON: a \uXXXX surrogate pair
 
 
 class InvalidJob(ValueError):
@@ -47,8 +49,12 @@ class LineError:
         return f"line {self.line}: {self.reason}"
 
 
-def validate(job: Any) -> dict[str, Any]:
-    """Checks one job object; returns a normalised copy or raises ``ValueError(reason)``."""
+def validate(job: Any, line_chars: int | None = None) -> dict[str, Any]:
+    """Checks one job object; returns a normalised copy or raises ``ValueError(reason)``.
+
+    ``line_chars``, the length of the line it was read from, lets a short line skip
+    measuring its params: they cannot be longer than the line.
+    """
     _check_fields(job)
     key, provider, kind, params = job["key"], job["provider"], job["kind"], job["params"]
     if not isinstance(key, str) or not key.strip():
@@ -56,7 +62,7 @@ def validate(job: Any) -> dict[str, Any]:
     if len(key) > MAX_KEY_CHARS:
         raise ValueError(f"'key' is longer than {MAX_KEY_CHARS} characters")
     out = {"key": key, "provider": provider, "kind": kind,
-           "params": _check_params(provider, kind, params)}
+           "params": _check_params(provider, kind, params, line_chars)}
     if job.get("deadline_s") is not None:
         out["deadline_s"] = _number(job["deadline_s"], "deadline_s", allow_zero=False)
     if job.get("max_price") is not None:
@@ -85,12 +91,12 @@ def _upload(spec: Any) -> dict[str, str]:
 
 
 def _check_fields(job: Any) -> None:
-    if not isinstance(job, Mapping):
+    if type(job) is not dict and not isinstance(job, Mapping):
         raise ValueError(f"expected a JSON object, got {_type(job)}")
     missing = [f for f in REQUIRED if f not in job]
     if missing:
         raise ValueError(f"missing field{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")
-    unknown = sorted(set(job) - set(REQUIRED) - set(OPTIONAL))
+    unknown = sorted(job.keys() - _FIELDS)
     if unknown:
         raise ValueError(f"unknown field{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}")
 
@@ -100,10 +106,14 @@ def upload_targets() -> tuple[str, ...]:
     return tuple(name for name, spec in specs().items() if spec.capabilities.uploads)
 
 
-def _check_params(provider: Any, kind: Any, params: Any) -> dict[str, Any]:
+def _check_params(
+    provider: Any, kind: Any, params: Any, line_chars: int | None = None
+) -> dict[str, Any]:
     """``params`` checked against the platform's spec, official-client spellings renamed."""
     platform = _platform(provider)
     checked = platform.validate_params(kind, params)
+    if line_chars is not None and line_chars * ESCAPED_CHAR_BYTES <= MAX_PARAMS_BYTES:
+        return checked  # even every character escaped, params within the line fit
     size = len(json.dumps(checked, separators=(",", ":")).encode())
     if size > MAX_PARAMS_BYTES:
         raise ValueError(f"params are {size} bytes, over the limit of {MAX_PARAMS_BYTES}")
@@ -138,7 +148,7 @@ def parse_lines(lines: Iterable[bytes | str]) -> tuple[list[dict[str, Any]], lis
         if not text.strip():
             continue
         try:
-            job = validate(json.loads(text))
+            job = validate(json.loads(text), len(text))
         except RecursionError:
             errors.append(LineError(number, "JSON nested too deeply"))
             continue

@@ -20,7 +20,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-# JSON type name → the Python types json.loads produces for it
+# JSON type name → exactly the Python types json.loads makes for it: the fast check per value
+_EXACT: dict[str, frozenset[type]] = {
+    "string": frozenset({str}),
+    "integer": frozenset({int}),
+    "number": frozenset({int, float}),
+    "boolean": frozenset({bool}),
+    "object": frozenset({dict}),
+    "array": frozenset({list}),
+    "strings": frozenset({list}),
+}
+# JSON type name → the Python types that also count (a Mapping or tuple from Python callers)
 _TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
     "integer": (int,),
@@ -67,9 +77,15 @@ class Param:
     def __post_init__(self) -> None:
         if self.type not in _TYPES:
             raise ValueError(f"param {self.name}: unknown type {self.type!r}")
+        # what the hot path reads: no further work for a plain value of the exact type
+        plain = not (self.choices or self.minimum is not None or self.maximum is not None)
+        object.__setattr__(self, "_exact", _EXACT.get(self.type, frozenset()))
+        object.__setattr__(self, "_plain", plain and self.type != "strings")
 
     def problem(self, value: Any) -> str | None:
         """What is wrong with ``value`` for this param, or None when it fits."""
+        if type(value) in self._exact and self._plain:  # type: ignore[attr-defined]
+            return None
         if value is None:
             return None if self.nullable else f"must be {self._article()}, got null"
         if self.type != "any" and (
@@ -77,7 +93,7 @@ class Param:
             or (isinstance(value, bool) and self.type in ("integer", "number"))
         ):
             return f"must be {self._article()}, got {json_type(value)}"
-        if self.type == "strings" and not all(isinstance(item, str) for item in value):
+        if self.type == "strings" and not all(type(item) is str for item in value):
             bad = next(i for i, item in enumerate(value) if not isinstance(item, str))
             return f"must be an array of strings; item {bad} is {json_type(value[bad])}"
         if self.choices and value not in self.choices:
@@ -131,7 +147,7 @@ class ParamsSchema:
 
         ``where`` (``"deeporigin/tool"``) goes into messages about unknown or missing keys.
         """
-        if not isinstance(params, Mapping):
+        if type(params) is not dict and not isinstance(params, Mapping):
             raise ValueError(f"'params' must be an object, got {json_type(params)}")
         by_key: dict[str, Param] = self._by_key  # type: ignore[attr-defined]
         out: dict[str, Any] = {}
