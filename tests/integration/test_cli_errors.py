@@ -158,3 +158,24 @@ def test_results_into_a_closed_pipe_ends_quietly(env, tmp_path):
     run = subprocess.run(f"{sys.executable} -m producers.cli results many | head -n 1",
                          shell=True, env=env, capture_output=True, timeout=60)
     assert run.stderr == b"" and json.loads(run.stdout)["key"] == "key-00000"
+
+
+def test_submit_refuses_wrong_params_by_line_and_field_and_enqueues_the_rest(env, tmp_path):
+    lines = [json.loads(job(str(i))) for i in range(5)]
+    lines[1]["params"]["tool"] = 7
+    lines[2]["params"]["inputs"] = []
+    lines[3]["params"]["_x"] = 1
+    lines[4]["params"] = {"tool_key": "deeporigin.docking", "inputs": {}}  # the official name
+    path = tmp_path / "params.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    run = cli(["submit", str(path)], env)
+    err = run.stderr.decode().splitlines()
+    assert run.returncode == 1 and "Traceback" not in run.stderr.decode()
+    assert err[:3] == [
+        f"{path}:line 2: params.tool must be a string, got integer",
+        f"{path}:line 3: params.inputs must be an object, got array",
+        f"{path}:line 4: unknown field params._x for deeporigin/tool (known: tool, version, "
+        "inputs, name, metadata, cluster_id)",
+    ]
+    status = json.loads(cli(["status", "params", "--json"], env).stdout)
+    assert [j["key"] for j in status["jobs"]] == ["0", "4"]
