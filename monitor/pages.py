@@ -7,6 +7,7 @@ thread pool (never on the event loop) and cost O(what the page shows): see
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 
@@ -125,8 +126,16 @@ SHOWN = ("remote_id", "remote_state", "result", "file_id", "file_to", "reason", 
 
 def extra(job: Job) -> list[tuple[str, str]]:
     """The record fields a person looks at, in a useful order (unset ones left out)."""
-    return [(name, str(getattr(job, name))) for name in SHOWN
-            if getattr(job, name) not in (None, "")]
+    out = []
+    for name in SHOWN:
+        value = getattr(job, name)
+        if value in (None, ""):
+            continue
+        if name == "result":  # the result's manifest: where its files are, easier read laid out
+            with contextlib.suppress(ValueError):
+                value = json.dumps(json.loads(value), indent=2, sort_keys=True)
+        out.append((name, str(value)))
+    return out
 
 
 def clock(epoch: float | None) -> str:
