@@ -27,3 +27,13 @@ def test_submit_help_lists_every_kind_with_its_params_and_official_spellings(cap
     assert "deeporigin/tool: tool* [tool_key]" in out
     assert "openprotein/embed: model*, sequences*, reduction, prompt_id" in out
     assert "Moderately AI: cancel, find a lost create, take uploads; settings MODERATELY_*" in out
+
+
+def test_the_readme_names_every_platform_setting_with_the_official_variable_name():
+    from worker.providers import get_spec
+
+    text = README.read_text()
+    for name in BUILT_IN:
+        spec = get_spec(name)
+        for field in spec.settings.model_fields:
+            assert f"{spec.env_prefix}{field.upper()}" in text, (name, field)
