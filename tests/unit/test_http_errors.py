@@ -39,14 +39,8 @@ from worker.providers.base import (
     Submission,
     Unknown,
 )
-from worker.providers.http import (
-    BACKOFF_MAX_S,
-    SLEEP_BUDGET_S,
-    HttpClient,
-    error_for,
-    make_session,
-    parse_retry_after,
-)
+from worker.providers.http import BACKOFF_MAX_S, SLEEP_BUDGET_S, HttpClient, make_session
+from worker.providers.http_errors import error_for, parse_retry_after
 
 TOKEN = "eyJhbGciOiJub25lIn0.eyJleHAiOjQxMDI0NDQ4MDB9.s3cr3t-signature"  # JWT-shaped
 NOW = 1_700_000_000.0

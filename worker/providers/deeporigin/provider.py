@@ -47,7 +47,8 @@ from worker.providers.deeporigin.records import (
     upload_dir,
 )
 from worker.providers.deeporigin.settings import DeepOriginSettings
-from worker.providers.http import HttpClient, parse_json
+from worker.providers.http import HttpClient
+from worker.providers.http_errors import parse_json
 
 
 class DeepOriginProvider(Provider):

@@ -44,7 +44,8 @@ from pydantic import SecretStr
 from worker.credentials import Sealer
 from worker.errors import AuthError, BadResponse, PermanentError, TransientError
 from worker.keys import authfail_key, token_prefix
-from worker.providers.http import HttpClient, parse_json
+from worker.providers.http import HttpClient
+from worker.providers.http_errors import parse_json
 
 log = logging.getLogger(__name__)
 

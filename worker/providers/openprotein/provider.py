@@ -46,7 +46,8 @@ from worker.providers.base import (
     Submission,
     setting,
 )
-from worker.providers.http import HttpClient, parse_json
+from worker.providers.http import HttpClient
+from worker.providers.http_errors import parse_json
 from worker.providers.matching import (
     Candidate,
     PayloadSearch,
