@@ -1,7 +1,9 @@
 """The Python API for backends: enqueue jobs, follow batches, cancel, read results.
 
-It writes job records to Redis and sends Celery tasks **by name**; it imports no task or
-provider code, so a web backend can use it with nothing but a Redis URL::
+It writes job records to Redis, each due at once in its platform's submit index, where the
+workers' dispatchers find it and send the submit messages (as they do for every later step);
+cancels are sent as Celery tasks **by name**. It imports no task or provider code, so a web
+backend can use it with nothing but a Redis URL::
 
     from producers import Fleet
 
@@ -31,7 +33,7 @@ from worker.store import JobStore, connect_redis
 
 DEFAULT_BATCH = "default"  # where single jobs go when no batch is named
 BATCH_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-CREATE_CHUNK = 500  # job records written per Redis round trip
+CREATE_CHUNK = 10_000  # job records per pipeline: bounded memory, a few script calls each
 LINE_FIELDS = ("id", "key", "provider", "kind", "state", "remote_id")  # every results line
 
 
@@ -93,15 +95,19 @@ class Fleet:
         return batch
 
     def add_valid(self, batch: str, jobs: list[dict[str, Any]]) -> list[str]:
-        """Writes already-validated jobs and sends submit messages for those that are new."""
+        """Writes already-validated jobs; returns the ids of those that are new.
+
+        New jobs are due at once in the submit index: no message is sent from here, so a
+        100,000-job file costs a few hundred Redis calls, and submission follows the
+        dispatchers' pace, in-flight limits and queue bounds like every other step.
+        """
         if not BATCH_NAME.match(batch):
             raise ValueError(f"invalid batch name {batch!r}: letters, digits, '.', '_', '-'; "
                              "at most 64 characters")
         created: list[str] = []
         for start in range(0, len(jobs), CREATE_CHUNK):
             records = [_record(batch, job) for job in jobs[start : start + CREATE_CHUNK]]
-            created += self.store.create_many(records, due_in=self.settings.lease_s)
-        self._send_submits(created)
+            created += self.store.create_many(records, due_in=0)
         return created
 
     def _send_submits(self, job_ids: list[str]) -> None:

@@ -17,9 +17,18 @@ from typing import Any
 import redis
 
 from worker import keys, scripts
-from worker.record import STATES, STEPS, Job, decode, decode_value, encode, encode_changes
+from worker.record import (
+    STATES,
+    STEPS,
+    Job,
+    decode,
+    decode_value,
+    encode_changes,
+    encode_json,
+)
 
 TransitionResult = tuple[bool, str | None]
+CREATE_CHUNK = 1000  # jobs per create script call: Lua's unpack() takes a few thousand
 
 
 def connect_redis(url: str) -> redis.Redis:
@@ -54,18 +63,29 @@ class JobStore:
     def create_many(self, jobs: Sequence[Job], due_in: float) -> list[str]:
         """Creates the jobs that do not exist yet; returns the ids of those newly created.
 
-        Each is put in the submit index ``due_in`` seconds from now as a safety net in case
-        its submit message is lost.
+        Each new job is put in its provider's submit index ``due_in`` seconds from now, where
+        a dispatcher finds it. One script call writes :data:`CREATE_CHUNK` jobs of a batch,
+        and the calls go in one pipeline: a large file costs a few hundred round trips.
         """
         now = self.clock()
-        pipe = self.redis.pipeline(transaction=False)
+        by_batch: dict[str, list[Job]] = {}
         for job in jobs:
-            job_keys = [keys.job_key(job.id), keys.batch_key(job.batch),
-                        keys.batch_ids_key(job.batch), keys.due_key("submit", job.provider)]
-            self._scripts["create"](keys=job_keys, args=[now, now + due_in, *encode(job)],
-                                    client=pipe)
-        created = pipe.execute()
-        return [job.id for job, new in zip(jobs, created) if new]
+            by_batch.setdefault(job.batch, []).append(job)
+        pipe = self.redis.pipeline(transaction=False)
+        for batch, members in by_batch.items():
+            for start in range(0, len(members), CREATE_CHUNK):
+                args: list[Any] = [now, now + due_in, batch]
+                for job in members[start:start + CREATE_CHUNK]:
+                    args += [job.id, job.provider, encode_json(job)]
+                self._scripts["create"](keys=[keys.batch_key(batch), keys.batch_ids_key(batch)],
+                                        args=args, client=pipe)
+        fresh = {job_id for ids in pipe.execute() for job_id in ids}
+        created = []
+        for job in jobs:  # in the order given, each once
+            if job.id in fresh:
+                fresh.discard(job.id)
+                created.append(job.id)
+        return created
 
     # -- reading -----------------------------------------------------------------------------
 

@@ -25,3 +25,13 @@ local function note_change(job, b, provider, cur, to, now)
     redis.call('HSETNX', B .. ':examples', reason, example)
   end
 end
+-- The same aggregates for n jobs of one provider created together in batch b (the create
+-- script's form of note_change(job, b, provider, false, INITIAL, now), once per provider).
+local function note_created(b, provider, n, now)
+  local B = BATCH .. b
+  redis.call('ZADD', BATCHES, 'NX', now, b)
+  redis.call('HINCRBY', B .. ':platforms', provider .. ':total', n)
+  redis.call('HINCRBY', B .. ':platforms', provider .. ':' .. INITIAL, n)
+  redis.call('HINCRBY', COUNTS, provider .. ':' .. INITIAL, n)
+  redis.call('HSET', B, 'changed_at', now)
+end
