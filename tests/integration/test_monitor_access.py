@@ -89,3 +89,17 @@ def test_no_configured_credential_appears_on_any_page(guarded, fleet, fleet_envi
         body = guarded.get(path, auth=LOGIN).text
         for secret in secrets:
             assert secret not in body, f"a configured credential is shown on {path}"
+
+
+def test_the_cancel_button_needs_the_login(guarded, flower, fleet, emulator):
+    jobs = [sample_job(f"long-{i}", "deeporigin", "tool", duration_s=300) for i in range(2)]
+    batch = fleet.enqueue_batch(emulator.plan_jobs(jobs), batch="guarded-cancel")
+    page = f"/jobfleet/batches/{batch}"
+    assert 'id="jobfleet-cancel"' in guarded.get(page, auth=LOGIN).text
+    assert 'id="jobfleet-cancel"' not in flower.get(page).text  # no login configured: no button
+    assert flower.post(f"{page}/cancel").status_code == 403
+    assert guarded.post(f"{page}/cancel").status_code == 401
+    done = guarded.post(f"{page}/cancel", auth=LOGIN, allow_redirects=False)
+    assert done.status_code == 302 and done.headers["Location"] == page
+    assert wait_done(fleet, batch)["states"]["cancelled"] == 2
+    assert 'id="jobfleet-cancel"' not in guarded.get(page, auth=LOGIN).text  # all ended
