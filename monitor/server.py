@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import prometheus_client
+import redis
 import tornado.options
 from flower import command
 from flower.app import Flower
@@ -22,9 +23,20 @@ from flower.urls import settings as flower_settings
 from pydantic import ValidationError
 from tornado.options import options
 
-from config.settings import fleet_settings, limit_settings, monitor_settings, settings_problem
+from config.settings import (
+    FleetSettings,
+    fleet_settings,
+    limit_settings,
+    monitor_settings,
+    settings_problem,
+)
 from monitor import access
+from monitor.metrics import register
+from monitor.routes import handlers
 from monitor.templates import FlowerTemplates
+from producers.api import Fleet
+from worker.providers import provider_names
+from worker.store import connect_redis
 
 log = logging.getLogger("jobfleet.monitor")
 
@@ -40,22 +52,16 @@ class Monitor:
     max_body_bytes: int
 
     @cached_property
-    def redis(self):
-        from worker.store import connect_redis
-
+    def redis(self) -> redis.Redis:
         return connect_redis(self.redis_url)
 
     @cached_property
-    def fleet(self):
-        from config.settings import FleetSettings
-        from producers.api import Fleet
-
+    def fleet(self) -> Fleet:
+        """The producer API: the HTTP API enqueues and cancels exactly as Python callers do."""
         return Fleet(FleetSettings(redis_url=self.redis_url))
 
     @property
     def platforms(self) -> tuple[str, ...]:
-        from worker.providers import provider_names
-
         return provider_names()
 
     @staticmethod
@@ -70,16 +76,15 @@ class JobfleetFlower(Flower):
         kwargs["template_loader"] = FlowerTemplates(kwargs["template_path"])
         super().__init__(**kwargs)
         self.monitor = monitor
-        from monitor.routes import handlers
-
         self.add_handlers(r".*", handlers(self.options.url_prefix or ""))
-        from monitor.metrics import register
-
         register(prometheus_client.REGISTRY, monitor)
 
 
 def serve(argv: list[str]) -> int:
     """Starts Flower on the fleet's broker; returns an exit code (2 for refused options)."""
+    if "--help" in argv:
+        print(f"jobfleet flower [{OPEN_METRICS_FLAG}] [Flower options]: Flower with the fleet's "
+              f"pages; {OPEN_METRICS_FLAG} serves /metrics without the login. Flower's options:")
     open_metrics = OPEN_METRICS_FLAG in argv
     argv = [a for a in argv if a != OPEN_METRICS_FLAG]
     types = {name.replace("-", "_"): opt.type  # Flower defines its options on tornado's
