@@ -37,10 +37,10 @@ from typing import Any
 
 import psutil
 import redis
-from producers.localfleet import EXAMPLE_PROVIDERS_DIR, REPO, RedisServer, fleet_env
 
 from bench.chaos_jobs import make_jobs
 from config.settings import FleetSettings
+from devtools.localfleet import EXAMPLE_PROVIDERS_DIR, REPO, RedisServer, fleet_env
 from emulator.settings import DurationSpec
 from producers.api import Fleet
 from producers.jobfile import parse_lines

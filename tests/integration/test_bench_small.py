@@ -53,3 +53,9 @@ def test_scale_holds_every_job_in_flight_at_once_then_sees_them_all_end():
     assert summary["peak_running"] == 60, summary
     assert summary["requests_per_s_waiting"] is not None, summary
     assert summary["rss_mb_over_time"], summary
+
+
+def test_enqueue_writes_every_job_of_the_file_once_and_due_for_submit():
+    summary = _run("bench.enqueue", "--jobs", "300")
+    assert summary["checks_ok"], summary
+    assert summary["due_for_submit"] == 3 * 300
