@@ -73,3 +73,16 @@ def test_the_scripts_get_prefixes_and_states_from_python_not_their_own_text():
         body = scripts._read(name)
         assert keys.PREFIX not in body
         assert "'succeeded'" not in body and "'submitting'" not in body
+
+
+def test_every_script_file_is_package_data_so_an_install_ships_it():
+    import tomllib
+    from pathlib import Path
+
+    root = Path(scripts.__file__).parent
+    pyproject = tomllib.loads((root.parent / "pyproject.toml").read_text())
+    globs = pyproject["tool"]["setuptools"]["package-data"]["worker"]
+    shipped = {p for pattern in globs for p in root.glob(pattern)}
+    assert set((root / "lua").glob("*.lua")) <= shipped
+    for name in scripts.NAMES:
+        assert scripts.source(name)  # each is found the way an installed worker finds it
