@@ -48,7 +48,8 @@ def header(retention_s: int) -> str:
     ])
 
 
-def _read(name: str) -> str:
+def read(name: str) -> str:
+    """The text of ``worker/lua/{name}.lua`` as shipped (a script that needs no header)."""
     return (resources.files("worker") / "lua" / f"{name}.lua").read_text("utf-8")
 
 
@@ -57,4 +58,4 @@ def source(name: str, retention_s: int = DEFAULT_RETENTION_S) -> str:
     """The full text of script ``name``: the header, the shared helpers, then the script."""
     if name not in NAMES:
         raise KeyError(f"no job store script {name!r}")
-    return header(retention_s) + _read("common") + _read("aggregates") + _read(name)
+    return header(retention_s) + read("common") + read("aggregates") + read(name)

@@ -70,7 +70,7 @@ def test_the_scripts_get_prefixes_and_states_from_python_not_their_own_text():
     source = scripts.source("transition")
     assert f'"{keys.DUE}"' in source and f'"{keys.INFLIGHT}"' in source
     for name in scripts.NAMES:
-        body = scripts._read(name)
+        body = scripts.read(name)
         assert keys.PREFIX not in body
         assert "'succeeded'" not in body and "'submitting'" not in body
 
