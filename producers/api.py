@@ -21,6 +21,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from celery import Celery
@@ -33,7 +34,7 @@ from worker.store import JobStore, connect_redis
 
 DEFAULT_BATCH = "default"  # where single jobs go when no batch is named
 BATCH_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-CREATE_CHUNK = 10_000  # job records per pipeline: bounded memory, a few script calls each
+CREATE_CHUNK = 5_000  # job records per pipeline: bounded memory, a few script calls each
 LINE_FIELDS = ("id", "key", "provider", "kind", "state", "remote_id")  # every results line
 
 
@@ -105,9 +106,16 @@ class Fleet:
             raise ValueError(f"invalid batch name {batch!r}: letters, digits, '.', '_', '-'; "
                              "at most 64 characters")
         created: list[str] = []
-        for start in range(0, len(jobs), CREATE_CHUNK):
-            records = [_record(batch, job) for job in jobs[start : start + CREATE_CHUNK]]
-            created += self.store.create_many(records, due_in=0)
+        # Redis runs one chunk's scripts while this thread builds the next chunk's records.
+        with ThreadPoolExecutor(1, thread_name_prefix="jobfleet-enqueue") as writer:
+            pending: Future[list[str]] | None = None
+            for start in range(0, len(jobs), CREATE_CHUNK):
+                records = [_record(batch, job) for job in jobs[start : start + CREATE_CHUNK]]
+                if pending is not None:
+                    created += pending.result()
+                pending = writer.submit(self.store.create_many, records, 0)
+            if pending is not None:
+                created += pending.result()
         return created
 
     def _send_submits(self, job_ids: list[str]) -> None:
