@@ -95,8 +95,10 @@ def run_demo(jobs: int = 60, workers: int = 2, keep: bool = False) -> int:
         _summary(console, fleet, batch, emulator.control.stats(brief=True))
         console.print(f"results are stored under {workdir / 'results'}")
         if keep:
-            console.print(f"try: JOBFLEET_REDIS_URL={redis_server.url} jobfleet results {batch}")
-            console.print(f"Flower stays up at http://127.0.0.1:{flower_port} — Ctrl-C to stop.")
+            console.print(f"try: JOBFLEET_REDIS_URL={redis_server.url} jobfleet results {batch}"
+                          f" (or jobfleet report {batch})")
+            console.print(f"Flower stays up at http://127.0.0.1:{flower_port}/jobfleet/batches/"
+                          f"{batch} — Ctrl-C to stop.")
             _sleep_forever()
         return 0 if status["done"] else 1
     finally:
