@@ -1,8 +1,10 @@
 """The one small interface every platform answers.
 
 Tasks talk to this interface only; they never see URLs, payloads or status strings.
-The base class owns the shared flow (normalised states, bulk status falling back to one
-request per job); a provider module fills in the hooks for its platform.
+The base class owns the shared flows: the create's outcome as a value (:meth:`Provider.create`),
+one status request checked and normalised (:meth:`Provider.status` over three hooks), bulk
+status falling back to one request per job; find-by-payload is
+:class:`worker.providers.matching.PayloadSearch`. A platform's provider fills in the hooks.
 
 Every method may raise the :mod:`worker.errors` tree: ``TransientError`` (try later),
 ``PermanentError`` (fail the job now), ``AuthError`` (fail fast), ``BadResponse``.
@@ -144,7 +146,7 @@ class Provider(ABC):
         """Creates the remote job and says what happened, as a value.
 
         A request the HTTP layer reports as unanswered (sent, no usable answer; see
-        :mod:`worker.providers.http`) may have created the job: ``Unknown``, search before
+        :mod:`worker.providers.http_errors`) may have created the job: ``Unknown``, search before
         another create. Any other failure (an error status, a failure before sending, params
         refused before any request) created nothing: ``Refused``. Other exceptions (a bug,
         a missing setting) propagate.
