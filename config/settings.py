@@ -35,6 +35,9 @@ POLL_JITTER = 0.1  # ±10 %: spreads a batch submitted together
 BURST = 10  # requests a credential may send at once above its steady rate
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 API_MAX_BODY_BYTES = 16 * 1024 * 1024  # an HTTP-enqueued batch: ~50,000 typical job lines
+SWEEP_MIN_S = 0.5  # sweep interval while jobs are finishing: completion seen in about a second
+SWEEP_MAX_S = 15.0  # interval reached while nothing changes: cheap, still prompt for long jobs
+SWEEP_FALLBACK_S = 120.0  # a running job unseen by sweeps this long gets its own status request
 
 
 class FleetSettings(BaseSettings):
@@ -82,6 +85,17 @@ class PollSettings(BaseSettings):
     jitter: float = Field(POLL_JITTER, ge=0, lt=1)
 
 
+class SweepSettings(BaseSettings):
+    """Status sweeps (see :mod:`worker.sweep`); ``enabled=false`` polls job by job only."""
+
+    model_config = SettingsConfigDict(env_prefix="JOBFLEET_SWEEP_", extra="ignore")
+
+    enabled: bool = True
+    min_s: float = Field(SWEEP_MIN_S, gt=0)
+    max_s: float = Field(SWEEP_MAX_S, gt=0)
+    fallback_s: float = Field(SWEEP_FALLBACK_S, gt=0)
+
+
 class LimitSettings(BaseSettings):
     """Fleet-wide limits for one platform credential; unset means unlimited.
 
@@ -120,6 +134,11 @@ def poll_settings() -> PollSettings:
     return PollSettings()
 
 
+@lru_cache(maxsize=1)
+def sweep_settings() -> SweepSettings:
+    return SweepSettings()
+
+
 @cache
 def limit_settings(provider: str) -> LimitSettings:
     return LimitSettings(_env_prefix=f"JOBFLEET_{provider.upper()}_")
@@ -147,7 +166,8 @@ def _settings_models() -> dict[str, type[BaseSettings]]:
     from worker.providers import specs
 
     platforms = [spec.settings for spec in specs().values() if isinstance(spec.settings, type)]
-    models = (FleetSettings, PollSettings, LimitSettings, MonitorSettings, *platforms)
+    models = (FleetSettings, PollSettings, SweepSettings, LimitSettings, MonitorSettings,
+              *platforms)
     return {model.__name__: model for model in models}
 
 

@@ -30,7 +30,9 @@ SUCCEEDED, FAILED, CANCELLED = "succeeded", "failed", "cancelled"
 TERMINAL_PHASES = frozenset({SUCCEEDED, FAILED, CANCELLED})
 OUTCOMES = (SUCCEEDED, FAILED)
 OVERRIDE_FIELD = "_emulator"
-OVERRIDE_KEYS = frozenset({"duration_s", "outcome", "reason", "price", "queue_s", "reject"})
+OVERRIDE_KEYS = frozenset(
+    {"duration_s", "outcome", "reason", "price", "queue_s", "reject", "unlisted"}
+)
 DEFAULT_FAILURE_REASON = "emulated failure (failure_rate)"
 
 
@@ -47,6 +49,7 @@ class Plan:
     outcome: str
     reason: str | None
     price: float
+    unlisted: bool = False  # left out of every list and search (tests a client's fallback)
 
 
 @dataclass(slots=True, eq=False)
@@ -165,6 +168,7 @@ class JobClock:
             outcome=outcome,
             reason=reason,
             price=float(override.get("price", settings.price)),
+            unlisted=override.get("unlisted", False),
         )
 
 
@@ -189,11 +193,17 @@ def parse_override(raw: Any) -> dict[str, Any] | None:
             raise OverrideError(f"{OVERRIDE_FIELD}.{key} must be finite")
     if "outcome" in raw and raw["outcome"] not in OUTCOMES:
         raise OverrideError(f"{OVERRIDE_FIELD}.outcome must be one of {', '.join(OUTCOMES)}")
-    if "reason" in raw and not isinstance(raw["reason"], str):
-        raise OverrideError(f"{OVERRIDE_FIELD}.reason must be a string")
+    _check_types(raw)
     if "reject" in raw:
         rejection(raw)
     return raw
+
+
+def _check_types(raw: dict[str, Any]) -> None:
+    if "unlisted" in raw and not isinstance(raw["unlisted"], bool):
+        raise OverrideError(f"{OVERRIDE_FIELD}.unlisted must be true or false")
+    if "reason" in raw and not isinstance(raw["reason"], str):
+        raise OverrideError(f"{OVERRIDE_FIELD}.reason must be a string")
 
 
 def rejection(override: dict[str, Any] | None) -> tuple[int, str] | None:

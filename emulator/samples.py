@@ -33,11 +33,17 @@ def sample_job(
     outcome: str = "succeeded",
     reason: str | None = None,
     rng: random.Random | None = None,
+    unlisted: bool = False,
     **extra: Any,
 ) -> dict[str, Any]:
-    """One job line; ``extra`` adds top-level fields (``upload``, ``deadline_s``, ``max_price``)."""
+    """One job line; ``extra`` adds top-level fields (``upload``, ``deadline_s``, ``max_price``).
+
+    ``unlisted`` hides the remote job from the platform's lists (only its own GET shows it).
+    """
     rng = rng or random.Random(key)
     emulate: dict[str, Any] = {"duration_s": duration_s, "outcome": outcome}
+    if unlisted:
+        emulate["unlisted"] = True
     if reason is not None:
         emulate["reason"] = reason
     params = _PARAMS[(provider, kind)](key, rng, emulate)

@@ -1,8 +1,9 @@
-"""The one Celery app of the fleet: configuration, and the dispatcher's lifecycle.
+"""The one Celery app of the fleet: configuration, and its background threads' lifecycle.
 
 Start a worker with ``jobfleet worker`` (or ``celery -A worker.app worker``). Each worker
 process also runs a dispatcher thread that turns due jobs into messages (see
-:mod:`worker.dispatcher`).
+:mod:`worker.dispatcher`) and one status-sweep thread per platform, of which a Redis lease
+lets exactly one in the fleet sweep each credential (see :mod:`worker.sweep`).
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import logging
 from celery import Celery, signals
 
 from config.celery import QUEUES, TASKS, celery_config
-from config.settings import fleet_settings
+from config.settings import fleet_settings, limit_settings
 from worker import broker
 from worker.dispatcher import Dispatcher, DispatcherThread
 from worker.providers import provider_names
 from worker.runtime import runtime
+from worker.sweep import Sweeper, SweepThread
 from worker.telemetry import recorder
 
 PROVIDERS = provider_names()  # every provider the dispatcher serves
@@ -28,6 +30,7 @@ app.conf.include = ["worker.tasks"]
 
 log = logging.getLogger("jobfleet.worker")
 _dispatcher: DispatcherThread | None = None
+_sweepers: list[SweepThread] = []
 
 
 def send_step(step: str, job_ids: list[str]) -> None:
@@ -56,7 +59,19 @@ def _start_dispatcher(**_: object) -> None:
     _dispatcher = DispatcherThread(_make_dispatcher, runtime.settings.dispatch_interval_s)
     _dispatcher.start()
     recorder.attach(runtime.redis)
-    log.info("dispatcher started")
+    for name in PROVIDERS:
+        thread = SweepThread(name, lambda name=name: _make_sweeper(name))
+        thread.start()
+        _sweepers.append(thread)
+    log.info("dispatcher and status sweeps started")
+
+
+def _make_sweeper(name: str) -> Sweeper | None:
+    """The sweeper of provider ``name``'s credential; None when sweeps do not cover it."""
+    if name not in runtime.policy.swept:
+        return None
+    return Sweeper(runtime, name, lambda job_ids: send_step("finalize", job_ids),
+                   rps=limit_settings(name).rps)
 
 
 @signals.worker_shutdown.connect
@@ -64,4 +79,6 @@ def _stop(**_: object) -> None:
     if _dispatcher is not None:
         _dispatcher.stop()
     recorder.stop()
+    for thread in _sweepers:
+        thread.stop()
     runtime.close()

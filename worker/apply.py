@@ -121,7 +121,8 @@ def _remote_ended(rt: Runtime, job: Job, outcome: RemoteEnded) -> Applied:
                          platform=job.provider)
     done = rt.store.reschedule(job, "finalize", outcome.at, remote_done=status.state.value,
                                remote_state=status.raw, remote_detail=status.detail, errors=0,
-                               seen_ended_at=outcome.seen_at, remote_ended_at=ended)
+                               seen_ended_at=outcome.seen_at, remote_ended_at=ended,
+                               remote_record=status.record or None)
     return Applied(done, job.state)
 
 

@@ -57,6 +57,18 @@ class Policy:
     lease_s: float  # a step not finished by then is resumed by another worker
     max_step_errors: int  # consecutive failed attempts of one step before the job fails
     at_limit_retry_s: float = AT_LIMIT_RETRY_S
+    swept: frozenset[str] = frozenset()  # platforms whose running jobs status sweeps cover
+    sweep_fallback_s: float = 120.0  # their own status request: only after this long unseen
+
+    def poll_delay(self, job: Job, polls: int, hint: float | None, remaining: float | None,
+                   rand: float | None = None) -> float:
+        """Seconds until a running job's own status request: the backoff schedule, or, while
+        sweeps cover its platform, ``sweep_fallback_s`` (every sweep that sees the job
+        pushes the request on again, so it is only a fallback); never past the deadline."""
+        if job.provider not in self.swept:
+            return self.poll.delay(polls, hint=hint, remaining=remaining, rand=rand)
+        return self.sweep_fallback_s if remaining is None else min(
+            self.sweep_fallback_s, max(remaining, 0.0))
 
 
 # -- any step --------------------------------------------------------------------------------
@@ -156,7 +168,7 @@ def track(job: Job, sub: Submission, policy: Policy, now: float,
     if sub.status.state.terminal:
         changes.update(remote_done=sub.status.state.value, remote_detail=sub.status.detail)
         return Track(sub, "finalize", now, changes)
-    delay = policy.poll.delay(0, hint=sub.status.poll_hint, rand=rand)
+    delay = policy.poll_delay(job, 0, sub.status.poll_hint, job.deadline_s or None, rand)
     return Track(sub, "poll", now + delay, changes)
 
 
@@ -183,7 +195,7 @@ def poll(job: Job, status: RemoteStatus | Exception | None, *, cancel_requested:
     if job.deadline_at is not None and now >= job.deadline_at:
         return Expire()
     remaining = None if job.deadline_at is None else job.deadline_at - now
-    delay = policy.poll.delay(job.polls, hint=status.poll_hint, remaining=remaining, rand=rand)
+    delay = policy.poll_delay(job, job.polls, status.poll_hint, remaining, rand)
     return Reschedule("poll", now + delay, {"polls": job.polls + 1, "errors": 0,
                                             "remote_state": status.raw,
                                             "next_poll": now + delay})

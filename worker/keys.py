@@ -16,6 +16,7 @@ with :data:`PREFIX`. Layout (single-node Redis)::
     jf:pauses                   hash   credential → end of its 429 pause (for the fleet page)
     jf:refusals                 zset   credential → end of its remembered refusal (ditto)
     jf:metrics                  hash   workers' counters and histograms (worker.telemetry)
+    jf:sweep:{credential}       string which worker process sweeps the credential (a lease)
 
 ``{credential}`` is ``provider:fingerprint`` (:mod:`worker.credentials`): every part of
 the credential, secret included, so a corrected credential is a different key.
@@ -47,6 +48,7 @@ DUE = f"{PREFIX}due:"
 INFLIGHT = f"{PREFIX}inflight"
 REMOTE = f"{PREFIX}remote:"
 AUTHFAIL = f"{PREFIX}authfail:"
+SWEEP = f"{PREFIX}sweep:"
 LIMIT = f"{PREFIX}limit:"
 TOKEN = f"{PREFIX}token:"
 PAUSES = f"{PREFIX}pauses"
@@ -88,6 +90,11 @@ BATCH_PARTS = ("", ":ids", ":platforms", ":reasons", ":examples", ":ended")  # a
 def batch_keys(batch: str) -> list[str]:
     """Every key that belongs to one batch (its jobs' keys aside): forgotten together."""
     return [f"{BATCH}{batch}{part}" for part in BATCH_PARTS]
+
+
+def sweep_lease_key(credential: str) -> str:
+    """The lease that picks the one worker process sweeping a credential's jobs."""
+    return f"{SWEEP}{credential}"
 
 
 def authfail_key(credential: str) -> str:

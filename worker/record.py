@@ -77,6 +77,7 @@ class Job:
     remote_state: str | None = None  # the platform's own status string
     remote_done: str | None = None  # the normalised terminal state, once seen: finalize next
     remote_detail: str | None = None
+    remote_record: Mapping[str, Any] | None = None  # the ended job's listed row, for finalize
     remote_ended_at: float | None = None  # when the platform says it ended, if it says
     seen_ended_at: float | None = None  # when our poll saw it ended (detection delay)
     # waiting and retrying
@@ -144,7 +145,8 @@ CODECS: dict[str, Codec] = {
     "deadline_s": FLOAT, "max_price": FLOAT, "upload": JSON, "state": TEXT,
     "lease_until": TEXT, "cancel_requested": FLAG, "submit_attempts": INT,
     "create_started": FLOAT, "remote_id": TEXT, "remote_state": TEXT, "remote_done": TEXT,
-    "remote_detail": TEXT, "remote_ended_at": FLOAT, "seen_ended_at": FLOAT,
+    "remote_detail": TEXT, "remote_record": JSON, "remote_ended_at": FLOAT,
+    "seen_ended_at": FLOAT,
     "polls": INT, "next_poll": FLOAT, "deadline_at": FLOAT, "attempt": INT,
     "past_remote_ids": (lambda v: json.dumps(list(v)), lambda s: tuple(json.loads(s))),
     "errors": INT, "last_error": TEXT, "result": TEXT, "reason": TEXT, "error": TEXT,

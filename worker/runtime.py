@@ -12,17 +12,24 @@ from functools import cached_property
 
 import redis
 
-from config.settings import FleetSettings, fleet_settings, limit_settings, poll_settings
+from config.settings import (
+    FleetSettings,
+    fleet_settings,
+    limit_settings,
+    poll_settings,
+    sweep_settings,
+)
 from worker import keys
 from worker.backoff import PollPolicy
 from worker.decide import Policy
 from worker.errors import AuthError, ConfigError
 from worker.inflight import InFlightLimit
 from worker.limits import FleetThrottle, credential_id
-from worker.providers import UnknownProvider, get_spec
+from worker.providers import UnknownProvider, get_spec, specs
 from worker.providers.base import Provider
 from worker.results.store import ResultStore
 from worker.store import JobStore, connect_redis
+from worker.sweep_policy import SweepPolicy
 
 HTTP_POOL_SIZE = 32  # at least the thread-pool concurrency we document
 AUTH_FAILURE_TTL_S = 30  # after a 401/403, other jobs fail at once instead of asking again
@@ -55,7 +62,20 @@ class Runtime:
         p = poll_settings()
         poll = PollPolicy(initial_s=p.initial_s, factor=p.factor, cap_s=p.cap_s, jitter=p.jitter)
         return Policy(poll=poll, lease_s=self.settings.lease_s,
-                      max_step_errors=self.settings.max_step_errors)
+                      max_step_errors=self.settings.max_step_errors,
+                      swept=self.swept_platforms(), sweep_fallback_s=self.sweep_policy.fallback_s)
+
+    @cached_property
+    def sweep_policy(self) -> SweepPolicy:
+        s = sweep_settings()
+        return SweepPolicy(min_s=s.min_s, max_s=max(s.max_s, s.min_s), fallback_s=s.fallback_s)
+
+    def swept_platforms(self) -> frozenset[str]:
+        """Platforms whose running jobs status sweeps cover (see :mod:`worker.sweep`): those
+        that can list many jobs at once, unless sweeps are switched off."""
+        if not sweep_settings().enabled:
+            return frozenset()
+        return frozenset(name for name, spec in specs().items() if spec.capabilities.bulk_list)
 
     @cached_property
     def in_flight(self) -> InFlightLimit:
@@ -106,6 +126,11 @@ class Runtime:
                             timeout_s=self.settings.http_timeout_s,
                             retries=self.settings.http_retries)
         return spec.build(settings, http, redis=self.redis)
+
+    def credential(self, name: str) -> str:
+        """The fingerprint of provider ``name``'s credential (for fleet-wide keys)."""
+        self.provider(name)
+        return self._credentials[name]
 
     def max_in_flight(self, name: str) -> int | None:
         """The configured cap on remote jobs alive at once for provider ``name``."""

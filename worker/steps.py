@@ -113,10 +113,13 @@ def _fetch(rt: Runtime, job: Job, fence: LeaseFence) -> Outcome:
     """Stores the outputs and uploads them if asked; ``LeaseLost`` when another worker took
     the step over before the upload's commit."""
     provider = rt.provider(job.provider)
-    status = RemoteStatus(state=RemoteState(job.remote_done), raw=job.remote_state or "")
+    # The row the platform listed (a sweep) or answered (a poll) when the job was seen ended:
+    # where it holds the outputs, reading them needs no second request.
+    status = RemoteStatus(state=RemoteState(job.remote_done), raw=job.remote_state or "",
+                          record=job.remote_record or {})
     outputs = provider.read_outputs(job.remote_id, job.kind, status)
     changes = {"result": store_outputs(rt.results, job.batch, job.key, job.id,
-                                       outputs.data, outputs.files)}
+                                       outputs.data, outputs.files), "remote_record": None}
     if job.upload:
         changes.update(_upload(rt, job, outputs, fence))  # fenced before each part
     return Succeed(changes)

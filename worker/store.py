@@ -258,6 +258,21 @@ class JobStore:
         return self._scripts["claim_due"](keys=[keys.due_key(step, provider)],
                                           args=[now, now + lease_s, limit])
 
+    def due_ids(self, step: str, provider: str) -> list[str]:
+        """Every job in one step's due index (a status sweep's running jobs: step "poll")."""
+        return self.redis.zrange(keys.due_key(step, provider), 0, -1)
+
+    def push_due(self, step: str, provider: str, job_ids: Sequence[str], at: float) -> int:
+        """Moves jobs already due for ``step`` to ``at`` unless due later; returns how many.
+
+        A status sweep that saw a job running pushes its own status request out this way.
+        """
+        moved = 0
+        for start in range(0, len(job_ids), 1000):
+            moved += self._scripts["push_due"](keys=[keys.due_key(step, provider)],
+                                               args=[at, *job_ids[start : start + 1000]])
+        return moved
+
     def due_counts(self, providers: Iterable[str]) -> dict[str, int]:
         """Jobs waiting in each step's index (all providers), for monitoring."""
         pipe = self.redis.pipeline(transaction=False)

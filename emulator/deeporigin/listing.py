@@ -87,7 +87,8 @@ class ListQuery:
         )
         rows = [
             job for job in candidates
-            if job is not None and job.data.org == org and all(p(job, now) for p in self.predicates)
+            if job is not None and job.data.org == org and not job.plan.unlisted
+            and all(p(job, now) for p in self.predicates)
         ]
         accessor = ORDER_FIELDS[self.order_field]
         missing = -math.inf if self.descending else math.inf  # nulls sort last either way

@@ -263,7 +263,7 @@ class Wanted:
     def matches(self, job: JobRecord, now: float) -> bool:
         """Whether `job` belongs in the list."""
         execution: Execution = job.data
-        if execution.kind != self.kind or execution.team not in self.teams:
+        if execution.kind != self.kind or execution.team not in self.teams or job.plan.unlisted:
             return False
         values = {
             "id": job.remote_id,

@@ -210,7 +210,7 @@ def list_jobs(ctx: ProviderContext, user: str, query: Any) -> list[dict[str, Any
     since, now = _since(query.get("more_recent_than")), ctx.clock.now()
     rows = [
         job for job in ctx.jobs.values()
-        if job.data.owner == user and assay is None
+        if job.data.owner == user and assay is None and not job.plan.unlisted
         and (job_type is None or job.data.job_type == job_type)
         and (since is None or job.created_at > since)
         and (status is None or wire_status(job, now) == status)

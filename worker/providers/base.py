@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -100,6 +100,18 @@ CreateOutcome = Created | Refused | Unknown
 
 
 @dataclass(frozen=True)
+class Watched:
+    """A running remote job that a status sweep looks for in the platform's lists."""
+
+    remote_id: str
+    kind: str
+    since: float  # epoch seconds: the remote job was created no earlier than this (our clock)
+
+
+Listed = tuple[str, RemoteStatus]  # (remote id, its status) from one row of a list page
+
+
+@dataclass(frozen=True)
 class Outputs:
     """A finished job's result: JSON-able data plus any output files (name → bytes)."""
 
@@ -137,6 +149,11 @@ class Provider(ABC):
     def supports_upload(self) -> bool:
         """Can receive a result uploaded as a file."""
         return self.spec.capabilities.uploads
+
+    @property
+    def supports_list(self) -> bool:
+        """Can report many jobs' statuses in one request: :meth:`sweep` works."""
+        return self.spec.capabilities.bulk_list
 
     @abstractmethod
     def submit(self, job: JobSpec) -> Submission:
@@ -203,6 +220,16 @@ class Provider(ABC):
             except Exception as exc:  # noqa: BLE001 - handed back to the caller per job
                 out[remote_id] = exc
         return out
+
+    def sweep(self, watched: Sequence[Watched]) -> Iterator[list[Listed]]:
+        """Walks the platform's list pages that cover ``watched``, one page at a time.
+
+        Yields each page's readable rows as ``(remote_id, status)``; rows of jobs not in
+        ``watched`` may appear and are ignored by the caller. A page that cannot be read
+        raises (``BadResponse``, ``TransientError``…): rows already yielded stay valid.
+        Only meaningful when ``supports_list`` is true.
+        """
+        raise NotImplementedError(f"{self.name} has no list endpoint for sweeps")
 
     def cancel(self, remote_id: str, kind: str) -> None:
         """Asks the platform to stop the job; a no-op for a job already terminal."""

@@ -48,7 +48,7 @@ SPEC = PlatformSpec(
     settings=DeepOriginSettings,
     endpoint=endpoint,
     build=build,
-    capabilities=Capabilities(cancel=True, find=True, uploads=True),
+    capabilities=Capabilities(cancel=True, find=True, uploads=True, bulk_list=True),
     env_prefix="DO_",
     doc="tool executions tagged with our job id; quotes confirmed within max_price",
 )

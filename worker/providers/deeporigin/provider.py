@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
 from worker.errors import AuthError, OverBudget, PermanentError
 from worker.providers.base import (
     JobSpec,
+    Listed,
     Outputs,
     Provider,
     RemoteState,
     RemoteStatus,
     Submission,
+    Watched,
     setting,
 )
 from worker.providers.deeporigin import SPEC
@@ -36,6 +38,7 @@ from worker.providers.deeporigin.records import (
     PLATFORM,
     V2_ACCEPT,
     bad,
+    iso_ms,
     normalise_key,
     output_file_keys,
     output_file_name,
@@ -49,6 +52,7 @@ from worker.providers.deeporigin.records import (
 from worker.providers.deeporigin.settings import DeepOriginSettings
 from worker.providers.http import HttpClient
 from worker.providers.http_errors import parse_json
+from worker.providers.paging import CLOCK_SKEW_S, listed, numbered
 
 
 class DeepOriginProvider(Provider):
@@ -91,25 +95,40 @@ class DeepOriginProvider(Provider):
         self, where: Mapping[str, Any], *, page_size: int = LIST_PAGE_SIZE,
         order: str = "createdAt desc",
     ) -> Iterator[Mapping[str, Any]]:
-        """Every execution matching ``where`` (the platform's filter grammar), page by page.
+        """Every execution matching ``where`` (the platform's filter grammar), page by page."""
+        for rows in self._pages(where, page_size, order):
+            yield from rows
 
-        Pages are 0-based and ``count`` is the total across pages; paging stops at a short
-        page or once ``count`` rows were read, as the official client does.
+    def sweep(self, watched: Sequence[Watched]) -> Iterator[list[Listed]]:
+        """Our project's executions created since the oldest watched job, oldest first.
+
+        One request covers up to 1,000 executions (``LIST_PAGE_SIZE``), whatever their
+        status: the official client's list (filter on ``projectId`` and ``createdAt.$gt``)
+        carries every row's status, so running and ended jobs are both seen. Oldest first,
+        so executions created during the walk land on later pages, not shifting earlier ones.
         """
+        since = min(job.since for job in watched) - CLOCK_SKEW_S
+        where = {"projectId": self._project, "createdAt": {"$gt": iso_ms(since)}}
+        for rows in self._pages(where, LIST_PAGE_SIZE, "createdAt asc"):
+            yield listed(rows, "executionId", remote_status)
+
+    def _pages(
+        self, where: Mapping[str, Any], page_size: int, order: str
+    ) -> Iterator[list[Mapping[str, Any]]]:
+        """The execution list's pages: 0-based, ``count`` the total across pages; a walk
+        stops at a short page or once ``count`` rows were read, as the official client does."""
         query = {"filter": json.dumps(dict(where)), "pageSize": page_size, "order": order}
-        page, seen = 0, 0
-        while True:
+
+        def fetch(page: int) -> tuple[list[Mapping[str, Any]], int | None]:
             answer = self._http.json("GET", f"/tools/{self._org}/tools/executions",
                                      params={**query, "page": page})
             rows = answer.get("data") if isinstance(answer, Mapping) else None
             if not isinstance(rows, list):
                 raise bad("execution list without a data array", answer)
-            yield from rows
-            seen += len(rows)
             total = answer.get("count")
-            if len(rows) < page_size or not isinstance(total, int) or seen >= total:
-                return
-            page += 1
+            return rows, total if isinstance(total, int) else None
+
+        return numbered(fetch, page_size)
 
     def status_record(self, remote_id: str, kind: str) -> Any:
         """One execution as the v2 DTO."""

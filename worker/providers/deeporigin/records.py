@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from worker.errors import BadResponse, PermanentError, UnsafeAnswer
@@ -133,3 +134,9 @@ def upload_dir(sha256: str) -> str:
 def safe_name(name: str) -> str:
     cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
     return cleaned or "result"
+
+
+def iso_ms(timestamp: float) -> str:
+    """Epoch seconds as the official client formats ``createdAt`` filters: UTC, ms, ``Z``."""
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

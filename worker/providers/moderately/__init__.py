@@ -68,7 +68,7 @@ SPEC = PlatformSpec(
     settings=ModeratelySettings,
     endpoint=endpoint,
     build=build,
-    capabilities=Capabilities(cancel=True, find=True, uploads=True),
+    capabilities=Capabilities(cancel=True, find=True, uploads=True, bulk_list=True),
     env_prefix="MODERATELY_",
     doc="executions found again by our job id in the input summary, else by payload",
 )

@@ -33,7 +33,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import partial
 from itertools import count
 from typing import Any
 from urllib.parse import quote
@@ -43,9 +44,11 @@ import requests
 from worker.errors import AuthError, PermanentError
 from worker.providers.base import (
     JobSpec,
+    Listed,
     Outputs,
     RemoteStatus,
     Submission,
+    Watched,
     setting,
 )
 from worker.providers.http import HttpClient
@@ -79,6 +82,7 @@ from worker.providers.moderately.records import (
     s3_output,
 )
 from worker.providers.moderately.settings import ModeratelySettings
+from worker.providers.paging import flagged, listed
 
 CANCEL_REASON = "cancelled by jobfleet"
 FIND_PAGE_SIZE = 100  # files with one hash are few; the API's largest page for files
@@ -86,6 +90,7 @@ UPLOAD_MARKER = "jobfleet_job_id"  # the upload's metadata key naming the job it
 EXECUTION_PAGE_SIZE = 100  # the largest page both execution lists take (agents: 1-100)
 _PATHS = {AGENT: "/agent-executions", PIPELINE: "/pipeline-executions"}
 # The documented list filter by configuration version, and the documented order (agents: none).
+_ID_FILTERS = {AGENT: "agentExecutionIds", PIPELINE: "pipelineExecutionIds"}
 _LIST_FILTERS = {AGENT: "agentConfigurationVersionIds", PIPELINE: "pipelineConfigurationVersionIds"}
 _NEWEST_FIRST = {PIPELINE: {"orderBy": "createdAt", "orderDirection": "desc"}}
 
@@ -139,6 +144,30 @@ class ModeratelyProvider(PayloadSearch):
 
     def record_id(self, kind: str, record: Any) -> Any:
         return record[ID_KEYS[kind]]
+
+    def sweep(self, watched: Sequence[Watched]) -> Iterator[list[Listed]]:
+        """Our executions looked up by id, ``EXECUTION_PAGE_SIZE`` ids per request.
+
+        Uses the lists' id filters (``agentExecutionIds``, ``pipelineExecutionIds``, comma
+        lists in the OpenAPI document) without a status filter, so every row's status is
+        read: one request covers up to 100 jobs, running or ended.
+        """
+        for kind in (AGENT, PIPELINE):
+            ids = sorted(job.remote_id for job in watched if job.kind == kind)
+            for start in range(0, len(ids), EXECUTION_PAGE_SIZE):
+                for rows in self._by_ids(kind, ids[start : start + EXECUTION_PAGE_SIZE]):
+                    yield listed(rows, ID_KEYS[kind], partial(remote_status, kind))
+
+    def _by_ids(self, kind: str, ids: Sequence[str]) -> Iterator[Sequence[Mapping[str, Any]]]:
+        """The pages of one id-filtered execution list (one page unless the server pages)."""
+        query = {_ID_FILTERS[kind]: ",".join(ids), "pageSize": EXECUTION_PAGE_SIZE}
+
+        def fetch(page: int) -> tuple[list[Mapping[str, Any]], bool]:
+            answer = self._json("GET", _PATHS[kind], params={**query, "page": page})
+            rows = listed_executions(kind, answer)
+            return rows, has_next_page(answer, len(rows), EXECUTION_PAGE_SIZE)
+
+        return flagged(fetch)
 
     def cancel(self, remote_id: str, kind: str) -> None:
         """Cancels the execution (a pipeline with our reason); a terminal one is left alone.

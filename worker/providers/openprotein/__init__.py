@@ -52,7 +52,7 @@ SPEC = PlatformSpec(
     settings=OpenProteinSettings,
     endpoint=endpoint,
     build=build,
-    capabilities=Capabilities(cancel=False, find=True, uploads=False),
+    capabilities=Capabilities(cancel=False, find=True, uploads=False, bulk_list=True),
     env_prefix="OPENPROTEIN_",
     doc="one login shared by the fleet through Redis; lost creates found again by payload",
 )

@@ -30,7 +30,7 @@ import hashlib
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -41,9 +41,11 @@ from worker.credentials import Sealer, fingerprint
 from worker.errors import AuthError, BadResponse, ConfigError, PermanentError
 from worker.providers.base import (
     JobSpec,
+    Listed,
     Outputs,
     RemoteStatus,
     Submission,
+    Watched,
     setting,
 )
 from worker.providers.http import HttpClient
@@ -75,6 +77,7 @@ from worker.providers.openprotein.records import (
     unmark_seed,
 )
 from worker.providers.openprotein.settings import OpenProteinSettings
+from worker.providers.paging import CLOCK_SKEW_S, listed, to_empty
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +144,26 @@ class OpenProteinProvider(PayloadSearch):
 
     def record_id(self, kind: str, record: Any) -> Any:
         return record["job_id"]
+
+    def sweep(self, watched: Sequence[Watched]) -> Iterator[list[Listed]]:
+        """Our jobs created since the oldest watched one: ``GET v1/jobs?more_recent_than=…``
+        with ``page_size``/``page_offset``, every status, read to an empty page.
+
+        One request covers up to ``LIST_PAGE_SIZE`` jobs. The list's order and largest page
+        are undocumented, so a short page proves nothing and only an empty one ends the walk.
+        """
+        since = min(job.since for job in watched) - CLOCK_SKEW_S
+        query = {"more_recent_than": iso_utc(since), "page_size": LIST_PAGE_SIZE}
+
+        def fetch(offset: int) -> list[Mapping[str, Any]]:
+            answer = parse_json(NAME, self._call("GET", "v1/jobs",
+                                                 params={**query, "page_offset": offset}))
+            if not isinstance(answer, list):
+                raise bad("job list is not an array", answer)
+            return [row for row in answer if isinstance(row, Mapping)]
+
+        for rows in to_empty(fetch, lambda row: str(row.get("job_id"))):
+            yield listed(rows, "job_id", remote_status)
 
     def cancel(self, remote_id: str, kind: str) -> None:
         """OpenProtein has no cancel endpoint; the fleet stops tracking the job instead."""

@@ -1,0 +1,82 @@
+"""Status sweeps end to end: real workers, real Redis, the emulator's list endpoints over HTTP.
+
+The shared test fleet runs with ``JOBFLEET_SWEEP_FALLBACK_S=4``: a job no sweep has seen
+for 4 s gets its own status request, so the fallback is exercised within the test's time.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from emulator.samples import KINDS, sample_job
+from tests.fixtures.fleet import wait_done
+
+pytestmark = pytest.mark.integration
+
+# The per-job status request of each platform, as the emulator labels its endpoints.
+STATUS_GET = {
+    "deeporigin": "GET /tools/{org}/tools/executions/{execution_id}",
+    "moderately": "GET /agent-executions/{id}",
+    "openprotein": "GET /v1/jobs/{job_id}",
+}
+LISTS = {
+    "deeporigin": "GET /tools/{org}/tools/executions",
+    "moderately": "GET /agent-executions",
+    "openprotein": "GET /v1/jobs",
+}
+KIND = {"deeporigin": "tool", "moderately": "agent", "openprotein": "msa"}
+
+
+def requests(emulator, provider: str) -> dict[str, int]:
+    return emulator.stats(brief=True)[provider]["requests_by_endpoint"]
+
+
+def delta(before: dict[str, int], after: dict[str, int], label: str) -> int:
+    return after.get(label, 0) - before.get(label, 0)
+
+
+@pytest.mark.parametrize("provider", ["deeporigin", "moderately", "openprotein"])
+def test_a_batch_is_detected_by_sweeps_with_fewer_status_requests_than_jobs(
+    fleet, emulator, batch_name, provider
+):
+    rng = random.Random(8)
+    jobs = [sample_job(f"swept-{i}", provider, KIND[provider],
+                       duration_s=round(rng.uniform(0.5, 2.5), 2)) for i in range(30)]
+    before = requests(emulator, provider)
+    batch = fleet.enqueue_batch(jobs, batch=batch_name)
+    status = wait_done(fleet, batch, timeout_s=60)
+    after = requests(emulator, provider)
+    assert status["states"]["succeeded"] == 30
+    assert delta(before, after, LISTS[provider]) >= 1, after
+    assert delta(before, after, STATUS_GET[provider]) < 30, after
+
+
+def test_a_job_the_lists_never_show_is_finished_by_its_own_status_request(
+    fleet, emulator, batch_name
+):
+    jobs = [sample_job("hidden", "deeporigin", "tool", duration_s=0.5, unlisted=True),
+            *(sample_job(f"shown-{i}", "deeporigin", "tool", duration_s=0.5) for i in range(4))]
+    before = requests(emulator, "deeporigin")
+    batch = fleet.enqueue_batch(jobs, batch=batch_name)
+    status = wait_done(fleet, batch, timeout_s=40)
+    assert status["states"]["succeeded"] == 5
+    assert delta(before, requests(emulator, "deeporigin"), STATUS_GET["deeporigin"]) >= 1
+
+
+def test_failing_sweeps_are_retried_and_lose_nothing(fleet, emulator, workers, batch_name):
+    jobs = [sample_job(f"rough-{i}", provider, kind, duration_s=1.0 + i % 3)
+            for i, (provider, kind) in enumerate(KINDS * 4)]
+    created = {p: emulator.stats(brief=True)[p]["jobs_created"] for p in LISTS}
+    emulator.configure(fault_5xx=0.15, fault_garbage=0.15)
+    try:
+        batch = fleet.enqueue_batch(jobs, batch=batch_name)
+        status = wait_done(fleet, batch, timeout_s=120)
+    finally:
+        emulator.configure(fault_5xx=0, fault_garbage=0)
+    assert status["states"]["succeeded"] == len(jobs), status
+    stats = emulator.stats(brief=True)
+    assert sum(stats[p]["jobs_created"] - created[p] for p in LISTS) == len(jobs)
+    assert all(stats[p]["duplicate_tags"] == 0 for p in LISTS)
+    assert "sweep failed" in workers.logs()

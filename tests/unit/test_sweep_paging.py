@@ -1,0 +1,123 @@
+"""Page walking and matching list rows to our jobs, without a server."""
+
+import pytest
+
+from worker.errors import BadResponse
+from worker.providers import paging
+from worker.providers.base import RemoteState, RemoteStatus
+from worker.sweep import match
+
+
+def rows(ids):
+    return [{"id": i} for i in ids]
+
+
+class Server:
+    """A list endpoint over ``total`` rows; records which pages were asked for."""
+
+    def __init__(self, total, *, count=True, cap=None):
+        self.data = [f"r{i}" for i in range(total)]
+        self.count, self.cap, self.asked = count, cap, []
+
+    def numbered(self, size):
+        def fetch(page):
+            self.asked.append(page)
+            return rows(self.data[page * size : (page + 1) * size]), (
+                len(self.data) if self.count else None)
+        return fetch
+
+    def offsets(self, size):
+        def fetch(offset):
+            self.asked.append(offset)
+            return rows(self.data[offset : offset + min(size, self.cap or size)])
+        return fetch
+
+
+@pytest.mark.parametrize(
+    ("total", "size", "count", "pages"),
+    [
+        (0, 10, True, [0]),
+        (5, 10, True, [0]),
+        (10, 10, True, [0]),  # count says all were read: no empty page asked for
+        (25, 10, True, [0, 1, 2]),
+        (30, 10, True, [0, 1, 2]),
+        (25, 10, False, [0]),  # no count: stop after page 0, as the official client does
+    ],
+)
+def test_numbered_pages_stop_at_a_short_page_or_the_count(total, size, count, pages):
+    server = Server(total, count=count)
+    got = [row["id"] for page in paging.numbered(server.numbered(size), size) for row in page]
+    assert server.asked == pages
+    assert got == server.data[: len(got)]
+    assert len(got) == (total if count else min(total, size))
+
+
+@pytest.mark.parametrize(
+    ("answers", "pages"),
+    [
+        ([(rows("ab"), True), (rows("c"), False)], 2),
+        ([(rows("ab"), False), (rows("c"), False)], 1),
+        ([(rows("ab"), True), ([], True)], 2),  # an empty page ends it whatever the flag says
+    ],
+)
+def test_flagged_pages_follow_the_next_page_flag(answers, pages):
+    asked = []
+
+    def fetch(page):
+        asked.append(page)
+        return answers[page - 1]
+
+    assert len(list(paging.flagged(fetch))) == pages
+    assert asked == list(range(1, pages + 1))
+
+
+def test_offset_pages_read_to_an_empty_page_whatever_the_server_caps_pages_at():
+    server = Server(23, cap=5)  # asked for 10 a page, the server gives 5
+    got = [row["id"] for page in paging.to_empty(server.offsets(10), lambda r: r["id"])
+           for row in page]
+    assert got == server.data
+    assert server.asked == [0, 5, 10, 15, 20, 23]
+
+
+def test_offset_pages_stop_when_the_offset_is_ignored():
+    asked = []
+
+    def fetch(offset):
+        asked.append(offset)
+        return rows("abc")  # the same page, whatever the offset
+
+    assert [len(p) for p in paging.to_empty(fetch, lambda r: r["id"])] == [3]
+    assert asked == [0, 3]
+
+
+def test_a_walk_that_never_ends_is_cut(monkeypatch):
+    monkeypatch.setattr(paging, "MAX_PAGES", 4)
+    assert len(list(paging.flagged(lambda page: (rows("x"), True)))) == 4
+
+
+def status(raw, state):
+    return RemoteStatus(state=state, raw=raw)
+
+
+def read(row):
+    if row.get("status") == "??":
+        raise BadResponse("unknown status", provider="test")
+    return status(row["status"], RemoteState(row["status"]))
+
+
+def test_listed_keeps_readable_rows_and_leaves_the_others_to_their_own_poll():
+    page = [{"id": "a", "status": "running"}, {"id": "b", "status": "??"},
+            {"status": "running"}, "garbage", {"id": "c", "status": "succeeded"}]
+    assert [(rid, s.state) for rid, s in paging.listed(page, "id", read)] == [
+        ("a", RemoteState.RUNNING), ("c", RemoteState.SUCCEEDED)]
+
+
+def test_rows_are_matched_to_our_jobs_by_remote_id():
+    listed = [("r1", status("Running", RemoteState.RUNNING)),
+              ("r2", status("Completed", RemoteState.SUCCEEDED)),
+              ("r3", status("Failed", RemoteState.FAILED)),
+              ("stranger", status("Completed", RemoteState.SUCCEEDED)),
+              ("r4", status("Queued", RemoteState.PENDING))]
+    seen = match(listed, {"r1": "j1", "r2": "j2", "r3": "j3", "r4": "j4", "r5": "j5"})
+    assert {job: s.raw for job, s in seen.ended.items()} == {"j2": "Completed", "j3": "Failed"}
+    assert seen.running == ["j1", "j4"]  # j5 unseen: left to its fallback poll

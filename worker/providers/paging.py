@@ -1,0 +1,101 @@
+"""Walking a platform's list pages, the three ways our platforms page.
+
+Pure generators over a ``fetch`` function that asks for one page, so the walking rules are
+unit-tested without a server:
+
+- :func:`numbered` — page numbers with a total ``count`` (Deep Origin's execution list);
+- :func:`flagged` — page numbers with a "has next page" flag (Moderately's lists);
+- :func:`to_empty` — offsets read until an empty page (OpenProtein's ``v1/jobs``, whose
+  order and largest page size are undocumented, so a short page proves nothing).
+
+Every walk stops after ``MAX_PAGES``, so a server that never says "last page" cannot hold
+a sweep forever; :func:`listed` turns a page's rows into ``(remote_id, status)`` pairs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from worker.errors import BadResponse
+from worker.providers.base import Listed, RemoteStatus
+
+log = logging.getLogger("jobfleet.paging")
+
+MAX_PAGES = 10_000
+# A sweep's creation-time window opens this long before our oldest create began: room for
+# the platform's clock running behind ours (an assumption about the real services).
+CLOCK_SKEW_S = 120.0
+Row = Mapping[str, Any]
+
+
+def numbered(
+    fetch: Callable[[int], tuple[Sequence[Row], int | None]], page_size: int, first: int = 0
+) -> Iterator[Sequence[Row]]:
+    """Pages ``first, first+1, …`` until a short page or ``count`` rows were read.
+
+    ``fetch(page)`` returns the page's rows and the total count across pages (None when
+    the platform gave none, which ends the walk after this page, as the official client does).
+    """
+    seen = 0
+    for page in range(first, first + MAX_PAGES):
+        rows, total = fetch(page)
+        yield rows
+        seen += len(rows)
+        if len(rows) < page_size or total is None or seen >= total:
+            return
+    log.warning("stopped a list walk after %d pages", MAX_PAGES)
+
+
+def flagged(
+    fetch: Callable[[int], tuple[Sequence[Row], bool]], first: int = 1
+) -> Iterator[Sequence[Row]]:
+    """Pages ``first, first+1, …`` while the platform says another page follows."""
+    for page in range(first, first + MAX_PAGES):
+        rows, more = fetch(page)
+        yield rows
+        if not rows or not more:
+            return
+    log.warning("stopped a list walk after %d pages", MAX_PAGES)
+
+
+def to_empty(
+    fetch: Callable[[int], Sequence[Row]], id_of: Callable[[Row], str]
+) -> Iterator[Sequence[Row]]:
+    """Offsets ``0, n₁, n₁+n₂, …`` until an empty page; yields only rows not seen before.
+
+    A page made only of rows already seen means the offset was not honoured: the walk
+    stops there rather than loop.
+    """
+    seen: set[str] = set()
+    offset = 0
+    for _ in range(MAX_PAGES):
+        rows = fetch(offset)
+        fresh = [row for row in rows if id_of(row) not in seen]
+        if not fresh:
+            return
+        seen.update(id_of(row) for row in fresh)
+        yield fresh
+        offset += len(rows)
+    log.warning("stopped a list walk after %d pages", MAX_PAGES)
+
+
+def listed(
+    rows: Iterable[Row], id_key: str, read: Callable[[Row], RemoteStatus]
+) -> list[Listed]:
+    """The rows as ``(remote_id, status)``; an unreadable row is left out and logged.
+
+    Leaving it out is safe: its job is simply not seen by this sweep, and its own status
+    request (the fallback) reports the problem on the job.
+    """
+    out: list[Listed] = []
+    for row in rows:
+        remote_id = row.get(id_key) if isinstance(row, Mapping) else None
+        if not isinstance(remote_id, str):
+            continue
+        try:
+            out.append((remote_id, read(row)))
+        except BadResponse as exc:
+            log.info("list row %s unreadable, left to its own poll: %s", remote_id, exc)
+    return out

@@ -1,0 +1,261 @@
+"""Status sweeps: one walk over a platform's list pages tells the fleet about many jobs.
+
+Polling job by job costs one request per job per poll; at 100,000 jobs in flight no
+platform accepts that. A sweep asks the platform's list endpoint instead (each provider's
+:meth:`~worker.providers.base.Provider.sweep` says which request, and how many jobs one
+request covers) and then:
+
+- hands every job it sees ended straight to finalize (the finalize step is scheduled in the
+  job's record and a message sent at once, so detection costs no further request);
+- pushes the own status request of every job it sees running ``fallback_s`` into the future,
+  so per-job requests remain only as a fallback: for a job the lists have not shown for that
+  long, a failing sweep, or a platform without a usable list;
+- reschedules nothing else per job.
+
+There is one sweep per platform credential for the whole fleet: every worker process runs
+a :class:`SweepThread` per platform, and a lease in Redis (``jf:sweep:{credential}``) picks
+the one that sweeps; the others only renew their claim attempt. When the holder dies, its
+lease runs out and another process takes over within ``LEASE_S``. When to sweep next is
+:class:`~worker.sweep_policy.SweepPolicy`'s pure decision.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+import redis
+
+from worker import decide, keys
+from worker.apply import apply
+from worker.errors import AuthError, ConfigError
+from worker.outcomes import RemoteEnded
+from worker.providers.base import Listed, Provider, RemoteStatus, Watched
+from worker.runtime import Runtime
+from worker.store import JobStore
+from worker.sweep_policy import SweepOutcome
+
+log = logging.getLogger("jobfleet.sweep")
+
+LEASE_S = 10.0  # a dead sweeper's platform is swept again by another process within this
+TICK_S = 0.2  # how often a sweeper thread looks whether a sweep is due
+
+# KEYS: lease. ARGV: token, ttl ms. Takes a free lease or renews ours; 1 when we hold it.
+_HOLD = """
+local cur = redis.call('GET', KEYS[1])
+if cur == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+if cur then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+
+
+@dataclass
+class Sighting:
+    """What a sweep saw of our jobs: those ended (job id → status) and those still running."""
+
+    ended: dict[str, RemoteStatus] = field(default_factory=dict)
+    running: list[str] = field(default_factory=list)
+
+
+def match(rows: Iterable[Listed], by_remote: Mapping[str, str]) -> Sighting:
+    """Sorts a page's rows into our ended and running jobs; rows of other jobs are ignored.
+
+    ``by_remote`` maps a remote id to our job id.
+    """
+    seen = Sighting()
+    for remote_id, status in rows:
+        job_id = by_remote.get(remote_id)
+        if job_id is None:
+            continue
+        if status.state.terminal:
+            seen.ended[job_id] = status
+        else:
+            seen.running.append(job_id)
+    return seen
+
+
+class WatchList:
+    """The running jobs of one platform that sweeps look for, read from the poll index.
+
+    Job records are read once per job and kept (remote id, kind, creation time never
+    change); each refresh reads only the index's ids and the records of newcomers.
+    """
+
+    def __init__(self, store: JobStore, provider: str) -> None:
+        self.store = store
+        self.provider = provider
+        self.jobs: dict[str, Watched] = {}  # job id → what to look for
+        self.by_remote: dict[str, str] = {}  # remote id → job id
+        self.deadlines: dict[str, float] = {}  # job id → its deadline, for those with one
+
+    def refresh(self) -> list[Watched]:
+        ids = set(self.store.due_ids("poll", self.provider))
+        for gone in set(self.jobs) - ids:
+            self.forget(gone)
+        for job in self.store.get_many(sorted(ids - set(self.jobs))):
+            remote_id = job.remote_id
+            if job.state != "running" or not remote_id or job.remote_done:
+                continue
+            since = job.times.get("submitting") or job.times.get("running") or 0.0
+            self.jobs[job.id] = Watched(remote_id, job.kind, since)
+            self.by_remote[remote_id] = job.id
+            if job.deadline_at:
+                self.deadlines[job.id] = job.deadline_at
+        return list(self.jobs.values())
+
+    def forget(self, job_id: str) -> Watched | None:
+        """Stops watching a job (it ended, or left the poll index)."""
+        self.deadlines.pop(job_id, None)
+        watched = self.jobs.pop(job_id, None)
+        if watched is not None:
+            self.by_remote.pop(watched.remote_id, None)
+        return watched
+
+
+@dataclass
+class SweepState:
+    """The interval state a sweeper carries from one sweep to the next."""
+
+    next_at: float = 0.0
+    interval: float = 0.0
+    failures: int = 0
+    shortest_run: dict[str, float] = field(default_factory=dict)  # kind → seconds seen
+
+
+class Sweeper:
+    """Sweeps one platform credential when this process holds its lease and a sweep is due."""
+
+    def __init__(self, rt: Runtime, platform: str, send_finalize: Callable[[list[str]], None],
+                 *, rps: float | None) -> None:
+        self.rt = rt
+        self.store = rt.store
+        self.platform = platform
+        self.send_finalize = send_finalize
+        self.policy = rt.sweep_policy
+        self.rps = rps
+        self.lease_key = keys.sweep_lease_key(rt.credential(platform))
+        self.token = f"{os.getpid()}:{uuid.uuid4().hex}"
+        self._hold = rt.redis.register_script(_HOLD)
+        self.state = SweepState()
+        self.watch = WatchList(rt.store, platform)
+
+    def run_once(self) -> SweepOutcome | None:
+        """Sweeps if this process holds the lease and a sweep is due; the outcome or None."""
+        if not self._hold(keys=[self.lease_key], args=[self.token, int(LEASE_S * 1000)]):
+            self.state = SweepState()  # another process sweeps; start afresh if we take over
+            return None
+        now = self.store.clock()
+        if now < self.state.next_at:
+            return None
+        provider = self.rt.provider(self.platform)
+        watched = self.watch.refresh()
+        outcome = self._sweep(provider, watched) if watched else SweepOutcome(0, 0)
+        self._schedule(outcome, watched)
+        return outcome
+
+    def _sweep(self, provider: Provider, watched: list[Watched]) -> SweepOutcome:
+        """One walk over the pages; ended jobs go to finalize page by page."""
+        requests = ended = 0
+        running: list[str] = []
+        try:
+            for rows in provider.sweep(watched):
+                requests += 1
+                seen = match(rows, self.watch.by_remote)
+                ended += self._finalize(seen.ended)
+                running += seen.running
+        except Exception as exc:  # noqa: BLE001 - a failed sweep is retried; nothing is lost
+            log.warning("%s: sweep failed after %d page(s), retrying: %s",
+                        provider.name, requests, exc)
+            self._push(provider.name, running)
+            return SweepOutcome(requests + 1, ended, failed=True)
+        self._push(provider.name, running)
+        log.debug("%s: swept %d job(s) in %d request(s): %d ended",
+                  provider.name, len(watched), requests, ended)
+        return SweepOutcome(requests, ended)
+
+    def _finalize(self, ended: Mapping[str, RemoteStatus]) -> int:
+        """Hands each ended job to finalize (the same hand-off as a poll's) and sends it."""
+        now = self.store.clock()
+        handed = []
+        for job in self.store.get_many(list(ended)):
+            watched = self.watch.forget(job.id)
+            if watched is not None:
+                self._learn(watched, now)
+            if not decide.needs_poll(job):
+                continue  # ended, or handed over, meanwhile
+            outcome = RemoteEnded(ended[job.id], now, now + self.rt.policy.lease_s)
+            if apply(self.rt, job, outcome).done:
+                handed.append(job.id)
+        if handed:
+            self.send_finalize(handed)
+        return len(handed)
+
+    def _push(self, provider: str, running: list[str]) -> None:
+        """Jobs seen running need no own status request for another ``fallback_s``, or
+        until their deadline, when the poll step must expire them."""
+        at = self.store.clock() + self.policy.fallback_s
+        deadlines = self.watch.deadlines
+        self.store.push_due("poll", provider, [j for j in running if deadlines.get(j, at) >= at],
+                            at)
+        for job_id in running:
+            if deadlines.get(job_id, at) < at:
+                self.store.push_due("poll", provider, [job_id], deadlines[job_id])
+
+    def _learn(self, watched: Watched, now: float) -> None:
+        """Keeps the shortest run seen per kind, to expect the next completion."""
+        run = max(now - watched.since, 0.0)
+        shortest = self.state.shortest_run
+        shortest[watched.kind] = min(shortest.get(watched.kind, run), run)
+
+    def _schedule(self, outcome: SweepOutcome, watched: list[Watched]) -> None:
+        state = self.state
+        state.failures = state.failures + 1 if outcome.failed else 0
+        now = self.store.clock()
+        state.interval = self.policy.next_interval(
+            state.interval, outcome, failures=state.failures, rps=self.rps,
+            until_expected=self._until_expected(watched, now),
+        )
+        state.next_at = now + state.interval
+
+    def _until_expected(self, watched: list[Watched], now: float) -> float | None:
+        """Seconds until the next job may end, judged by the shortest runs seen so far."""
+        shortest = self.state.shortest_run
+        upcoming = [job.since + shortest[job.kind] for job in watched if job.kind in shortest]
+        ahead = [at for at in upcoming if at > now]
+        return min(ahead) - now if ahead else None
+
+
+class SweepThread(threading.Thread):
+    """Runs one platform's :class:`Sweeper` every ``TICK_S`` until stopped."""
+
+    def __init__(self, name: str, make: Callable[[], Sweeper | None]) -> None:
+        super().__init__(name=f"jobfleet-sweep-{name}", daemon=True)
+        self.make = make
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        sweeper: Sweeper | None = None
+        while not self.stopping.is_set():
+            try:
+                sweeper = sweeper or self.make()
+                if sweeper is None:
+                    return  # sweeps are off, or the platform has no usable list
+                sweeper.run_once()
+            except (ConfigError, AuthError) as exc:
+                log.info("%s: no sweep for now: %s", self.name, exc)
+                self.stopping.wait(30)  # not set up, or its credential refused: look later
+            except redis.RedisError:
+                log.warning("sweep round failed (Redis); retrying", exc_info=True)
+                self.stopping.wait(2)
+            except Exception:  # noqa: BLE001 - a sweeper must outlive any one bad round
+                log.exception("sweep round failed; retrying")
+                self.stopping.wait(2)
+            self.stopping.wait(TICK_S)
+
+    def stop(self) -> None:
+        self.stopping.set()

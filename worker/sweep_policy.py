@@ -1,0 +1,81 @@
+"""When the next status sweep runs, as data.
+
+A sweep lists many remote jobs per request (see :mod:`worker.sweep`); this module decides
+only *when*. :class:`SweepPolicy` is a frozen value with pure functions: every input (what
+the last sweep found, the credential's rate limit, when the next job is expected to end)
+comes in as an argument, so the schedule is tested with a table and never by sleeping.
+
+The interval adapts the way cluster schedulers' pollers do:
+
+- **short while jobs are finishing**: a sweep that found jobs ended resets it to ``min_s``;
+- **growing while nothing changes**: otherwise it grows by ``growth`` up to ``max_s``;
+- **shortened as the earliest expected completion approaches**: never past that moment;
+- **bounded by the fleet-wide rate limit**: a sweep of ``n`` requests waits at least
+  ``n / (rps * rate_share)`` seconds, so sweeps use at most a share of the credential's
+  requests per second (``default_rps`` when no limit is configured);
+- after a failed sweep it backs off from ``min_s`` by doubling, capped at ``max_s``.
+
+``fallback_s`` is how long a running job may go unseen by sweeps before its own per-job
+status request is due: every sweep that sees a job pushes that request out again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    """What one sweep did: requests sent, jobs found ended, and whether it failed midway."""
+
+    requests: int
+    ended: int
+    failed: bool = False
+
+
+@dataclass(frozen=True)
+class SweepPolicy:
+    """The adaptive sweep interval of one platform credential."""
+
+    min_s: float = 0.5
+    max_s: float = 15.0
+    growth: float = 1.5
+    rate_share: float = 0.5  # of the credential's fleet-wide rate limit
+    default_rps: float = 20.0  # sweep requests per second when no limit is configured
+    fallback_s: float = 120.0  # unseen this long → one per-job status request
+
+    def __post_init__(self) -> None:
+        if not 0 < self.min_s <= self.max_s or self.growth < 1:
+            raise ValueError(f"inconsistent sweep policy: {self}")
+        if not 0 < self.rate_share <= 1 or self.default_rps <= 0 or self.fallback_s <= 0:
+            raise ValueError(f"inconsistent sweep policy: {self}")
+
+    def next_interval(
+        self,
+        previous: float,
+        outcome: SweepOutcome,
+        *,
+        failures: int = 0,
+        rps: float | None = None,
+        until_expected: float | None = None,
+    ) -> float:
+        """Seconds from the end of this sweep to the start of the next.
+
+        ``previous`` is the interval that led to this sweep; ``failures`` counts failed
+        sweeps in a row (this one included); ``rps`` is the credential's fleet-wide limit;
+        ``until_expected`` is the time until the earliest expected completion, if known.
+        """
+        if outcome.failed:
+            wanted = min(self.min_s * 2 ** min(max(failures - 1, 0), 32), self.max_s)
+        elif outcome.ended:
+            wanted = self.min_s
+        else:
+            wanted = min(max(previous, self.min_s) * self.growth, self.max_s)
+        if until_expected is not None and not outcome.failed:
+            wanted = min(wanted, max(until_expected, self.min_s))
+        return max(wanted, self.rate_floor(outcome.requests, rps))
+
+    def rate_floor(self, requests: int, rps: float | None) -> float:
+        """The shortest interval that keeps a sweep of ``requests`` within its rate share."""
+        allowed = (rps or self.default_rps) * (self.rate_share if rps else 1.0)
+        return requests / allowed
