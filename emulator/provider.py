@@ -18,6 +18,7 @@ import importlib
 import json
 import random
 from collections import Counter
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -26,6 +27,7 @@ from aiohttp import web
 from emulator.blobs import Blob, BlobStore, UrlSigner
 from emulator.clock import JobClock, JobRecord, Plan, parse_override
 from emulator.faults import CURRENT_CREDENTIAL, edge_middleware
+from emulator.index import JobIndex
 from emulator.settings import ProviderSettings
 from emulator.stats import ProviderStats, RateMeter
 
@@ -47,6 +49,7 @@ class ProviderContext:
     stats: ProviderStats
     settings: ProviderSettings = field(init=False)
     jobs: dict[str, JobRecord] = field(default_factory=dict)
+    index: JobIndex = field(default_factory=JobIndex)
     blobs: BlobStore = field(default_factory=BlobStore)
     signer: UrlSigner = field(default_factory=UrlSigner)
     # Per-job overrides sent ahead through `POST /_emulator/plans`, by input key: for APIs
@@ -70,8 +73,12 @@ class ProviderContext:
         tag: str | None,
         payload_hash: str,
         data: Any,
+        scope: Hashable = None,
     ) -> JobRecord:
-        """Record a new remote job (its clock starts now unless it awaits a confirm)."""
+        """Record a new remote job (its clock starts now unless it awaits a confirm).
+
+        ``scope`` is who may list it (an org and project, an account, a team), for the index.
+        """
         now = self.clock.now()
         job = JobRecord(
             provider=self.name,
@@ -84,9 +91,22 @@ class ProviderContext:
             data=data,
         )
         self.jobs[remote_id] = job
+        self.index.add(job, scope)
         self.stats.count_creation(tag, payload_hash)
         self.stats.track_job(job, CURRENT_CREDENTIAL.get())
         return job
+
+    def confirm(self, job: JobRecord, now: float) -> None:
+        """Start a quoted job's clock (the caller checks it is still quoted)."""
+        job.confirm(now)
+        self.index.started(job)
+
+    def cancel(self, job: JobRecord, now: float) -> bool:
+        """Cancel unless already terminal; returns whether anything changed."""
+        changed = job.cancel(now)
+        if changed:
+            self.index.cancelled(job)
+        return changed
 
     def store_file(self, key: str, data: bytes, content_type: str) -> Blob:
         """Keep an uploaded file and record its SHA-256 in the stats."""
@@ -98,6 +118,7 @@ class ProviderContext:
     def reset(self) -> None:
         """Forget jobs, files and counters (settings are kept)."""
         self.jobs.clear()
+        self.index = JobIndex()
         self.blobs.clear()
         self.plans.clear()
         self.stats = ProviderStats(self.stats.created_label)

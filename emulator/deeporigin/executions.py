@@ -162,6 +162,7 @@ class ExecutionsApi:
             tag=body.get("session"),
             payload_hash=canonical_hash([info["tool_key"], info["tool_version"], body]),
             data=execution,
+            scope=(execution.org, body["projectId"]),
         )
         if execution.is_sync():
             await self._wait_terminal(job)
@@ -192,7 +193,7 @@ class ExecutionsApi:
         except QueryError as exc:
             return error(400, str(exc))
         now = self.ctx.clock.now()
-        rows, count = query.run(self.ctx.jobs, request.match_info["org"], now)
+        rows, count = query.run(self.ctx.jobs, request.match_info["org"], now, self.ctx.index)
         data = [render(job, now) for job in rows]
         return web.json_response({"data": data, "count": count}, dumps=_compact)
 
@@ -201,7 +202,7 @@ class ExecutionsApi:
         job = self._find(request)
         if job is None:
             return not_found(request.match_info["execution_id"])
-        job.cancel(self.ctx.clock.now())
+        self.ctx.cancel(job, self.ctx.clock.now())
         return self._dto(request, job)
 
     async def confirm(self, request: web.Request) -> web.Response:
@@ -214,7 +215,7 @@ class ExecutionsApi:
         if phase != QUOTED:
             status = STATUS_BY_PHASE[phase]
             return error(409, f"Execution {job.remote_id} is {status}, not Quoted")
-        job.confirm(now)
+        self.ctx.confirm(job, now)
         if job.data.is_sync():
             await self._wait_terminal(job)
         return self._dto(request, job)

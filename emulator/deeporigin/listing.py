@@ -23,6 +23,7 @@ from typing import Any
 
 from emulator.clock import JobRecord
 from emulator.deeporigin.dto import STATUS_BY_PHASE
+from emulator.index import JobIndex
 
 # The client documents 10,000 as the largest page; its own fetch-all default is 1,000.
 MAX_PAGE_SIZE = 10_000
@@ -77,11 +78,14 @@ class ListQuery:
     descending: bool
     predicates: tuple[Predicate, ...]
     ids: frozenset[str] | None  # from executionId $eq/$in: look up instead of scanning
+    window: tuple[str, float | None] | None = None  # (projectId, createdAt $gt) only: indexed
 
     def run(
-        self, jobs: Mapping[str, JobRecord], org: str, now: float
+        self, jobs: Mapping[str, JobRecord], org: str, now: float, index: JobIndex | None = None
     ) -> tuple[list[JobRecord], int]:
         """Matching rows for the requested page, and the total count across pages."""
+        if index is not None and self.window is not None and self.order_field == "createdAt":
+            return self._page_of(index.created((org, self.window[0]), self.window[1]))
         candidates: Iterable[JobRecord | None] = (
             jobs.values() if self.ids is None else (jobs.get(i) for i in self.ids)
         )
@@ -101,6 +105,14 @@ class ListQuery:
         start = self.page * self.page_size
         return rows[start : start + self.page_size], len(rows)
 
+    def _page_of(self, oldest_first: list[JobRecord]) -> tuple[list[JobRecord], int]:
+        """One page of rows already in creation order: a slice, whatever the total."""
+        total, start = len(oldest_first), self.page * self.page_size
+        if not self.descending:
+            return oldest_first[start : start + self.page_size], total
+        end = total - start
+        return oldest_first[max(end - self.page_size, 0) : max(end, 0)][::-1], total
+
 
 def parse_query(query: Mapping[str, str]) -> ListQuery:
     """Build a ListQuery from the URL query; raises QueryError."""
@@ -109,6 +121,7 @@ def parse_query(query: Mapping[str, str]) -> ListQuery:
     order_field, descending = _parse_order(query.get("order", "createdAt desc"))
     predicates: list[Predicate] = []
     ids: frozenset[str] | None = None
+    spec: dict[str, Any] = {}
     if query.get("filter"):
         try:
             spec = json.loads(query["filter"])
@@ -119,7 +132,21 @@ def parse_query(query: Mapping[str, str]) -> ListQuery:
         for path, operators in _flatten(spec, ""):
             predicates.extend(_predicate(path, op, operand) for op, operand in operators.items())
             ids = _id_candidates(path, operators, ids)
-    return ListQuery(page, page_size, order_field, descending, tuple(predicates), ids)
+    return ListQuery(page, page_size, order_field, descending, tuple(predicates), ids,
+                     _window(spec))
+
+
+def _window(spec: dict[str, Any]) -> tuple[str, float | None] | None:
+    """``(projectId, createdAt $gt)`` when the filter is exactly that (what a sweep and the
+    official client send): the index answers it without a scan. None for anything else."""
+    project, created = spec.get("projectId"), spec.get("createdAt")
+    if not isinstance(project, str) or set(spec) - {"projectId", "createdAt"}:
+        return None
+    if created is None:
+        return project, None
+    if isinstance(created, dict) and set(created) == {"$gt"}:
+        return project, parse_timestamp(created["$gt"])
+    return None
 
 
 def _int_param(

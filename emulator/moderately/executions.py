@@ -121,6 +121,7 @@ class ExecutionsApi:
             tag=None,  # the platform has no idempotency key, tag or metadata on executions
             payload_hash=canonical_hash([kind, team, execution.body]),
             data=execution,
+            scope=(team, kind),
         )
         return web.json_response(render(job, self.ctx.clock.now()), status=201)
 
@@ -160,7 +161,7 @@ class ExecutionsApi:
         if isinstance(found, web.Response):
             return found
         now = self.ctx.clock.now()
-        if not found.cancel(now):
+        if not self.ctx.cancel(found, now):
             status = render_agent(found, now)["status"]
             return error(request, 409, f"Agent execution is already {status}")
         return web.json_response(render_agent(found, now))
@@ -175,7 +176,7 @@ class ExecutionsApi:
         except BadRequest as exc:
             return bad_request(request, exc)
         now = self.ctx.clock.now()
-        if not found.cancel(now):
+        if not self.ctx.cancel(found, now):
             return error(
                 request, 400,
                 "The provided request data is invalid or execution cannot be cancelled",
@@ -228,6 +229,15 @@ class ExecutionsApi:
             return bad_request(request, exc)
         return self._list(request, PIPELINE, filters, PIPELINE_LIST)
 
+    def _candidates(self, wanted: Wanted) -> list[JobRecord]:
+        """The jobs a list may show: those it names by id (looked up, not scanned), else
+        the team's jobs of that kind from the index."""
+        ids = wanted.ids.get("id")
+        if ids:
+            return [job for job in map(self.ctx.jobs.get, sorted(ids)) if job is not None]
+        return [job for team in sorted(wanted.teams)
+                for job in self.ctx.index.created((team, wanted.kind))]
+
     def _list(
         self, request: web.Request, kind: str, filters: dict[str, set[str]], spec: ListSpec
     ) -> web.Response:
@@ -244,7 +254,7 @@ class ExecutionsApi:
             query_values(request.query, "statuses", "status"),
             request.query.get("hasAgentOutput"),
         )
-        rows = [job for job in self.ctx.jobs.values() if wanted.matches(job, now)]
+        rows = [job for job in self._candidates(wanted) if wanted.matches(job, now)]
         render = render_agent if kind == AGENT else render_pipeline
         body = paginate(rows, page, spec, now, _seq, lambda job: render(job, now))
         return web.json_response(body)

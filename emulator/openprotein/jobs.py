@@ -19,6 +19,7 @@ import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 from aiohttp import web
@@ -114,10 +115,14 @@ def create_job(
     job = ctx.create_job(
         str(uuid.uuid4()), plan, awaiting_confirmation=False, tag=None,
         payload_hash=canonical_hash([data.job_type, request_body]), data=data,
+        scope=data.owner,
     )
     if "cancel_after_s" in extras:
         data.cancel_at = job.created_at + extras["cancel_after_s"]
     return job
+
+
+_OUTCOME_PHASES = {STATUS_BY_PHASE[SUCCEEDED]: SUCCEEDED, STATUS_BY_PHASE[FAILED]: FAILED}
 
 
 def wire_status(job: JobRecord, now: float) -> str:
@@ -208,15 +213,29 @@ def list_jobs(ctx: ProviderContext, user: str, query: Any) -> list[dict[str, Any
                MAX_PAGE_SIZE)
     offset = _int(query, "page_offset", 0, 0)
     since, now = _since(query.get("more_recent_than")), ctx.clock.now()
-    rows = [
-        job for job in ctx.jobs.values()
-        if job.data.owner == user and assay is None and not job.plan.unlisted
-        and (job_type is None or job.data.job_type == job_type)
-        and (since is None or job.created_at > since)
-        and (status is None or wire_status(job, now) == status)
-    ]
-    rows.sort(key=lambda job: (job.created_at, job.remote_id), reverse=True)
-    return [render(job, now) for job in rows[offset : offset + size]]
+    if assay is not None:
+        return []  # no assays are emulated
+    rows = _window(ctx, user, status, since, now)
+    if job_type is None and status is None:  # a page is a slice of the index
+        end = len(rows) - offset
+        page = rows[max(end - size, 0) : max(end, 0)][::-1]
+    else:
+        wanted = (job for job in reversed(rows)
+                  if (job_type is None or job.data.job_type == job_type)
+                  and (status is None or wire_status(job, now) == status))
+        page = list(islice(wanted, offset, offset + size))
+    return [render(job, now) for job in page]
+
+
+def _window(
+    ctx: ProviderContext, user: str, status: str | None, since: float | None, now: float
+) -> list[JobRecord]:
+    """The caller's candidate jobs, oldest first: those that ended so, when the status
+    asked for is an outcome (the index keeps them), else all created after ``since``."""
+    phase = _OUTCOME_PHASES.get(status or "")
+    if phase is not None:
+        return ctx.index.in_phase(user, phase, now, since)
+    return ctx.index.created(user, since)
 
 
 class JobsApi:
