@@ -45,7 +45,7 @@ def test_a_batch_is_detected_by_sweeps_with_fewer_status_requests_than_jobs(
     jobs = [sample_job(f"swept-{i}", provider, KIND[provider],
                        duration_s=round(rng.uniform(0.5, 2.5), 2)) for i in range(30)]
     before = requests(emulator, provider)
-    batch = fleet.enqueue_batch(jobs, batch=batch_name)
+    batch = fleet.enqueue_batch(emulator.plan_jobs(jobs), batch=batch_name)
     status = wait_done(fleet, batch, timeout_s=60)
     after = requests(emulator, provider)
     assert status["states"]["succeeded"] == 30
@@ -71,7 +71,7 @@ def test_failing_sweeps_are_retried_and_lose_nothing(fleet, emulator, workers, b
     created = {p: emulator.stats(brief=True)[p]["jobs_created"] for p in LISTS}
     emulator.configure(fault_5xx=0.15, fault_garbage=0.15)
     try:
-        batch = fleet.enqueue_batch(jobs, batch=batch_name)
+        batch = fleet.enqueue_batch(emulator.plan_jobs(jobs), batch=batch_name)
         status = wait_done(fleet, batch, timeout_s=120)
     finally:
         emulator.configure(fault_5xx=0, fault_garbage=0)

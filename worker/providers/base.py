@@ -108,6 +108,7 @@ class Watched:
     since: float  # epoch seconds: the remote job was created no earlier than this (our clock)
 
 
+SWEEP_CHUNK = 100  # jobs per bulk_status call in the default sweep
 Listed = tuple[str, RemoteStatus]  # (remote id, its status) from one row of a list page
 
 
@@ -227,9 +228,16 @@ class Provider(ABC):
         Yields each page's readable rows as ``(remote_id, status)``; rows of jobs not in
         ``watched`` may appear and are ignored by the caller. A page that cannot be read
         raises (``BadResponse``, ``TransientError``…): rows already yielded stay valid.
-        Only meaningful when ``supports_list`` is true.
+        Used only when ``supports_list`` is true. This default serves a platform whose
+        :meth:`bulk_status` already lists many jobs per request: it asks about
+        ``SWEEP_CHUNK`` jobs at a time and leaves out per-job errors (those jobs fall back
+        to their own poll); a platform package overrides it with its list endpoint.
         """
-        raise NotImplementedError(f"{self.name} has no list endpoint for sweeps")
+        for start in range(0, len(watched), SWEEP_CHUNK):
+            chunk = watched[start : start + SWEEP_CHUNK]
+            answers = self.bulk_status([(job.remote_id, job.kind) for job in chunk])
+            yield [(remote_id, status) for remote_id, status in answers.items()
+                   if isinstance(status, RemoteStatus)]
 
     def cancel(self, remote_id: str, kind: str) -> None:
         """Asks the platform to stop the job; a no-op for a job already terminal."""
