@@ -90,6 +90,7 @@ class WatchList:
         self.store = store
         self.provider = provider
         self.jobs: dict[str, Watched] = {}  # job id → what to look for
+        self.arrived = 0  # jobs new at the last refresh
         self.by_remote: dict[str, str] = {}  # remote id → job id
         self.deadlines: dict[str, float] = {}  # job id → its deadline, for those with one
 
@@ -97,6 +98,7 @@ class WatchList:
         ids = set(self.store.due_ids("poll", self.provider))
         for gone in set(self.jobs) - ids:
             self.forget(gone)
+        before = len(self.jobs)
         for job in self.store.get_many(sorted(ids - set(self.jobs))):
             remote_id = job.remote_id
             if job.state != "running" or not remote_id or job.remote_done:
@@ -106,6 +108,7 @@ class WatchList:
             self.by_remote[remote_id] = job.id
             if job.deadline_at:
                 self.deadlines[job.id] = job.deadline_at
+        self.arrived = len(self.jobs) - before
         return list(self.jobs.values())
 
     def forget(self, job_id: str) -> Watched | None:
@@ -154,7 +157,7 @@ class Sweeper:
             return None
         provider = self.rt.provider(self.platform)
         watched = self.watch.refresh()
-        outcome = self._sweep(provider, watched) if watched else SweepOutcome(0, 0)
+        outcome = self._sweep(provider, watched) if watched else SweepOutcome(0, 0, watched=0)
         self._schedule(outcome, watched)
         return outcome
 
@@ -172,11 +175,11 @@ class Sweeper:
             log.warning("%s: sweep failed after %d page(s), retrying: %s",
                         provider.name, requests, exc)
             self._push(provider.name, running)
-            return SweepOutcome(requests + 1, ended, failed=True)
+            return SweepOutcome(requests + 1, ended, failed=True, watched=len(watched))
         self._push(provider.name, running)
         log.debug("%s: swept %d job(s) in %d request(s): %d ended",
                   provider.name, len(watched), requests, ended)
-        return SweepOutcome(requests, ended)
+        return SweepOutcome(requests, ended, watched=len(watched), arrived=self.watch.arrived)
 
     def _finalize(self, ended: Mapping[str, RemoteStatus]) -> int:
         """Hands each ended job to finalize (the same hand-off as a poll's) and sends it."""

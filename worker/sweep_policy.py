@@ -7,7 +7,8 @@ comes in as an argument, so the schedule is tested with a table and never by sle
 
 The interval adapts the way cluster schedulers' pollers do:
 
-- **short while jobs are finishing**: a sweep that found jobs ended resets it to ``min_s``;
+- **short while jobs are finishing**: a sweep that found jobs ended, or new jobs to watch,
+  resets it to ``min_s`` (and with nothing to watch it stays there: such a sweep is free);
 - **growing while nothing changes**: otherwise it grows by ``growth`` up to ``max_s``;
 - **shortened as the earliest expected completion approaches**: never past that moment;
 - **bounded by the fleet-wide rate limit**: a sweep of ``n`` requests waits at least
@@ -26,11 +27,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class SweepOutcome:
-    """What one sweep did: requests sent, jobs found ended, and whether it failed midway."""
+    """What one sweep did: requests sent, jobs found ended, whether it failed midway, and
+    how many jobs it watched, of which how many were new since the sweep before."""
 
     requests: int
     ended: int
     failed: bool = False
+    watched: int = 1
+    arrived: int = 0
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,7 @@ class SweepPolicy:
         """
         if outcome.failed:
             wanted = min(self.min_s * 2 ** min(max(failures - 1, 0), 32), self.max_s)
-        elif outcome.ended:
+        elif outcome.ended or outcome.arrived or not outcome.watched:
             wanted = self.min_s
         else:
             wanted = min(max(previous, self.min_s) * self.growth, self.max_s)

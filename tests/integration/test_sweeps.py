@@ -7,6 +7,7 @@ for 4 s gets its own status request, so the fallback is exercised within the tes
 from __future__ import annotations
 
 import random
+import time
 
 import pytest
 
@@ -66,12 +67,19 @@ def test_a_job_the_lists_never_show_is_finished_by_its_own_status_request(
 
 
 def test_failing_sweeps_are_retried_and_lose_nothing(fleet, emulator, workers, batch_name):
-    jobs = [sample_job(f"rough-{i}", provider, kind, duration_s=1.0 + i % 3)
-            for i, (provider, kind) in enumerate(KINDS * 4)]
+    # Platforms whose creates carry our job id, so a create lost to a fault is found again
+    # (OpenProtein's would fail submit_unknown: right, but not what this test is about).
+    tagged = [(p, k) for p, k in KINDS if p != "openprotein"]
+    jobs = [sample_job(f"rough-{i}", provider, kind, duration_s=4.0 + i % 3)
+            for i, (provider, kind) in enumerate(tagged * 4)]
     created = {p: emulator.stats(brief=True)[p]["jobs_created"] for p in LISTS}
-    emulator.configure(fault_5xx=0.15, fault_garbage=0.15)
+    batch = fleet.enqueue_batch(emulator.plan_jobs(jobs), batch=batch_name)
+    wait_for(lambda: fleet.status(batch)["states"]["running"] == len(jobs))
     try:
-        batch = fleet.enqueue_batch(emulator.plan_jobs(jobs), batch=batch_name)
+        emulator.configure(fault_garbage=1.0)  # every answer garbage: sweeps fail outright
+        time.sleep(2.5)
+        emulator.configure(fault_garbage=0.15, fault_5xx=0.15)  # then now and then
+        lists_then = requests(emulator, "deeporigin").get(LISTS["deeporigin"], 0)
         status = wait_done(fleet, batch, timeout_s=120)
     finally:
         emulator.configure(fault_5xx=0, fault_garbage=0)
@@ -80,3 +88,11 @@ def test_failing_sweeps_are_retried_and_lose_nothing(fleet, emulator, workers, b
     assert sum(stats[p]["jobs_created"] - created[p] for p in LISTS) == len(jobs)
     assert all(stats[p]["duplicate_tags"] == 0 for p in LISTS)
     assert "sweep failed" in workers.logs()
+    assert requests(emulator, "deeporigin").get(LISTS["deeporigin"], 0) > lists_then  # retried
+
+
+def wait_for(check, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.1)

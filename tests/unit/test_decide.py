@@ -212,6 +212,25 @@ def test_a_status_answer_hands_off_polls_again_or_stops(fields, answer, cancel, 
     assert decision == expected
 
 
+SWEPT = dataclasses.replace(POLICY, swept=frozenset({P}), sweep_fallback_s=120.0)
+
+
+@pytest.mark.parametrize(
+    ("fields", "answer", "expected_at"),
+    [
+        ({"polls": 0}, status(RemoteState.RUNNING), NOW + 120.0),  # not 2 s: sweeps look
+        ({"polls": 9}, status(RemoteState.RUNNING), NOW + 120.0),  # not the 60 s cap
+        ({}, status(RemoteState.PENDING, poll_hint=5.0), NOW + 120.0),  # a hint changes nothing
+        ({"deadline_at": NOW + 30.0}, status(RemoteState.RUNNING), NOW + 30.0),  # the deadline
+        ({"provider": "moderately"}, status(RemoteState.RUNNING), NOW + 2.0),  # not swept
+    ],
+)
+def test_a_swept_platform_s_own_status_request_is_only_a_fallback(fields, answer, expected_at):
+    decision = decide.poll(job(**fields), answer, cancel_requested=False, policy=SWEPT,
+                           now=NOW, rand=MID)
+    assert isinstance(decision, Reschedule) and decision.at == expected_at
+
+
 @pytest.mark.parametrize(
     ("fields", "expected"),
     [({}, True), ({"remote_done": "succeeded"}, False), ({"state": "submitting"}, False)],

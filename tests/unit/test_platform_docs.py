@@ -26,7 +26,8 @@ def test_submit_help_lists_every_kind_with_its_params_and_official_spellings(cap
     out = capsys.readouterr().out
     assert "deeporigin/tool: tool* [tool_key]" in out
     assert "openprotein/embed: model*, sequences*, reduction, prompt_id" in out
-    assert "Moderately AI: cancel, find a lost create, take uploads; settings MODERATELY_*" in out
+    assert ("Moderately AI: cancel, find a lost create, take uploads, list many at once; "
+            "settings MODERATELY_*") in out
 
 
 def test_the_readme_names_every_platform_setting_with_the_official_variable_name():

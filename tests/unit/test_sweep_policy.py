@@ -40,7 +40,7 @@ POLICY = SweepPolicy(min_s=0.5, max_s=15.0, growth=2.0, rate_share=0.5, default_
     ],
 )
 def test_interval_adapts(previous, requests, ended, failed, failures, rps, until, expected):
-    outcome = SweepOutcome(requests=requests, ended=ended, failed=failed)
+    outcome = SweepOutcome(requests=requests, ended=ended, failed=failed, watched=50)
     got = POLICY.next_interval(previous, outcome, failures=failures, rps=rps,
                                until_expected=until)
     assert got == pytest.approx(expected)
@@ -61,3 +61,18 @@ def test_interval_adapts(previous, requests, ended, failed, failures, rps, until
 def test_inconsistent_policies_are_refused(fields):
     with pytest.raises(ValueError, match="inconsistent sweep policy"):
         SweepPolicy(**fields)
+
+
+@pytest.mark.parametrize(
+    ("watched", "arrived", "expected"),
+    [
+        (0, 0, 0.5),  # nothing to watch: stay ready, an empty sweep sends nothing
+        (50, 10, 0.5),  # new jobs arrived: start short again
+        (50, 0, 16.0),  # the same jobs, nothing ended: keep growing (capped below)
+    ],
+)
+def test_new_jobs_or_none_keep_the_interval_short(watched, arrived, expected):
+    policy = SweepPolicy(min_s=0.5, max_s=20.0, growth=2.0)
+    outcome = SweepOutcome(requests=1 if watched else 0, ended=0, watched=watched,
+                           arrived=arrived)
+    assert policy.next_interval(8.0, outcome) == expected
