@@ -18,7 +18,13 @@ from importlib import metadata
 import pytest
 import yaml
 
-from config.settings import FleetSettings, LimitSettings, MonitorSettings, PollSettings
+from config.settings import (
+    FleetSettings,
+    LimitSettings,
+    MonitorSettings,
+    PollSettings,
+    SweepSettings,
+)
 from devtools.localfleet import REPO
 from tests.fixtures.fleet import private_fleet
 from worker.providers import specs
@@ -37,6 +43,7 @@ def fleet_variables() -> set[str]:
     """Every variable the fleet's settings read, platforms' and limits' included."""
     names = {f"JOBFLEET_{f.upper()}" for f in FleetSettings.model_fields}
     names |= {f"JOBFLEET_POLL_{f.upper()}" for f in PollSettings.model_fields}
+    names |= {f"JOBFLEET_SWEEP_{f.upper()}" for f in SweepSettings.model_fields}
     names |= {f"JOBFLEET_{f.upper()}" for f in MonitorSettings.model_fields}
     for name, spec in specs().items():
         names |= {f"JOBFLEET_{name.upper()}_{f.upper()}" for f in LimitSettings.model_fields}
