@@ -1,13 +1,13 @@
 """The seam between the shared core and one emulated platform.
 
-A provider is one module (or package) `emulator/<name>` exposing `PROVIDER`, a `Provider`
-subclass. The core gives each provider a `ProviderContext` (its settings, the shared job clock,
-its job table, file store, URL signer and stats) and mounts the provider's routes under
-`/<name>`, behind the fault-injecting edge middleware. The provider only speaks its wire
+A provider is one package `emulator/<name>/` exposing `PROVIDER`, a `Provider` subclass. The
+core gives each provider a `ProviderContext` (its settings, the shared job clock, its job
+table, file store, URL signer and stats) and mounts the provider's routes under `/<name>`,
+behind the fault-injecting edge middleware. The provider only speaks its wire
 format; it never deals with faults, latency, counting requests or the control endpoints.
 
-Providers are discovered by name from `PROVIDER_MODULES`; a module that does not exist yet is
-skipped, so adding `emulator/moderately.py` is enough to switch it on.
+Providers are discovered: every package under `emulator/` that exposes `PROVIDER` is served,
+so adding a platform's emulator touches nothing outside its package.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import argparse
 import hashlib
 import importlib
 import json
+import pkgutil
 import random
 from collections import Counter
 from collections.abc import Hashable
@@ -31,7 +32,6 @@ from emulator.index import JobIndex
 from emulator.settings import ProviderSettings
 from emulator.stats import ProviderStats, RateMeter
 
-PROVIDER_MODULES = ("deeporigin", "moderately", "openprotein", "jobsapi")
 # Uploads are held in memory; large enough for realistic inputs, small enough to stay sane.
 MAX_BODY_BYTES = 256 * 1024 * 1024
 
@@ -172,23 +172,21 @@ class Provider:
 
 
 def discover_providers() -> dict[str, type[Provider]]:
-    """Import every provider module that exists; return their classes by name.
+    """Every package under ``emulator/`` that exposes ``PROVIDER``, by name, in name order.
 
-    Only a module that is itself missing is skipped; an import error *inside* a provider
-    module is raised, so a broken provider is never silently left out.
+    An import error inside a provider package is raised, so a broken provider is never
+    silently left out.
     """
+    import emulator
+
     found: dict[str, type[Provider]] = {}
-    for short_name in PROVIDER_MODULES:
-        module_name = f"emulator.{short_name}"
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                continue
-            raise
-        provider_class: type[Provider] = module.PROVIDER
-        found[provider_class.name] = provider_class
-    return found
+    for module in pkgutil.iter_modules(emulator.__path__):
+        if module.ispkg:
+            package = importlib.import_module(f"emulator.{module.name}")
+            provider_class: type[Provider] | None = getattr(package, "PROVIDER", None)
+            if provider_class is not None:
+                found[provider_class.name] = provider_class
+    return dict(sorted(found.items()))
 
 
 def canonical_hash(value: Any) -> str:

@@ -15,7 +15,10 @@ def test_the_readme_platform_table_is_the_one_the_specs_make():
     found = re.search(r"<!-- platforms table: [^\n]*-->\n(.*?)\n<!-- end of platforms table -->",
                       text, re.S)
     assert found, "README lost its platforms table markers"
-    assert found.group(1) == markdown_table(BUILT_IN)
+    assert found.group(1) == markdown_table(BUILT_IN), (
+        "a spec changed: paste the output of `python -c 'from worker.providers.catalog import "
+        "markdown_table; print(markdown_table((\"deeporigin\", \"moderately\", "
+        "\"openprotein\")))'` between the README's markers")
 
 
 def test_submit_help_lists_every_kind_with_its_params_and_official_spellings(capsys):
