@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from worker.results.names import key_dir, safe_segment
-from worker.results.store import read_location
+from worker.results.store import copy_location, read_location
 
 FORMATS = ("jsonl", "csv")
 CSV_COLUMNS = ("id", "key", "provider", "kind", "state", "remote_id", "reason", "error",
@@ -40,11 +40,9 @@ def export(lines: Iterable[dict[str, Any]], folder: Path, fmt: str = "jsonl") ->
             for name, entry in line.get("result", {}).get("files", {}).items():
                 target = folder / key_dir(line["key"], line["id"]) / safe_segment(name)
                 target.parent.mkdir(exist_ok=True)
-                blob = read_location(entry["location"])
-                target.write_bytes(blob)
+                done.bytes += copy_location(entry["location"], str(target))
                 row["files"].append(str(target.relative_to(folder)))
                 done.files += 1
-                done.bytes += len(blob)
             write_row(row)
             done.jobs += 1
     return done

@@ -61,11 +61,15 @@ def test_env_example_names_every_variable_the_fleet_reads():
 
 
 def test_constraints_pin_every_installed_dependency_at_its_installed_version():
-    pins = {}
+    pins, absent = {}, []
     for line in (REPO / "constraints.txt").read_text().splitlines():
         if line and not line.startswith("#"):
             name, version = line.split("==")
-            pins[metadata.distribution(name).metadata["Name"].lower()] = version
+            try:
+                pins[metadata.distribution(name).metadata["Name"].lower()] = version
+            except metadata.PackageNotFoundError:
+                absent.append(name)  # pinned for an extra this environment lacks
+    assert len(absent) < len(pins), "run make install: most pinned packages are missing"
     project = metadata.distribution("jobfleet")
     wanted = {re.split(r"[\s\[<>=;!~]", r, maxsplit=1)[0].lower() for r in project.requires}
     assert {w.replace("_", "-") for w in wanted} - set(pins) == set()

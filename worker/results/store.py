@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
 from collections.abc import Mapping
 from typing import Any
@@ -74,6 +75,14 @@ def read_location(location: str) -> bytes:
     """The bytes at a location :meth:`ResultStore.put` returned, from any machine."""
     fs, path = _filesystem(location)
     return fs.cat_file(path)
+
+
+def copy_location(location: str, target: str) -> int:
+    """Copies the file at ``location`` to the local path ``target`` without holding it in
+    memory (it may be large); returns its size."""
+    fs, path = _filesystem(location)
+    fs.get_file(path, target)
+    return os.path.getsize(target)
 
 
 def store_outputs(store: ResultStore, batch: str, key: str, job_id: str,
