@@ -38,6 +38,7 @@ from emulator.deeporigin.dto import (
     resolve_version,
 )
 from emulator.deeporigin.listing import QueryError, parse_query
+from emulator.deeporigin.search import parse_search, run_search
 from emulator.provider import ProviderContext, canonical_hash
 
 VISIBILITIES = ("visible", "hidden")
@@ -105,6 +106,7 @@ class ExecutionsApi:
 
     def __init__(self, ctx: ProviderContext) -> None:
         self.ctx = ctx
+        self.hidden_scopes: set[tuple[str, str]] = set()  # (org, project) with hidden runs
 
     def routes(self, guard: Any) -> list[web.RouteDef]:
         """Routes in match order; `guard` wraps a handler with the bearer-token check."""
@@ -118,6 +120,7 @@ class ExecutionsApi:
             web.get(one, guard(self.get_execution)),
             web.patch(one + ":cancel", guard(self.cancel)),
             web.patch(one + ":confirm", guard(self.confirm)),
+            web.post("/data-platform/{org}/executions/search", guard(self.search)),
         ]
 
     def _find(self, request: web.Request) -> JobRecord | None:
@@ -164,6 +167,8 @@ class ExecutionsApi:
             data=execution,
             scope=(execution.org, body["projectId"]),
         )
+        if body.get("visibility") == "hidden":
+            self.hidden_scopes.add((execution.org, body["projectId"]))
         if execution.is_sync():
             await self._wait_terminal(job)
         return self._dto(request, job)
@@ -196,6 +201,18 @@ class ExecutionsApi:
         rows, count = query.run(self.ctx.jobs, request.match_info["org"], now, self.ctx.index)
         data = [render(job, now) for job in rows]
         return web.json_response({"data": data, "count": count}, dumps=_compact)
+
+    async def search(self, request: web.Request) -> web.Response:
+        """The data platform's execution search (see :mod:`emulator.deeporigin.search`)."""
+        try:
+            query = parse_search(await request.json())
+        except ValueError as exc:  # SearchError, or a body that is not JSON
+            field = getattr(exc, "field", "body")
+            return web.json_response({"message": str(exc), "errors": [
+                {"field": field, "detail": str(exc)}]}, status=400)
+        answer = run_search(query, self.ctx.jobs, self.ctx.index, request.match_info["org"],
+                            self.ctx.clock.now(), self.hidden_scopes)
+        return web.json_response(answer, dumps=_compact)
 
     async def cancel(self, request: web.Request) -> web.Response:
         """Cancel a non-terminal execution; a terminal one is returned unchanged."""

@@ -68,7 +68,29 @@ def check_listing(client: DeepOriginClient, first: dict) -> list[str]:
     created_after = datetime.fromisoformat(first["createdAt"].replace("Z", "+00:00"))
     later = client.executions.list(session=client._session, created_after=created_after)
     assert {row["executionId"] for row in later["data"]} == set(more)
+    check_search(client, first["executionId"], more)
     return [first["executionId"], *more]
+
+
+def check_search(client: DeepOriginClient, done: str, others: list[str]) -> None:
+    """The data-platform search filters by status on the server, pages, and counts."""
+    found = client.executions.search(project_id=client.project_id, status="Completed",
+                                     compute_job_id=done, with_total_count=True)
+    [row] = found["data"]
+    assert row["compute_job_id"] == done and row["status"] == "Completed", row
+    assert row["project_id"] == client.project_id and row["tags"]["session"] == client._session
+    assert found["meta"]["count"] == 1
+    failed = client.executions.search(project_id=client.project_id, status="Failed",
+                                      compute_job_id=done)
+    assert failed["data"] == []
+    mine = [{"column": "compute_job_id", "op": "in", "value": [done, *others]}]
+    first_page = client.executions.search(project_id=client.project_id, extra_props=mine,
+                                          limit=2, offset=0, select=["compute_job_id"],
+                                          with_total_count=True)
+    second_page = client.executions.search(project_id=client.project_id, extra_props=mine,
+                                           limit=10, offset=2, select=["compute_job_id"])
+    paged = [r["compute_job_id"] for r in first_page["data"] + second_page["data"]]
+    assert sorted(paged) == sorted([done, *others]) and first_page["meta"]["count"] == 5
 
 
 def check_cancel(client: DeepOriginClient) -> str:
