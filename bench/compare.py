@@ -41,6 +41,7 @@ ROWS = [
     ("detection_max_s", "detection delay max (s)", ""),
     ("makespan_over_ideal", "makespan / ideal", "≤ 1.05"),
     ("busiest_second", "busiest second of requests", "< baseline"),
+    ("busiest_second_creates", "most creates (POST) in any second", ""),
     ("peak_worker_rss_mb", "peak worker RSS (MB)", ""),
     ("redis_bytes_per_job_in_flight", "Redis bytes per job in flight", ""),
     ("worker_cpu_ms_per_job", "worker CPU per job (ms)", ""),

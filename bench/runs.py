@@ -25,6 +25,7 @@ from bench.measure import (
 )
 from bench.systems import Outcome, System
 from emulator.control import EmulatorControl
+from emulator.stats import max_in_any_window
 
 PROVIDER = "deeporigin"
 WAIT_TICK_S = 0.5
@@ -106,6 +107,8 @@ def verdict(run: Run) -> dict[str, Any]:
         "makespan_s": round(last - run.t0, 2),
         "ideal_s": _round(ideal),
         "all_remote_s": _round(max(created) - run.t0 if created else None),
+        # creations alone, by the emulator's clock: how much of the busiest second they are
+        "busiest_second_creates": max_in_any_window(created),
     }
 
 

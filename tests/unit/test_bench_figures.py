@@ -63,3 +63,4 @@ def test_verdict_counts_wrong_and_unfinished_jobs_and_measures_detection_from_th
     assert got["makespan_s"] == 31.0
     assert got["all_remote_s"] == 2.0
     assert got["ideal_s"] == 28.0  # the longest remote run, queue included
+    assert got["busiest_second_creates"] == 3  # 1000.5 (three of them) and 1002.0
