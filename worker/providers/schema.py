@@ -128,14 +128,17 @@ class ParamsSchema:
     doc: str = ""
 
     def __post_init__(self) -> None:
-        by_key: dict[str, Param] = {}
+        # key (name or alias) → (the API's name, the exact types that need no further check
+        # or None, the param): one dictionary read per key of a job line
+        by_key: dict[str, tuple[str, frozenset[type] | None, Param]] = {}
         for param in self.params:
+            fast = param._exact if param._plain else None  # type: ignore[attr-defined]
             for key in (param.name, *param.aliases):
                 if key in by_key:
                     raise ValueError(f"params key {key!r} declared twice")
-                by_key[key] = param
+                by_key[key] = (param.name, fast, param)
         object.__setattr__(self, "_by_key", by_key)
-        object.__setattr__(self, "_required", tuple(p for p in self.params if p.required))
+        object.__setattr__(self, "_required", tuple(p.name for p in self.params if p.required))
 
     @property
     def names(self) -> frozenset[str]:
@@ -149,22 +152,24 @@ class ParamsSchema:
         """
         if type(params) is not dict and not isinstance(params, Mapping):
             raise ValueError(f"'params' must be an object, got {json_type(params)}")
-        by_key: dict[str, Param] = self._by_key  # type: ignore[attr-defined]
+        by_key = self._by_key  # type: ignore[attr-defined]
         out: dict[str, Any] = {}
         for key, value in params.items():
-            param = by_key.get(key)
-            if param is None:
+            entry = by_key.get(key)
+            if entry is None:
                 raise ValueError(self._unknown(key, where))
-            if param.name in out:
-                raise ValueError(f"params.{key} and params.{param.name} are the same field "
+            name, fast, param = entry
+            if name in out:
+                raise ValueError(f"params.{key} and params.{name} are the same field "
                                  "(an official-client spelling); give it once")
-            problem = param.problem(value)
-            if problem is not None:
-                raise ValueError(f"params.{key} {problem}")
-            out[param.name] = value
-        for param in self._required:  # type: ignore[attr-defined]
-            if param.name not in out:
-                raise ValueError(f"params.{param.name} is required{_for(where)}")
+            if fast is None or type(value) not in fast:
+                problem = param.problem(value)
+                if problem is not None:
+                    raise ValueError(f"params.{key} {problem}")
+            out[name] = value
+        for name in self._required:  # type: ignore[attr-defined]
+            if name not in out:
+                raise ValueError(f"params.{name} is required{_for(where)}")
         return out
 
     def _unknown(self, key: Any, where: str) -> str:

@@ -73,7 +73,11 @@ class PlatformSpec:
         if schema is None:
             known = ", ".join(sorted(self.kinds))
             raise ValueError(f"unknown kind {kind!r} for {self.name} (known: {known})")
-        return schema.validate(params, f"{self.name}/{kind}")
+        return schema.validate(params, self._where[kind])  # type: ignore[attr-defined]
+
+    def __post_init__(self) -> None:
+        # "deeporigin/tool", for messages: made once, not per job line
+        object.__setattr__(self, "_where", {kind: f"{self.name}/{kind}" for kind in self.kinds})
 
     def make(
         self,
