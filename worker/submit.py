@@ -15,11 +15,13 @@ from worker import decide
 from worker.apply import apply, failed_step
 from worker.cancel import cancel_job
 from worker.outcomes import Admit, Create, Outcome, Search, Track
-from worker.providers.base import JobSpec, Provider
+from worker.providers.base import JobSpec, Provider, Submission
 from worker.record import Job
 from worker.runtime import Runtime
 
 log = logging.getLogger("jobfleet.submit")
+
+FIND_RACE_ROUNDS = 3  # searches after losing a found remote job to another of our jobs
 
 
 def submit_job(rt: Runtime, job_id: str) -> None:
@@ -61,8 +63,7 @@ def _find_or_create(rt: Runtime, provider: Provider, job: Job, *,
     spec = _spec(rt, job)
     decision = _before_create(rt, provider, job, resumed=resumed, searched=False)
     if isinstance(decision, Search):
-        found = provider.find(spec, taken=lambda rid: rt.store.remote_owner(
-            provider.name, rid) not in (None, job.id))
+        found = _find_and_claim(rt, provider, job, spec)
         if found is not None:
             log.info("job %s: adopting remote job %s from an earlier attempt",
                      job.id, found.remote_id)
@@ -71,6 +72,23 @@ def _find_or_create(rt: Runtime, provider: Provider, job: Job, *,
     if isinstance(decision, Create):
         return _create(rt, provider, job, spec)
     return decision
+
+
+def _find_and_claim(rt: Runtime, provider: Provider, job: Job,
+                    spec: JobSpec) -> Submission | None:
+    """What ``find`` found, registered as ours; a search again when another of our jobs
+    registered it first (two identical jobs racing for one remote job): the loser takes
+    the next match, or creates, instead of failing as a duplicate."""
+    def taken(remote_id: str) -> bool:
+        return rt.store.remote_owner(provider.name, remote_id) not in (None, job.id)
+
+    for _ in range(FIND_RACE_ROUNDS):
+        found = provider.find(spec, taken=taken)
+        if found is None or rt.store.own_remote(provider.name, found.remote_id, job.id):
+            return found
+        log.info("job %s: remote job %s was just taken by another job; searching again",
+                 job.id, found.remote_id)
+    return found  # still racing: tracking it fails the job as a duplicate, never twice
 
 
 def _before_create(rt: Runtime, provider: Provider, job: Job, *, resumed: bool,

@@ -11,6 +11,7 @@ import pytest
 from worker.cancel import cancel_job
 from worker.providers.base import Created, JobSpec
 from worker.record import Job
+from worker.submit import _find_and_claim
 
 pytestmark = pytest.mark.integration
 pytest_plugins = ["tests.fixtures.burst"]
@@ -144,3 +145,41 @@ def test_a_cancel_that_arrives_while_the_create_is_out_cancels_the_new_remote_jo
     assert burst.ran["poll"] == 0  # the submit step saw the request itself, no poll needed
     assert created(fresh_emulator) == 1
     assert fresh_emulator.job(DO, job.remote_id)["status"] == "Cancelled"
+
+
+class RivalRegisters:
+    """The real OpenProtein provider, except that right after its first ``find`` another of
+    our jobs registers the remote job found: the moment two identical jobs race for one."""
+
+    def __init__(self, provider, store, rival: str) -> None:
+        self._provider, self._store, self._rival = provider, store, rival
+        self.finds = 0
+
+    def find(self, spec, taken):
+        self.finds += 1
+        found = self._provider.find(spec, taken=taken)
+        if self.finds == 1 and found is not None:
+            assert self._store.own_remote("openprotein", found.remote_id, self._rival)
+        return found
+
+    def __getattr__(self, name):
+        return getattr(self._provider, name)
+
+
+def test_a_find_that_loses_its_match_to_another_job_searches_again(burst, fresh_emulator):
+    provider = burst.rt.provider("openprotein")
+    params = {"model": "esm2_t6_8M_UR50D", "sequences": ["MKTAYIAKQR"]}
+    started = time.time()
+    job = Job.new("b1", "k", "openprotein", "embed", params)
+    first, second = "a" * 24, job.id
+    specs = [JobSpec(job_id=j, kind="embed", params=params, create_started=started,
+                     adopt_by_payload=True) for j in (first, second)]
+    made = []
+    for spec in specs:  # two identical remote jobs, one per job; their answers were lost
+        made.append(provider.create(spec).submission.remote_id)
+        time.sleep(0.01)
+    racing = RivalRegisters(provider, burst.rt.store, rival=first)
+    found = _find_and_claim(burst.rt, racing, job, specs[1])
+    assert racing.finds == 2
+    assert found.remote_id == made[1]  # the other identical job, not a "duplicate" failure
+    assert burst.rt.store.remote_owner("openprotein", made[0]) == first
