@@ -25,9 +25,11 @@ from devtools.localfleet import (
 )
 from emulator.control import EmulatorProcess, start_emulator
 
-# Short enough that recovery is measured in seconds, long enough that the HTTP budget of one
-# step (3 attempts of HTTP_TIMEOUT_S plus backoff) fits inside a lease.
+# Short, so recovery is measured in seconds: a started step is kept leased by its worker's
+# heartbeat (every lease / 3), so the lease only has to outlast a few missed beats, and a
+# message no worker has started comes back after the pickup window.
 FAST_SETTINGS = {
+    "JOBFLEET_PICKUP_S": "3",
     "JOBFLEET_POLL_INITIAL_S": "1",
     "JOBFLEET_POLL_FACTOR": "1.5",
     "JOBFLEET_POLL_CAP_S": "5",
@@ -35,7 +37,7 @@ FAST_SETTINGS = {
     "JOBFLEET_HTTP_TIMEOUT_S": "5",
     "JOBFLEET_MAX_STEP_ERRORS": "8",
 }
-DEFAULT_LEASE_S = 20.0
+DEFAULT_LEASE_S = 6.0
 RETRY_AFTER_S = 1  # what injected 429s ask for
 
 

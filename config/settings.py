@@ -17,14 +17,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # Defaults, each with its reason.
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"  # the conventional local Redis
 DEFAULT_RESULTS_URL = "jobfleet-results"  # a local folder, relative to the working directory
-LEASE_S = 45.0  # a step not finished by then is resumed: covers a hung request and its retries
+LEASE_S = 15.0  # a started step's lease, kept by heartbeat: a dead worker's steps return so soon
+PICKUP_S = 10.0  # a dispatched message no worker has started by then is dispatched again
 DISPATCH_INTERVAL_S = 0.5  # how often due work is looked for: completion seen in seconds
 DISPATCH_BATCH = 500  # due jobs claimed per dispatcher round trip
 CHUNK_SIZE = 20  # job ids per Celery message: fewer messages, still spread over workers
 QUEUE_HIGH_WATER = 50  # messages waiting in a step's queue beyond which dispatch pauses
 VISIBILITY_TIMEOUT_S = 600  # Redis redelivery backstop; our leases recover far sooner
 MAX_STEP_ERRORS = 8  # consecutive transient failures of one job's step before it fails
-HTTP_TIMEOUT_S = 10.0  # per request: 3 attempts + 5 s of backoff stay inside LEASE_S
+HTTP_TIMEOUT_S = 10.0  # per request; a step longer than the lease is kept by its heartbeat
 HTTP_RETRIES = 2  # in-client retries of idempotent requests before giving the step back
 RETENTION_DAYS = 30.0  # ended jobs and finished batches are forgotten this long after they end
 MAX_RESPONSE_MB = 256.0  # one platform answer held in memory; far above any real result file
@@ -48,6 +49,7 @@ class FleetSettings(BaseSettings):
     redis_url: str = DEFAULT_REDIS_URL
     results_url: str = DEFAULT_RESULTS_URL  # a folder, or a URL such as s3://bucket/prefix
     lease_s: float = Field(LEASE_S, gt=0)
+    pickup_s: float = Field(PICKUP_S, gt=0)
     dispatch_interval_s: float = Field(DISPATCH_INTERVAL_S, gt=0)
     dispatch_batch: int = Field(DISPATCH_BATCH, gt=0)
     chunk_size: int = Field(CHUNK_SIZE, gt=0)

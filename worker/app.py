@@ -46,7 +46,7 @@ def _make_dispatcher() -> Dispatcher:
         send_step,
         lambda step: runtime.redis.llen(QUEUES[step]),
         runtime.in_flight.room,
-        lease_s=settings.lease_s,
+        lease_s=settings.pickup_s,  # unstarted messages come back this soon; see heartbeat
         batch=settings.dispatch_batch,
         chunk=settings.chunk_size,
         high_water=settings.queue_high_water,
@@ -58,6 +58,7 @@ def _start_dispatcher(**_: object) -> None:
     global _dispatcher
     _dispatcher = DispatcherThread(_make_dispatcher, runtime.settings.dispatch_interval_s)
     _dispatcher.start()
+    runtime.heartbeat.start()
     recorder.attach(runtime.redis)
     for name in PROVIDERS:
         thread = SweepThread(name, lambda name=name: _make_sweeper(name))
@@ -78,6 +79,7 @@ def _make_sweeper(name: str) -> Sweeper | None:
 def _stop(**_: object) -> None:
     if _dispatcher is not None:
         _dispatcher.stop()
+    runtime.heartbeat.stop()
     recorder.stop()
     for thread in _sweepers:
         thread.stop()

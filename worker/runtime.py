@@ -23,9 +23,10 @@ from worker import keys
 from worker.backoff import PollPolicy
 from worker.decide import Policy
 from worker.errors import AuthError, ConfigError
+from worker.heartbeat import Heartbeat
 from worker.inflight import InFlightLimit
 from worker.limits import FleetThrottle, credential_id
-from worker.providers import UnknownProvider, get_spec, specs
+from worker.providers import UnknownProvider, get_spec, provider_names, specs
 from worker.providers.base import Provider
 from worker.results.store import ResultStore
 from worker.store import JobStore, connect_redis
@@ -51,6 +52,11 @@ class Runtime:
     @cached_property
     def store(self) -> JobStore:
         return JobStore(self.redis, retention_s=self.settings.retention_s)
+
+    @cached_property
+    def heartbeat(self) -> Heartbeat:
+        """Keeps this process's started steps leased (its thread runs in workers only)."""
+        return Heartbeat(self.store, provider_names(), self.settings.lease_s)
 
     @cached_property
     def results(self) -> ResultStore:

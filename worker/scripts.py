@@ -17,7 +17,8 @@ from worker import keys
 from worker.record import ACTIVE, ALIVE, ATTEMPT_FIELDS, STATES, STEPS, TERMINAL, TIME_FIELD
 
 DEFAULT_RETENTION_S = int(RETENTION_DAYS * 86400)
-NAMES = ("transition", "claim", "renew", "claim_due", "create", "flag", "retry", "push_due")
+NAMES = ("transition", "claim", "renew", "claim_due", "create", "flag", "retry", "push_due",
+         "touch_due")
 
 
 def _lua(value: str) -> str:

@@ -95,7 +95,8 @@ def finalize_job(rt: Runtime, job_id: str) -> None:
         return
     fence = LeaseFence(rt.store, job.id, "finalize", token, rt.policy.lease_s)
     try:
-        outcome = _fetch(rt, job, fence)
+        with rt.heartbeat.holding(fence):  # a long download or upload is never taken over
+            outcome = _fetch(rt, job, fence)
     except LeaseLost as exc:
         log.info("%s; leaving it", exc)
         return

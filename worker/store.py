@@ -273,6 +273,18 @@ class JobStore:
                                                args=[at, *job_ids[start : start + 1000]])
         return moved
 
+    def touch_due(self, step: str, providers: Sequence[str],
+                  expected: Sequence[tuple[str, str]], until: float) -> list[str]:
+        """Moves started jobs' due time to ``until`` while it is still what we set (``''``:
+        at the start, while it is earlier); returns the ids moved (see touch_due.lua)."""
+        if not expected:
+            return []
+        args: list[object] = [f"{until:.6f}"]
+        for job_id, score in expected:
+            args += [job_id, score]
+        return self._scripts["touch_due"](
+            keys=[keys.due_key(step, provider) for provider in providers], args=args)
+
     def due_counts(self, providers: Iterable[str]) -> dict[str, int]:
         """Jobs waiting in each step's index (all providers), for monitoring."""
         pipe = self.redis.pipeline(transaction=False)

@@ -17,6 +17,7 @@ from worker.cancel import cancel_job
 from worker.outcomes import Admit, Create, Outcome, Search, Track
 from worker.providers.base import JobSpec, Provider, Submission
 from worker.record import Job
+from worker.results.upload import LeaseFence
 from worker.runtime import Runtime
 
 log = logging.getLogger("jobfleet.submit")
@@ -26,9 +27,16 @@ FIND_RACE_ROUNDS = 3  # searches after losing a found remote job to another of o
 
 def submit_job(rt: Runtime, job_id: str) -> None:
     """Creates the remote job, at most once, and schedules its first poll."""
-    claim = rt.store.claim(job_id, "submit", ("queued", "submitting"), rt.policy.lease_s)
+    claim, token = rt.store.claim_lease(job_id, "submit", ("queued", "submitting"),
+                                        rt.policy.lease_s)
     if claim not in ("fresh", "resume"):
         return
+    fence = LeaseFence(rt.store, job_id, "submit", token, rt.policy.lease_s)
+    with rt.heartbeat.holding(fence):  # a slow search or create is never taken over
+        _submit(rt, job_id, resumed=claim == "resume")
+
+
+def _submit(rt: Runtime, job_id: str, *, resumed: bool) -> None:
     job = rt.store.get(job_id)
     if job is not None and job.state == "queued":
         job = _admit(rt, job)
@@ -36,7 +44,7 @@ def submit_job(rt: Runtime, job_id: str) -> None:
         return
     try:
         provider = rt.provider(job.provider)
-        outcome = _find_or_create(rt, provider, job, resumed=claim == "resume")
+        outcome = _find_or_create(rt, provider, job, resumed=resumed)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
         failed_step(rt, job, "submit", exc)
         return

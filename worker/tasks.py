@@ -38,13 +38,15 @@ def _send_finalize(job_ids: list[str]) -> None:
 
 
 def _each_timed(step: str, job_ids: Sequence[str], run: Callable[[str], object]) -> None:
-    """Runs ``run`` for each job, observing each one's wall time for ``/metrics``."""
-    for job_id in job_ids:
-        started = time.monotonic()
-        try:
-            run(job_id)
-        finally:
-            recorder.observe(STEP_SECONDS, time.monotonic() - started, step=step)
+    """Runs ``run`` for each job, observing each one's wall time for ``/metrics``; the
+    message's jobs are kept leased from its start (see :mod:`worker.heartbeat`)."""
+    with runtime.heartbeat.running(step, job_ids):
+        for job_id in job_ids:
+            started = time.monotonic()
+            try:
+                run(job_id)
+            finally:
+                recorder.observe(STEP_SECONDS, time.monotonic() - started, step=step)
 
 
 @app.task(name=TASKS["submit"], **_RETRY)
@@ -57,7 +59,8 @@ def submit(job_ids: list[str]) -> None:
 def poll(job_ids: list[str]) -> None:
     """Checks each job's remote status once; finished jobs go on to finalize."""
     started = time.monotonic()
-    steps.poll_jobs(runtime, job_ids, _send_finalize)
+    with runtime.heartbeat.running("poll", job_ids):
+        steps.poll_jobs(runtime, job_ids, _send_finalize)
     share = (time.monotonic() - started) / max(len(job_ids), 1)  # one bulk check serves them all
     for _ in job_ids:
         recorder.observe(STEP_SECONDS, share, step="poll")

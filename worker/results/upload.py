@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -29,18 +30,34 @@ class LeaseStore(Protocol):
 
 
 class LeaseFence:
-    """Renews a step's lease when called; raises ``LeaseLost`` once another worker has it."""
+    """Renews a step's lease when called; raises ``LeaseLost`` once another worker has it.
+
+    Called by the step before each part of an upload and by the heartbeat thread between,
+    so the token (the lease's end, which each renewal changes) is kept under a lock.
+    """
 
     def __init__(self, store: LeaseStore, job_id: str, step: str, token: str,
                  lease_s: float) -> None:
         self._store, self._job_id, self._step = store, job_id, step
         self._token, self._lease_s = token, lease_s
+        self._lock = threading.Lock()
 
     def __call__(self) -> None:
-        token = self._store.renew_lease(self._job_id, self._step, self._token, self._lease_s)
-        if token is None:
-            raise LeaseLost(f"job {self._job_id}: {self._step} taken over by another worker")
-        self._token = token
+        with self._lock:
+            token = self._store.renew_lease(self._job_id, self._step, self._token,
+                                            self._lease_s)
+            if token is None:
+                raise LeaseLost(f"job {self._job_id}: {self._step} taken over by another "
+                                "worker")
+            self._token = token
+
+    def keep(self) -> bool:
+        """Renews the lease; False once it is gone (the step ended or was taken over)."""
+        try:
+            self()
+        except LeaseLost:
+            return False
+        return True
 
 
 @dataclass(frozen=True)

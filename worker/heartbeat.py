@@ -1,0 +1,113 @@
+"""Keeps a started step's jobs leased for as long as the worker running it lives.
+
+Recovery is bounded by two short windows instead of one long step lease:
+
+* **pickup** (``JOBFLEET_PICKUP_S``): the dispatcher pushes a claimed job's due time only
+  this far. A message no worker has started by then (lost with a killed worker's prefetch,
+  or to a Redis restart) is simply dispatched again.
+* **heartbeat** (``JOBFLEET_LEASE_S``): when a message's step starts, its jobs' due times
+  move to the end of a lease, and this module's thread moves them on every third of a lease
+  while the step runs, so a long step (a slow search, a big upload) is never taken over
+  while its worker lives, and a dead worker's steps come back one lease after its last
+  beat. Submit and finalize also hold a record lease (their fence, :class:`LeaseFence`);
+  it is renewed here too, sharing the fence's token.
+
+Every move is conditional (``touch_due.lua``, ``renew.lua``): a job the step has meanwhile
+rescheduled, or another worker has taken over, is dropped from the beat, never pushed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+
+from worker.results.upload import LeaseFence
+from worker.store import JobStore
+
+log = logging.getLogger("jobfleet.heartbeat")
+
+BEATS_PER_LEASE = 3  # a beat missed to a Redis blip still leaves two before the lease ends
+
+
+class Heartbeat:
+    """The jobs whose steps this process is running, and the thread that keeps them leased."""
+
+    def __init__(self, store: JobStore, providers: Sequence[str], lease_s: float,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.providers = tuple(providers)
+        self.lease_s = lease_s
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._due: dict[str, dict[str, str]] = defaultdict(dict)  # step → id → score we set
+        self._fences: set[LeaseFence] = set()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def running(self, step: str, job_ids: Iterable[str]) -> Iterator[None]:
+        """Marks a message's jobs started for the duration of the ``with`` block."""
+        ids = list(job_ids)
+        self._touch(step, [(job_id, "") for job_id in ids])
+        try:
+            yield
+        finally:
+            with self._lock:
+                for job_id in ids:
+                    self._due[step].pop(job_id, None)
+
+    @contextmanager
+    def holding(self, fence: LeaseFence) -> Iterator[LeaseFence]:
+        """Keeps a step's record lease (its fence) renewed for the ``with`` block."""
+        with self._lock:
+            self._fences.add(fence)
+        try:
+            yield fence
+        finally:
+            with self._lock:
+                self._fences.discard(fence)
+
+    def beat(self) -> None:
+        """One round: every started job's due time and every held fence, moved on."""
+        with self._lock:
+            due = {step: list(ids.items()) for step, ids in self._due.items() if ids}
+            fences = list(self._fences)
+        for step, expected in due.items():
+            self._touch(step, expected)
+        for fence in fences:
+            if not fence.keep():
+                with self._lock:
+                    self._fences.discard(fence)
+
+    def start(self) -> None:
+        """Starts the beating thread (a worker process; in-process tests beat by hand)."""
+        self._thread = threading.Thread(target=self._run, name="jobfleet-heartbeat",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def _touch(self, step: str, expected: list[tuple[str, str]]) -> None:
+        until = self.clock() + self.lease_s
+        kept = set(self.store.touch_due(step, self.providers, expected, until))
+        score = f"{until:.6f}"
+        with self._lock:
+            current = self._due[step]
+            for job_id, _ in expected:
+                if job_id in kept:
+                    current[job_id] = score
+                else:
+                    current.pop(job_id, None)  # rescheduled, claimed or ended: not ours now
+
+    def _run(self) -> None:
+        interval = self.lease_s / BEATS_PER_LEASE
+        while not self._stopping.wait(interval):
+            try:
+                self.beat()
+            except Exception:  # noqa: BLE001 - Redis may be restarting; beat again soon
+                log.warning("heartbeat failed; retrying", exc_info=True)
