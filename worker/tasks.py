@@ -38,15 +38,20 @@ def _send_finalize(job_ids: list[str]) -> None:
 
 
 def _each_timed(step: str, job_ids: Sequence[str], run: Callable[[str], object]) -> None:
-    """Runs ``run`` for each job, observing each one's wall time for ``/metrics``; the
-    message's jobs are kept leased from its start (see :mod:`worker.heartbeat`)."""
-    with runtime.heartbeat.running(step, job_ids):
-        for job_id in job_ids:
-            started = time.monotonic()
-            try:
+    """Runs ``run`` for each job, observing each one's wall time for ``/metrics``.
+
+    Each job is kept leased from the start of its own step (see :mod:`worker.heartbeat`);
+    the jobs still waiting behind it in this message are not started, so a slow step does
+    not hold them: past the pickup window another worker takes them, and this message
+    skips them when it gets there (their lease or state has moved on).
+    """
+    for job_id in job_ids:
+        started = time.monotonic()
+        try:
+            with runtime.heartbeat.running(step, [job_id]):
                 run(job_id)
-            finally:
-                recorder.observe(STEP_SECONDS, time.monotonic() - started, step=step)
+        finally:
+            recorder.observe(STEP_SECONDS, time.monotonic() - started, step=step)
 
 
 @app.task(name=TASKS["submit"], **_RETRY)
