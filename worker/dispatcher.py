@@ -54,29 +54,51 @@ class Dispatcher:
         self.batch = batch
         self.chunk = chunk
         self.high_water = high_water
+        self._round = 0
 
     def run_once(self) -> int:
-        """One round over every step and provider; returns how many jobs were dispatched."""
+        """One round over every step and provider; returns how many jobs were dispatched.
+
+        A step's room is shared fairly: each provider may take its share of what is left,
+        and the first pick rotates every round, so a busy platform never starves the ones
+        after it (its unfinished work comes due again after the pickup window).
+        """
         sent = 0
+        start = self._round % max(len(self.providers), 1)
+        self._round += 1
+        order = self.providers[start:] + self.providers[:start]
         for step in STEPS:
             room = self.high_water - self.queue_length(step)
-            for provider in self.providers:
-                room, count = self._dispatch(step, provider, room)
+            budgets = {p: self._budget(step, p) for p in order}
+            for left, provider in enumerate(order):  # fair shares first
+                share = -(-room // (len(order) - left))  # ceil: the last one may take the rest
+                unused, count = self._dispatch(step, provider, share, budgets)
+                room -= share - unused
+                sent += count
+            for provider in order:  # then what the quiet ones left, to whoever has work
+                if room <= 0:
+                    break
+                room, count = self._dispatch(step, provider, room, budgets)
                 sent += count
         return sent
 
-    def _dispatch(self, step: str, provider: str, room: int) -> tuple[int, int]:
-        """Sends due jobs of one step and provider while the queue has ``room`` (in messages)."""
+    def _budget(self, step: str, provider: str) -> float:
+        """Jobs of ``provider`` this round may dispatch for ``step``: its in-flight room."""
         allowed = self.submit_room(provider) if step == "submit" else None
-        budget = float("inf") if allowed is None else allowed
+        return float("inf") if allowed is None else allowed
+
+    def _dispatch(self, step: str, provider: str, room: int,
+                  budgets: dict[str, float]) -> tuple[int, int]:
+        """Sends due jobs of one step and provider while the queue has ``room`` (in messages)
+        and the provider's budget lasts; returns the room left and the jobs sent."""
         sent = 0
-        while room > 0 and budget > 0:
-            limit = int(min(self.batch, room * self.chunk, budget))
+        while room > 0 and budgets[provider] > 0:
+            limit = int(min(self.batch, room * self.chunk, budgets[provider]))
             ids = self.store.claim_due(step, provider, self.lease_s, limit)
             for start in range(0, len(ids), self.chunk):
                 self.send(step, ids[start : start + self.chunk])
                 room -= 1
-            budget -= len(ids)
+            budgets[provider] -= len(ids)
             sent += len(ids)
             if len(ids) < limit:
                 break

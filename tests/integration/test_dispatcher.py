@@ -49,6 +49,14 @@ def test_due_jobs_are_sent_once_in_chunks_of_ids(store):
     assert dispatcher.run_once() == 9
 
 
+def test_a_busy_platform_does_not_starve_the_others_of_queue_room(store):
+    enqueue(store, 60)  # deeporigin has far more due work than the queue has room for
+    few = enqueue(store, 2, provider="moderately")
+    sent: list = []
+    make(store, sent, queued=6).run_once()  # room for four messages of three
+    assert set(few) <= {i for _, chunk in sent for i in chunk}
+
+
 def test_jobs_not_yet_due_stay_in_the_index(store):
     enqueue(store, 4, due_in=5)
     sent: list = []
