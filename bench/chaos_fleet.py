@@ -29,7 +29,7 @@ from emulator.control import EmulatorProcess, start_emulator
 # heartbeat (every lease / 3), so the lease only has to outlast a few missed beats, and a
 # message no worker has started comes back after the pickup window.
 FAST_SETTINGS = {
-    "JOBFLEET_PICKUP_S": "3",
+    "JOBFLEET_PICKUP_S": "6",
     "JOBFLEET_POLL_INITIAL_S": "1",
     "JOBFLEET_POLL_FACTOR": "1.5",
     "JOBFLEET_POLL_CAP_S": "5",
