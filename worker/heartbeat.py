@@ -31,6 +31,9 @@ from worker.store import JobStore
 log = logging.getLogger("jobfleet.heartbeat")
 
 BEATS_PER_LEASE = 3  # a beat missed to a Redis blip still leaves two before the lease ends
+MAX_HOLD_LEASES = 10  # a step kept this many leases is let go: a hung thread must not hold
+# its jobs forever (the beat proves the process alive, not the step); a step that is merely
+# long is then resumed by another worker, and the fences keep that from doing anything twice
 
 
 class Heartbeat:
@@ -44,7 +47,9 @@ class Heartbeat:
         self.clock = clock
         self._lock = threading.Lock()
         self._due: dict[str, dict[str, str]] = defaultdict(dict)  # step → id → score we set
-        self._fences: set[LeaseFence] = set()
+        self._fences: dict[LeaseFence, float] = {}  # fence → when it was first held
+        self._since: dict[tuple[str, str], float] = {}  # (step, id) → when it started
+        self.max_hold_s = lease_s * MAX_HOLD_LEASES
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -52,6 +57,9 @@ class Heartbeat:
     def running(self, step: str, job_ids: Iterable[str]) -> Iterator[None]:
         """Marks a message's jobs started for the duration of the ``with`` block."""
         ids = list(job_ids)
+        with self._lock:
+            for job_id in ids:
+                self._since[(step, job_id)] = self.clock()
         self._touch(step, [(job_id, "") for job_id in ids])
         try:
             yield
@@ -59,29 +67,34 @@ class Heartbeat:
             with self._lock:
                 for job_id in ids:
                     self._due[step].pop(job_id, None)
+                    self._since.pop((step, job_id), None)
 
     @contextmanager
     def holding(self, fence: LeaseFence) -> Iterator[LeaseFence]:
         """Keeps a step's record lease (its fence) renewed for the ``with`` block."""
         with self._lock:
-            self._fences.add(fence)
+            self._fences[fence] = self.clock()
         try:
             yield fence
         finally:
             with self._lock:
-                self._fences.discard(fence)
+                self._fences.pop(fence, None)
 
     def beat(self) -> None:
         """One round: every started job's due time and every held fence, moved on."""
+        oldest = self.clock() - self.max_hold_s
         with self._lock:
-            due = {step: list(ids.items()) for step, ids in self._due.items() if ids}
-            fences = list(self._fences)
+            due = {step: [(job_id, score) for job_id, score in ids.items()
+                          if self._since.get((step, job_id), oldest) > oldest]
+                   for step, ids in self._due.items()}
+            fences = [fence for fence, since in self._fences.items() if since > oldest]
         for step, expected in due.items():
-            self._touch(step, expected)
+            if expected:
+                self._touch(step, expected)
         for fence in fences:
             if not fence.keep():
                 with self._lock:
-                    self._fences.discard(fence)
+                    self._fences.pop(fence, None)
 
     def start(self) -> None:
         """Starts the beating thread (a worker process; in-process tests beat by hand)."""

@@ -93,3 +93,13 @@ def test_a_held_fence_keeps_the_record_lease_and_shares_its_token(store, heartbe
         fence()  # the step's own renewal still holds after the heartbeat's
     clock.now += LEASE_S + 0.1
     assert store.claim_lease(job_id, "submit", ("queued",), LEASE_S)[0] == "fresh"
+
+
+def test_a_step_held_past_its_limit_is_let_go_for_another_worker(store, heartbeat, clock):
+    job_id = job(store)
+    store.claim_due("submit", "deeporigin", PICKUP_S, 10)
+    with heartbeat.running("submit", [job_id]):  # a thread that hangs
+        for _ in range(int(heartbeat.max_hold_s / (LEASE_S / 3)) + 4):
+            clock.now += LEASE_S / 3
+            heartbeat.beat()
+        assert store.claim_due("submit", "deeporigin", PICKUP_S, 10) == [job_id]
