@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import redis
 
-from worker import decide, keys
+from worker import decide, keys, scripts
 from worker.apply import apply
 from worker.errors import AuthError, ConfigError
 from worker.outcomes import RemoteEnded
@@ -43,15 +43,6 @@ log = logging.getLogger("jobfleet.sweep")
 
 LEASE_S = 10.0  # a dead sweeper's platform is swept again by another process within this
 TICK_S = 0.2  # how often a sweeper thread looks whether a sweep is due
-
-# KEYS: lease. ARGV: token, ttl ms. Takes a free lease or renews ours; 1 when we hold it.
-_HOLD = """
-local cur = redis.call('GET', KEYS[1])
-if cur == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-if cur then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
-"""
 
 
 @dataclass
@@ -143,7 +134,7 @@ class Sweeper:
         self.rps = rps
         self.lease_key = keys.sweep_lease_key(rt.credential(platform))
         self.token = f"{os.getpid()}:{uuid.uuid4().hex}"
-        self._hold = rt.redis.register_script(_HOLD)
+        self._hold = rt.redis.register_script(scripts.read("sweep_hold"))
         self.state = SweepState()
         self.watch = WatchList(rt.store, platform)
 
