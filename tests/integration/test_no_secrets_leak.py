@@ -9,7 +9,13 @@ import pytest
 import redis
 import requests
 
-from devtools.localfleet import EmulatorCredentials, free_port, start_flower, stop_process
+from devtools.localfleet import (
+    EmulatorCredentials,
+    free_port,
+    start_flower,
+    stop_process,
+    wait_until,
+)
 from emulator.control import start_emulator
 from emulator.samples import KINDS, sample_job
 from tests.fixtures.emulator import FIXTURE_ARGS
@@ -51,6 +57,8 @@ def test_no_configured_secret_appears_in_redis_logs_or_flower(tmp_path, example_
             port = free_port()
             flower = start_flower({**pool.env, "FLOWER_UNAUTHENTICATED_API": "true"}, port,
                                   tmp_path / "flower.log")
+            wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/healthcheck",
+                                            timeout=1).ok, 60, "flower")
             time.sleep(2)  # Flower subscribes to events before the tasks run
             jobs = [sample_job(f"{kind}-{i}", provider, kind, duration_s=0.3,
                                outcome="failed" if i % 3 == 2 else "succeeded",
