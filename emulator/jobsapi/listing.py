@@ -65,6 +65,8 @@ class TaskQuery:
 
     def _keeps(self, job: JobRecord, condition_of: Callable[[JobRecord], str]) -> bool:
         task = job.data
+        if job.plan.unlisted:  # the `unlisted` override: only its own GET shows it
+            return False
         if self.idempotency_key is not None and task.idempotency_key != self.idempotency_key:
             return False
         if self.template is not None and task.template != self.template:

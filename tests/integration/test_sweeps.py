@@ -21,13 +21,15 @@ STATUS_GET = {
     "deeporigin": "GET /tools/{org}/tools/executions/{execution_id}",
     "moderately": "GET /agent-executions/{id}",
     "openprotein": "GET /v1/jobs/{job_id}",
+    "jobsapi": "GET /v2/tasks/{token}",
 }
 LISTS = {
     "deeporigin": "GET /tools/{org}/tools/executions",
     "moderately": "GET /agent-executions",
     "openprotein": "GET /v1/jobs",
+    "jobsapi": "GET /v2/tasks",  # the spec-file platform (examples/providers/jobsapi.toml)
 }
-KIND = {"deeporigin": "tool", "moderately": "agent", "openprotein": "msa"}
+KIND = {"deeporigin": "tool", "moderately": "agent", "openprotein": "msa", "jobsapi": "task"}
 
 
 def requests(emulator, provider: str) -> dict[str, int]:
@@ -38,9 +40,9 @@ def delta(before: dict[str, int], after: dict[str, int], label: str) -> int:
     return after.get(label, 0) - before.get(label, 0)
 
 
-@pytest.mark.parametrize("provider", ["deeporigin", "moderately", "openprotein"])
+@pytest.mark.parametrize("provider", ["deeporigin", "moderately", "openprotein", "jobsapi"])
 def test_a_batch_is_detected_by_sweeps_with_fewer_status_requests_than_jobs(
-    fleet, emulator, batch_name, provider
+    fleet, emulator, batch_name, provider, example_providers
 ):
     rng = random.Random(8)
     jobs = [sample_job(f"swept-{i}", provider, KIND[provider],
