@@ -37,16 +37,18 @@ class JobRow:
     @property
     def run_s(self) -> float | None:
         """Remote run time as we saw it: from creation to the end (the platform's if known)."""
-        end = self.remote_ended or self.ended
-        return end - self.running if self.running and end else None
+        end = self.remote_ended if self.remote_ended is not None else self.ended
+        return end - self.running if self.running is not None and end is not None else None
 
     @property
     def queue_s(self) -> float | None:
-        return self.started - self.queued if self.started and self.queued else None
+        if self.started is None or self.queued is None:
+            return None
+        return self.started - self.queued
 
     @property
     def detection_s(self) -> float | None:
-        if self.seen_ended and self.remote_ended:
+        if self.seen_ended is not None and self.remote_ended is not None:
             return max(self.seen_ended - self.remote_ended, 0.0)
         return None
 
@@ -84,8 +86,8 @@ def summarise(batch: str, rows: Iterable[JobRow]) -> Summary:
     rows = list(rows)
     states = {s: 0 for s in STATES}
     states.update(Counter(r.state for r in rows))
-    queued = [r.queued for r in rows if r.queued]
-    ended = [r.ended for r in rows if r.ended]
+    queued = [r.queued for r in rows if r.queued is not None]
+    ended = [r.ended for r in rows if r.ended is not None]
     wall = max(ended) - min(queued) if queued and ended else None
     return Summary(batch=batch, total=len(rows), states=states, wall_s=wall,
                    failures=failures(rows), groups=_groups(rows))

@@ -35,7 +35,7 @@ def ended_over_time(rows: list[JobRow], start: float) -> str:
     """Jobs ended so far by outcome, against seconds since the batch began."""
     fig, ax = plt.subplots(figsize=SIZE)
     for state in TERMINAL:
-        times = sorted(r.ended - start for r in rows if r.state == state and r.ended)
+        times = sorted(r.ended - start for r in rows if r.state == state and r.ended is not None)
         if times:
             ax.step([0, *times], range(len(times) + 1), where="post", label=state,
                     color=COLOURS[state])

@@ -47,7 +47,7 @@ def build(store: JobStore, batch: str) -> tuple[str, Summary]:
     plots = _plots()
     rows = read_rows(store, batch)
     summary = summarise(batch, rows)
-    start = min((r.queued for r in rows if r.queued), default=time.time())
+    start = min((r.queued for r in rows if r.queued is not None), default=time.time())
     figures = [
         ("Jobs ended over time", plots.ended_over_time(rows, start)),
         ("Run time per platform and kind", plots.run_times(rows)),
