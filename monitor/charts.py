@@ -24,11 +24,11 @@ def progress_svg(points: list[tuple[float, int]], total: int, start: float | Non
 
     def xy(t: float, n: int) -> str:
         x = PAD + (WIDTH - 2 * PAD) * min(max(t / span, 0.0), 1.0)
-        y = HEIGHT - PAD - (HEIGHT - 2 * PAD) * n / total
+        y = HEIGHT - PAD - (HEIGHT - 2 * PAD) * min(n, total) / total  # retried jobs end twice
         return f"{x:.1f},{y:.1f}"
 
     line = " ".join(xy(t, n) for t, n in coords)
-    ended = points[-1][1]
+    ended = min(points[-1][1], total)
     label = f"{ended} of {total} jobs ended over {span:.0f}s"
     return (
         f'<svg class="jobfleet-progress" role="img" viewBox="0 0 {WIDTH} {HEIGHT}" '
