@@ -155,3 +155,10 @@ def test_the_readme_shows_the_example_spec_file_as_it_is():
     readme = (EXAMPLE.parents[2] / "README.md").read_text()
     start = readme.index("```toml\n", readme.index("### A spec file")) + len("```toml\n")
     assert readme[start:readme.index("```", start)] == TEXT
+
+
+def test_a_spec_in_another_format_is_refused_rather_than_left_out(tmp_path):
+    write(tmp_path, TEXT, "a.toml")
+    (tmp_path / "b.yaml").write_text("name: other\n")
+    with pytest.raises(SpecError, match=r"b\.yaml: spec files are TOML \(\*\.toml\)"):
+        load_specs(tmp_path)

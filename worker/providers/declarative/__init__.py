@@ -26,6 +26,9 @@ def load_specs(directory: Path, reserved: Iterable[str] = ()) -> dict[str, ApiSp
     """Every spec file in ``directory`` by name; ``reserved`` are the built-in platforms."""
     if not directory.is_dir():
         raise SpecError(f"{directory}: JOBFLEET_PROVIDERS_DIR is not a directory")
+    other = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
+    if other:  # a spec written in another format must not be silently left out
+        raise SpecError(f"{other[0]}: spec files are TOML (*.toml); this one is not read")
     taken = set(reserved)
     specs: dict[str, ApiSpec] = {}
     for path in sorted(directory.glob("*.toml")):
