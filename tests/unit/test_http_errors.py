@@ -389,3 +389,20 @@ def test_a_create_our_own_limiter_held_back_is_refused(server, sleeps):
 
     provider = OneCallProvider(client_for(server.url, sleeps, throttle=Full()))
     assert type(provider.create(JOB)) is Refused and server.seen == []
+
+
+def test_a_gzip_bomb_is_not_inflated_past_the_bound():
+    import gzip
+
+    from worker.errors import UnsafeAnswer
+    from worker.providers.http_errors import gunzip_bounded
+
+    bomb = gzip.compress(b"\0" * (3 * 1024 * 1024))
+    assert len(bomb) < 10_000
+    assert gunzip_bounded("moderately", gzip.compress(b"fine"), limit=1024) == b"fine"
+    with pytest.raises(UnsafeAnswer) as caught:
+        gunzip_bounded("moderately", bomb, limit=1024 * 1024)
+    assert str(caught.value) == ("moderately: gzip output larger than the 1 MB limit "
+                                 "(JOBFLEET_MAX_RESPONSE_MB); not inflated further")
+    with pytest.raises(EOFError):
+        gunzip_bounded("moderately", gzip.compress(b"cut short")[:-8], limit=1024)

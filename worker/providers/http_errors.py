@@ -21,6 +21,7 @@ import json as jsonlib
 import math
 import re
 import time
+import zlib
 from collections.abc import Mapping
 from datetime import UTC
 from email.utils import parsedate_to_datetime
@@ -172,6 +173,20 @@ def read_bounded(provider: str, response: requests.Response, limit: int) -> None
             provider=provider, status=response.status_code,
         )
     response._content = b"".join(chunks)  # what requests itself does when it reads a body
+
+
+def gunzip_bounded(provider: str, data: bytes, limit: int) -> bytes:
+    """``data`` gunzipped, never past ``limit`` bytes: a small gzip bomb is an
+    ``UnsafeAnswer`` naming the limit, not a worker out of memory. Raises ``zlib.error`` or
+    ``EOFError`` for data that is not complete gzip."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip framing
+    out = inflater.decompress(data, limit + 1)
+    if len(out) > limit:
+        raise UnsafeAnswer(f"gzip output larger than the {limit / MB:g} MB limit "
+                           "(JOBFLEET_MAX_RESPONSE_MB); not inflated further", provider=provider)
+    if not inflater.eof:
+        raise EOFError("gzip data ends early")
+    return out
 
 
 def safe_url(url: str) -> str:

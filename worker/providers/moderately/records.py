@@ -10,13 +10,14 @@ without a server. Statuses are the six of the OpenAPI enum, spelled British (``c
 
 from __future__ import annotations
 
-import gzip
 import zlib
 from collections.abc import Mapping
 from typing import Any
 
+from config.settings import fleet_settings
 from worker.errors import BadResponse, PermanentError
 from worker.providers.base import RemoteState, RemoteStatus, bad_answer, normalise_status
+from worker.providers.http_errors import MB, gunzip_bounded
 from worker.providers.matching import Verdict, same
 from worker.providers.moderately.params import AGENT, NAME, PIPELINE, carries_job_id
 
@@ -93,7 +94,7 @@ def s3_output(answer: Mapping[str, Any], raw: bytes) -> tuple[str, bytes]:
     compression = metadata.get("compressionType") or "none"
     if compression == "gzip":
         try:
-            data = gzip.decompress(raw)
+            data = gunzip_bounded(NAME, raw, int(fleet_settings().max_response_mb * MB))
         except (OSError, EOFError, zlib.error) as exc:
             raise bad(f"output is not valid gzip ({exc})", dict(answer)) from exc
     elif compression == "none":
