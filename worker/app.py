@@ -71,8 +71,7 @@ def _make_sweeper(name: str) -> Sweeper | None:
     """The sweeper of provider ``name``'s credential; None when sweeps do not cover it."""
     if name not in runtime.policy.swept:
         return None
-    return Sweeper(runtime, name, lambda job_ids: send_step("finalize", job_ids),
-                   rps=limit_settings(name).rps)
+    return Sweeper(runtime, name, rps=limit_settings(name).rps)
 
 
 @signals.worker_shutdown.connect

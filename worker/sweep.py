@@ -5,8 +5,9 @@ platform accepts that. A sweep asks the platform's list endpoint instead (each p
 :meth:`~worker.providers.base.Provider.sweep` says which request, and how many jobs one
 request covers) and then:
 
-- hands every job it sees ended straight to finalize (the finalize step is scheduled in the
-  job's record and a message sent at once, so detection costs no further request);
+- hands every job it sees ended straight to finalize: the finalize step is made due at once
+  in the job's record (the same hand-off a poll makes), and the dispatchers send it in
+  chunks with backpressure, as any due step; detection costs no further request;
 - pushes the own status request of every job it sees running ``fallback_s`` into the future,
   so per-job requests remain only as a fallback: for a job the lists have not shown for that
   long, a failing sweep, or a platform without a usable list;
@@ -124,12 +125,10 @@ class SweepState:
 class Sweeper:
     """Sweeps one platform credential when this process holds its lease and a sweep is due."""
 
-    def __init__(self, rt: Runtime, platform: str, send_finalize: Callable[[list[str]], None],
-                 *, rps: float | None) -> None:
+    def __init__(self, rt: Runtime, platform: str, *, rps: float | None) -> None:
         self.rt = rt
         self.store = rt.store
         self.platform = platform
-        self.send_finalize = send_finalize
         self.policy = rt.sweep_policy
         self.rps = rps
         self.lease_key = keys.sweep_lease_key(rt.credential(platform))
@@ -173,21 +172,21 @@ class Sweeper:
         return SweepOutcome(requests, ended, watched=len(watched), arrived=self.watch.arrived)
 
     def _finalize(self, ended: Mapping[str, RemoteStatus]) -> int:
-        """Hands each ended job to finalize (the same hand-off as a poll's) and sends it."""
+        """Hands each ended job to finalize, due now: the same hand-off as a poll's.
+
+        Not one message per page: a page can end hundreds of jobs, and the dispatchers send
+        due steps in chunks, spread over the workers, while the queue has room.
+        """
         now = self.store.clock()
-        handed = []
+        handed = 0
         for job in self.store.get_many(list(ended)):
             watched = self.watch.forget(job.id)
             if watched is not None:
                 self._learn(watched, now)
             if not decide.needs_poll(job):
                 continue  # ended, or handed over, meanwhile
-            outcome = RemoteEnded(ended[job.id], now, now + self.rt.policy.lease_s)
-            if apply(self.rt, job, outcome).done:
-                handed.append(job.id)
-        if handed:
-            self.send_finalize(handed)
-        return len(handed)
+            handed += apply(self.rt, job, RemoteEnded(ended[job.id], now, now)).done
+        return handed
 
     def _push(self, provider: str, running: list[str]) -> None:
         """Jobs seen running need no own status request for another ``fallback_s``, or
