@@ -74,6 +74,12 @@ def _make_sweeper(name: str) -> Sweeper | None:
     return Sweeper(runtime, name, rps=limit_settings(name).rps)
 
 
+@signals.worker_process_init.connect
+def _child_metrics(**_: object) -> None:
+    """A prefork pool's child flushes its own metrics (threads share the parent's)."""
+    recorder.attach(runtime.redis)
+
+
 @signals.worker_shutdown.connect
 def _stop(**_: object) -> None:
     if _dispatcher is not None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
@@ -93,6 +94,13 @@ class Recorder:
         self._client: redis.Redis | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        os.register_at_fork(after_in_child=self._forked)
+
+    def _forked(self) -> None:
+        """A forked pool process starts empty (the parent flushes its own) and unattached."""
+        self._lock = threading.Lock()
+        self._pending = defaultdict(float)
+        self._thread = None
 
     def attach(self, client: redis.Redis) -> None:
         """Starts flushing to ``client``'s Redis; observations before this are kept."""
