@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -39,6 +40,9 @@ from worker.providers.base import Listed, Provider, RemoteStatus, Watched
 from worker.runtime import Runtime
 from worker.store import JobStore
 from worker.sweep_policy import SweepOutcome
+from worker.telemetry import recorder
+
+SWEEP_SECONDS = "jobfleet_sweep_duration_seconds"  # see worker.telemetry
 
 log = logging.getLogger("jobfleet.sweep")
 
@@ -147,7 +151,10 @@ class Sweeper:
             return None
         provider = self.rt.provider(self.platform)
         watched = self.watch.refresh()
+        started = time.monotonic()
         outcome = self._sweep(provider, watched) if watched else SweepOutcome(0, 0, watched=0)
+        if watched:
+            recorder.observe(SWEEP_SECONDS, time.monotonic() - started, platform=self.platform)
         self._schedule(outcome, watched)
         return outcome
 

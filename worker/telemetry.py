@@ -33,6 +33,7 @@ log = logging.getLogger("jobfleet.telemetry")
 
 FLUSH_INTERVAL_S = 2.0  # how stale a scrape may be; also the most a killed worker loses
 STEP_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)  # one step's work for one job
+SWEEP_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)  # one walk over list pages
 DELAY_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900)  # seconds a finished job went unseen
 
 
@@ -62,6 +63,9 @@ CATALOGUE = {m.name: m for m in (
     Metric("jobfleet_step_duration_seconds", "histogram",
            "Wall time of one step (submit, poll, finalize) for one job in a worker",
            ("step",), STEP_BUCKETS),
+    Metric("jobfleet_sweep_duration_seconds", "histogram",
+           "Wall time of one status sweep: a walk over a platform's list pages",
+           ("platform",), SWEEP_BUCKETS),
     Metric("jobfleet_detection_delay_seconds", "histogram",
            "From the platform's own end time of a remote job to our poll that saw it ended",
            ("platform",), DELAY_BUCKETS),
