@@ -8,6 +8,7 @@ writes what was decided. ``rand`` replaces the poll jitter's random draw, for te
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from worker.backoff import PollPolicy
@@ -42,6 +43,7 @@ from worker.providers.base import (
     RemoteState,
     RemoteStatus,
     Submission,
+    Unknown,
 )
 from worker.record import Job
 
@@ -57,6 +59,8 @@ class Policy:
     lease_s: float  # a step not finished by then is resumed by another worker
     max_step_errors: int  # consecutive failed attempts of one step before the job fails
     at_limit_retry_s: float = AT_LIMIT_RETRY_S
+    create_settle_s: float = 0.0  # an unanswered create may still be processed this long after
+    # it was sent (a request queued at the platform): its search waits, or misses it
     swept: frozenset[str] = frozenset()  # platforms whose running jobs status sweeps cover
     sweep_fallback_s: float = 120.0  # their own status request: only after this long unseen
 
@@ -116,14 +120,20 @@ def at_limit(policy: Policy, now: float) -> Reschedule:
 
 
 def before_create(job: Job, *, resumed: bool, searched: bool, can_find: bool,
-                  cancel_requested: bool) -> Search | Fail | Cancel | Create:
+                  cancel_requested: bool, now: float = 0.0,
+                  settle_s: float = 0.0) -> Search | Fail | Cancel | Create | Reschedule:
     """Whether to search for a remote job an earlier attempt may have made, before creating.
 
     ``create_started`` stays on the record while a create's outcome is unknown. Then, if the
-    platform can be searched we search; if it cannot, the job fails rather than risk a
-    second remote job.
+    platform can be searched we search — once ``settle_s`` has passed since that create was
+    sent, since a search before the platform processed it would miss it and create a second
+    job; if it cannot be searched, the job fails rather than risk a second remote job.
     """
     if not searched and (resumed or job.create_started):
+        settled = (job.create_started or 0.0) + settle_s
+        if can_find and settle_s > 0 and now < settled:
+            return Reschedule("submit", settled, {"lease_until": None},
+                              note="an earlier create may still be processed; searching then")
         if can_find:
             return Search()
         if job.create_started:
@@ -154,7 +164,11 @@ def after_create(job: Job, outcome: CreateOutcome, policy: Policy, now: float,
     if isinstance(exc, OverBudget):
         return Fail(exc.reason, exc.describe(), {"remote_id": exc.remote_id})
     cleared = {"create_started": None} if isinstance(outcome, Refused) else None
-    return step_error(job, "submit", exc, policy, now, rand, cleared)
+    decision = step_error(job, "submit", exc, policy, now, rand, cleared)
+    if isinstance(outcome, Unknown) and isinstance(decision, Reschedule):
+        at = max(decision.at, now + policy.create_settle_s)  # see Policy.create_settle_s
+        decision = dataclasses.replace(decision, at=at)
+    return decision
 
 
 def track(job: Job, sub: Submission, policy: Policy, now: float,

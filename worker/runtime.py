@@ -32,6 +32,7 @@ from worker.results.store import ResultStore
 from worker.store import JobStore, connect_redis
 from worker.sweep_policy import SweepPolicy
 
+CREATE_SETTLE_TIMEOUTS = 2  # an unanswered create is searched for two timeouts after it was sent
 HTTP_POOL_SIZE = 32  # at least the thread-pool concurrency we document
 AUTH_FAILURE_TTL_S = 30  # after a 401/403, other jobs fail at once instead of asking again
 
@@ -68,6 +69,7 @@ class Runtime:
         p = poll_settings()
         poll = PollPolicy(initial_s=p.initial_s, factor=p.factor, cap_s=p.cap_s, jitter=p.jitter)
         return Policy(poll=poll, lease_s=self.settings.lease_s,
+                      create_settle_s=CREATE_SETTLE_TIMEOUTS * self.settings.http_timeout_s,
                       max_step_errors=self.settings.max_step_errors,
                       swept=self.swept_platforms(), sweep_fallback_s=self.sweep_policy.fallback_s)
 

@@ -103,7 +103,8 @@ def _before_create(rt: Runtime, provider: Provider, job: Job, *, resumed: bool,
                    searched: bool) -> Outcome | Search | Create:
     return decide.before_create(job, resumed=resumed, searched=searched,
                                 can_find=provider.supports_find,
-                                cancel_requested=_cancel_asked(rt, job))
+                                cancel_requested=_cancel_asked(rt, job),
+                                now=rt.store.clock(), settle_s=rt.policy.create_settle_s)
 
 
 def _create(rt: Runtime, provider: Provider, job: Job, spec: JobSpec) -> Outcome | None:

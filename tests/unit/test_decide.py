@@ -285,3 +285,19 @@ def test_a_cancel_request_depends_on_where_the_job_is(current, expected):
 )
 def test_a_failed_remote_cancel_leaves_the_job_for_the_next_poll(error, expected):
     assert decide.remote_cancel(error) == expected
+
+
+def test_a_search_for_an_unanswered_create_waits_until_the_platform_could_have_processed_it():
+    policy = dataclasses.replace(POLICY, create_settle_s=10.0)
+    lost = job(state="submitting", remote_id=None, create_started=100.0)
+    early = decide.before_create(lost, resumed=True, searched=False, can_find=True,
+                                 cancel_requested=False, now=104.0,
+                                 settle_s=policy.create_settle_s)
+    assert isinstance(early, Reschedule) and (early.step, early.at) == ("submit", 110.0)
+    later = decide.before_create(lost, resumed=True, searched=False, can_find=True,
+                                 cancel_requested=False, now=110.0,
+                                 settle_s=policy.create_settle_s)
+    assert isinstance(later, Search)
+    unanswered = Unknown(TransientError("timed out", provider=P))
+    retry = decide.after_create(lost, unanswered, policy, now=105.0, rand=0.5)
+    assert isinstance(retry, Reschedule) and retry.at >= 115.0
