@@ -60,7 +60,9 @@ def test_an_unreachable_redis_is_named_quickly_without_its_password(args, env, t
     started = time.monotonic()
     run = subprocess.run([sys.executable, "-m", "producers.cli", *args], env=env,
                          cwd=tmp_path, capture_output=True, timeout=60)
-    assert time.monotonic() - started < 5
+    # The probe gives up after 2 s; the margin is for interpreter start-up on a loaded
+    # machine, still far below the 35 s the redis client's own retries used to hang.
+    assert time.monotonic() - started < 15
     err = one_line_error(run, "cannot reach Redis at redis://user:***@127.0.0.1:1/0")
     assert "hunter2" not in err
 
