@@ -164,13 +164,18 @@ _SECRET_FIELDS = ("url", "password", "token", "key")  # inputs never echoed as g
 
 
 def _settings_models() -> dict[str, type[BaseSettings]]:
-    """Every settings class by name: the fleet's, and each platform's (from its spec)."""
-    from worker.providers import specs
+    """Every settings class loaded so far, by name: the fleet's and each platform's.
 
-    platforms = [spec.settings for spec in specs().values() if isinstance(spec.settings, type)]
-    models = (FleetSettings, PollSettings, SweepSettings, LimitSettings, MonitorSettings,
-              *platforms)
-    return {model.__name__: model for model in models}
+    A class that failed validation has been imported, so walking the subclasses finds it
+    without this module importing the platforms (which import it).
+    """
+    found: dict[str, type[BaseSettings]] = {}
+    todo = list(BaseSettings.__subclasses__())
+    while todo:
+        model = todo.pop()
+        found.setdefault(model.__name__, model)
+        todo.extend(model.__subclasses__())
+    return found
 
 
 def settings_problem(exc: ValidationError) -> str:
