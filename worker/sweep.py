@@ -50,6 +50,10 @@ LEASE_S = 10.0  # a dead sweeper's platform is swept again by another process wi
 TICK_S = 0.2  # how often a sweeper thread looks whether a sweep is due
 
 
+class LeaseLost(RuntimeError):
+    """Another process holds the sweep lease now (this one stalled past ``LEASE_S``)."""
+
+
 @dataclass
 class Sighting:
     """What a sweep saw of our jobs: those ended (job id → status) and those still running."""
@@ -143,7 +147,7 @@ class Sweeper:
 
     def run_once(self) -> SweepOutcome | None:
         """Sweeps if this process holds the lease and a sweep is due; the outcome or None."""
-        if not self._hold(keys=[self.lease_key], args=[self.token, int(LEASE_S * 1000)]):
+        if not self._held():
             self.state = SweepState()  # another process sweeps; start afresh if we take over
             return None
         now = self.store.clock()
@@ -168,6 +172,8 @@ class Sweeper:
                 seen = match(rows, self.watch.by_remote)
                 ended += self._finalize(seen.ended)
                 running += seen.running
+                if not self._held():  # a long walk renews the lease page by page
+                    raise LeaseLost("another process took the sweep over")
         except Exception as exc:  # noqa: BLE001 - a failed sweep is retried; nothing is lost
             log.warning("%s: sweep failed after %d page(s), retrying: %s",
                         provider.name, requests, exc)
@@ -177,6 +183,10 @@ class Sweeper:
         log.debug("%s: swept %d job(s) in %d request(s): %d ended",
                   provider.name, len(watched), requests, ended)
         return SweepOutcome(requests, ended, watched=len(watched), arrived=self.watch.arrived)
+
+    def _held(self) -> bool:
+        """Takes or renews this credential's sweep lease; False while another process has it."""
+        return bool(self._hold(keys=[self.lease_key], args=[self.token, int(LEASE_S * 1000)]))
 
     def _finalize(self, ended: Mapping[str, RemoteStatus]) -> int:
         """Hands each ended job to finalize, due now: the same hand-off as a poll's.

@@ -40,8 +40,9 @@ def test_compare_runs_both_systems_on_the_same_jobs_and_every_job_ends_as_decide
         figures = summary[name]
         assert (figures["terminal"], figures["wrong_state"], figures["not_terminal"]) == (
             30, 0, 0), (name, figures)
-        assert figures["status_requests_per_job"] >= 1, (name, figures)
+        assert figures["status_requests_per_job"] > 0, (name, figures)
         assert figures["detection_p95_s"] is not None
+    assert summary["naive"]["status_requests_per_job"] >= 1  # one poll per job at least
     assert set(summary["ratio_jobfleet_over_naive"]) >= {
         "status_requests_per_job", "detection_p95_s", "makespan_over_ideal", "busiest_second"}
 
