@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 import uuid
@@ -104,7 +105,7 @@ class WatchList:
             if job.state != "running" or not remote_id or job.remote_done:
                 continue
             since = job.times.get("submitting") or job.times.get("running") or 0.0
-            self.jobs[job.id] = Watched(remote_id, job.kind, since)
+            self.jobs[job.id] = Watched(remote_id, sys.intern(job.kind), since)
             self.by_remote[remote_id] = job.id
             if job.deadline_at:
                 self.deadlines[job.id] = job.deadline_at
@@ -147,8 +148,10 @@ class Sweeper:
 
     def run_once(self) -> SweepOutcome | None:
         """Sweeps if this process holds the lease and a sweep is due; the outcome or None."""
-        if not self._held():
-            self.state = SweepState()  # another process sweeps; start afresh if we take over
+        if not self._held():  # another process sweeps: start afresh if we take over, and hold
+            self.state = SweepState()  # no copy of the running jobs meanwhile
+            if self.watch.jobs:
+                self.watch = WatchList(self.store, self.platform)
             return None
         now = self.store.clock()
         if now < self.state.next_at:

@@ -99,7 +99,7 @@ class Unknown:
 CreateOutcome = Created | Refused | Unknown
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Watched:
     """A running remote job that a status sweep looks for in the platform's lists."""
 
