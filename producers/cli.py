@@ -119,10 +119,9 @@ def _flower(extra: list[str]) -> int:
 
 
 def _emulator(extra: list[str]) -> int:
-    from emulator.server import main as emulator_main  # dev extra only, as for the demo
+    from devtools.emulator import serve  # dev extra only, as for the demo
 
-    emulator_main(extra)
-    return 0
+    return serve(extra)
 
 
 if __name__ == "__main__":
