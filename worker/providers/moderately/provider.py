@@ -26,7 +26,8 @@ and a create whose answer was lost is found again by :meth:`ModeratelyProvider.f
   marker falls back to every sent field echoing back equal (canonical JSON). The oldest
   match not already tracked by another of our jobs is adopted.
 
-Files, by contrast, are found by SHA-256 (``fileHashes``), so an upload is never repeated.
+Files, by contrast, are found by SHA-256 (``fileHashes``), so an upload is never repeated
+(:mod:`.files`).
 """
 
 from __future__ import annotations
@@ -60,24 +61,21 @@ from worker.providers.matching import (
     parse_time,
 )
 from worker.providers.moderately import SPEC
+from worker.providers.moderately.files import ModeratelyFiles
 from worker.providers.moderately.params import (
     AGENT,
     NAME,
     PIPELINE,
     PLATFORM,
-    complete_request,
     create_request,
-    upload_request,
 )
 from worker.providers.moderately.records import (
     CONFIG_KEYS,
     ID_KEYS,
     bad,
     execution_verdict,
-    file_id_of,
     has_next_page,
     listed_executions,
-    matching_file,
     remote_status,
     s3_output,
 )
@@ -85,8 +83,6 @@ from worker.providers.moderately.settings import ModeratelySettings
 from worker.providers.paging import flagged, listed
 
 CANCEL_REASON = "cancelled by jobfleet"
-FIND_PAGE_SIZE = 100  # files with one hash are few; the API's largest page for files
-UPLOAD_MARKER = "jobfleet_job_id"  # the upload's metadata key naming the job it is for
 EXECUTION_PAGE_SIZE = 100  # the largest page both execution lists take (agents: 1-100)
 _PATHS = {AGENT: "/agent-executions", PIPELINE: "/pipeline-executions"}
 # The documented list filter by configuration version, and the documented order (agents: none).
@@ -95,7 +91,7 @@ _LIST_FILTERS = {AGENT: "agentConfigurationVersionIds", PIPELINE: "pipelineConfi
 _NEWEST_FIRST = {PIPELINE: {"orderBy": "createdAt", "orderDirection": "desc"}}
 
 
-class ModeratelyProvider(PayloadSearch):
+class ModeratelyProvider(ModeratelyFiles, PayloadSearch):
     """Agent and pipeline executions: create, poll, cancel, fetch outputs; file uploads."""
 
     spec = SPEC  # finds by our job id in the summary, else by payload (module docstring)
@@ -192,80 +188,6 @@ class ModeratelyProvider(PayloadSearch):
             return Outputs(data={"agentExecutionId": remote_id, **data})
         return self._pipeline_outputs(remote_id)
 
-    def find_upload(self, sha256: str, name: str) -> str | None:
-        """A completed file with these bytes (``fileHashes`` filter), same name preferred."""
-        query = {
-            "fileHashes": sha256.lower(),
-            "uploadStatus": "completed",
-            "pageSize": FIND_PAGE_SIZE,
-            "orderBy": "createdAt",
-            "orderDirection": "desc",
-        }
-        return matching_file(self._json("GET", "/files", params=query), sha256, name)
-
-    def upload(
-        self, name: str, data: bytes, sha256: str, *, job_id: str = "",
-        fence: Callable[[], None] = lambda: None,
-    ) -> str:
-        """upload-url (marked with our job id), PUT the bytes (no auth), then complete.
-
-        The fence is held before each of the three; a file an earlier attempt for this job
-        left pending is completed (or, holding no bytes, deleted) instead of starting a
-        second one, so two workers that both believe they hold the step make one file.
-        """
-        body = upload_request(name, data, sha256, self._team)
-        for pending in self._pending_uploads(sha256, job_id):
-            fence()
-            if self._finish(pending, body):
-                return pending
-        fence()
-        marked = {**body, "metadata": {UPLOAD_MARKER: job_id}} if job_id else body
-        answer = self._json("POST", "/files/upload-url", json=marked, idempotent=False)
-        file_id, url = file_id_of(answer)
-        fence()
-        self._http.upload(url, data, content_type=body["mimeType"])
-        fence()  # the commit: only with the lease still ours
-        self._finish(file_id, body, discard=False)
-        return file_id
-
-    def _pending_uploads(self, sha256: str, job_id: str) -> list[str]:
-        """Pending files with these bytes that an earlier attempt for ``job_id`` began."""
-        if not job_id:
-            return []
-        query = {"fileHashes": sha256.lower(), "uploadStatus": "pending",
-                 "pageSize": FIND_PAGE_SIZE, "orderBy": "createdAt", "orderDirection": "asc"}
-        answer = self._json("GET", "/files", params=query)
-        items = answer.get("items") if isinstance(answer, Mapping) else None
-        if not isinstance(items, list):
-            raise bad("file list without an items array", answer)
-        return [item["fileId"] for item in items
-                if isinstance(item, Mapping) and isinstance(item.get("fileId"), str)
-                and isinstance(item.get("metadata"), Mapping)
-                and item["metadata"].get(UPLOAD_MARKER) == job_id]
-
-    def _finish(self, file_id: str, body: Mapping[str, Any], *, discard: bool = True) -> bool:
-        """Completes a pending file; True when it is complete with our bytes. One whose bytes
-        never arrived is deleted when ``discard`` (a new upload follows), else an error."""
-        path = f"/files/{quote(file_id, safe='')}"
-        try:
-            self._request("POST", f"{path}/complete", json=complete_request(body))
-        except PermanentError as exc:
-            if exc.status == 409 and self._completed(path, body["fileHash"]):
-                return True  # completed already: by a lost answer, or by the worker we replace
-            if exc.status in (400, 404) and discard and not isinstance(exc, AuthError):
-                self._discard(path)
-                return False
-            raise
-        return True
-
-    def _discard(self, path: str) -> None:
-        """Deletes a pending file that holds no bytes of ours; already gone is fine."""
-        try:
-            self._request("DELETE", path)
-        except PermanentError as exc:
-            if exc.status != 404:
-                raise
-
     def close(self) -> None:
         """Releases the HTTP session if this provider made it."""
         self._http.close()
@@ -328,15 +250,6 @@ class ModeratelyProvider(PayloadSearch):
             raise bad("output asked for a pipeline execution that is not completed", record)
         data = {key: record.get(key) for key in ("pipelineOutput", "pipelineOutputSummary")}
         return Outputs(data={"pipelineExecutionId": remote_id, **data})
-
-    def _completed(self, path: str, sha256: str) -> bool:
-        """Whether the file at ``path`` is complete with these bytes (a lost /complete)."""
-        record = self._json("GET", path)
-        return (
-            isinstance(record, Mapping)
-            and record.get("uploadStatus") == "completed"
-            and str(record.get("fileHash", "")).lower() == sha256
-        )
 
     def _params(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
         return {"teamIds": self._team, **(params or {})}
