@@ -1,7 +1,7 @@
 """Job params for Moderately AI and the request bodies built from them (pure, no HTTP).
 
 A job line's ``params`` use the API's own field names, so what a user writes is what the
-platform receives (``/work/shared/providers/moderately-openapi.json``)::
+platform receives (the server's OpenAPI document)::
 
     kind "agent":    {"agentConfigurationVersionId": "...", "agentInput": {...},
                       "agentInputSummary"?: "1-500 chars", "maxActions"?: 1-100,

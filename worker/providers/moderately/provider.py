@@ -1,6 +1,6 @@
 """Moderately AI agent and pipeline executions, and its files API.
 
-Wire protocol: ``/work/shared/providers/moderately.md`` and the server's OpenAPI document.
+Wire protocol: as the official ``moderatelyai-sdk`` speaks it, and the server's OpenAPI document.
 Job params are the API's own create fields (see :mod:`worker.providers.moderately.params`);
 the platform's status strings and answers are read by :mod:`.records`.
 

@@ -1,4 +1,4 @@
-"""OpenProtein.AI MSA and embedding jobs (wire protocol: ``/work/shared/providers/openprotein.md``).
+"""OpenProtein.AI MSA and embedding jobs, as the official ``openprotein-python`` client speaks.
 
 Kinds: ``msa`` (``POST v1/align/msa``, result FASTA) and ``embed``
 (``POST v1/embeddings/models/{model}/embed``, one ``.npy`` per sequence); their params are in

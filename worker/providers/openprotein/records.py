@@ -1,7 +1,7 @@
 """OpenProtein's wire format: job records, FASTA and listings, read without any HTTP.
 
 Kept apart from :mod:`worker.providers.openprotein` (which does the HTTP and the shared login)
-so each piece can be tested on its own. Wire protocol: ``/work/shared/providers/openprotein.md``.
+so each piece can be tested on its own. Wire protocol: as ``openprotein-python`` speaks it.
 """
 
 from __future__ import annotations
