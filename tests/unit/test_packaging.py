@@ -30,8 +30,8 @@ def test_no_product_module_imports_a_development_tool():
         str(path.relative_to(REPO)): sorted(imported_roots(path) & set(DEV_ONLY))
         for package in PRODUCT for path in (REPO / package).rglob("*.py")
     }
-    # the CLI's `demo` and `emulator` commands import them lazily, and say what to install
-    allowed = {"producers/cli.py": ["devtools", "emulator"]}
+    # the CLI's `demo` and `emulator` commands import devtools lazily, and say what to install
+    allowed = {"producers/cli.py": ["devtools"]}
     assert {k: v for k, v in offenders.items() if v and allowed.get(k) != v} == {}
 
 
