@@ -7,22 +7,8 @@ import pytest
 
 from worker.dispatcher import Dispatcher
 from worker.record import Job
-from worker.store import JobStore
 
 pytestmark = pytest.mark.integration
-
-
-class Clock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def store(redis_client):
-    return JobStore(redis_client, clock=Clock())
 
 
 def make(store, sent, *, queued=0, room=None, chunk=3, high_water=10) -> Dispatcher:

@@ -9,30 +9,11 @@ from worker.heartbeat import Heartbeat
 from worker.keys import due_key
 from worker.record import Job
 from worker.results.upload import LeaseFence
-from worker.store import JobStore
 
 pytestmark = pytest.mark.integration
 
 PICKUP_S, LEASE_S = 3.0, 6.0
 PROVIDERS = ("deeporigin", "moderately")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def store(redis_client, clock):
-    return JobStore(redis_client, clock=clock)
 
 
 @pytest.fixture

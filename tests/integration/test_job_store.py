@@ -7,24 +7,6 @@ from worker.record import Job, make_job_id
 from worker.store import JobStore
 
 
-class Clock:
-    def __init__(self, now=1000.0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def store(redis_client, clock):
-    return JobStore(redis_client, clock=clock)
-
-
 def record(key, batch="b1", provider="deeporigin"):
     return Job.new(batch, key, provider, "tool", {"tool": "t", "inputs": {}})
 

@@ -12,6 +12,7 @@ import hashlib
 import pytest
 
 from emulator.control import EmulatorControl
+from tests.fixtures.redis import Clock
 from tests.integration.test_moderately_provider import make_provider
 from worker.errors import LeaseLost
 from worker.record import Job
@@ -97,10 +98,3 @@ def test_the_lease_fence_stops_once_another_worker_claims_the_step(redis_client)
     with pytest.raises(LeaseLost, match=f"^job {job_id}: finalize taken over by another worker$"):
         fence()
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
