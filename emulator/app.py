@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -55,12 +55,11 @@ class Emulator:
             )
             self.providers[name] = provider_class(ctx)
 
-    def build_app(self) -> web.Application:
-        """The root application with control routes and one sub-application per provider."""
-        from emulator.admin import admin_routes  # admin needs Emulator; import here, not at top
-
+    def build_app(self, control: Iterable[web.RouteDef] = ()) -> web.Application:
+        """The root application: ``control`` routes (the server passes
+        :func:`emulator.admin.admin_routes`) and one sub-application per provider."""
         app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY_BYTES)
-        app.add_routes(admin_routes(self))
+        app.add_routes(control)
         for name, provider in self.providers.items():
             app.add_subapp(f"/{name}", provider.build_app())
         return app

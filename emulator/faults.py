@@ -30,20 +30,18 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from emulator import hostile
-from emulator.stats import ANONYMOUS, credential_of
+from emulator.context import CURRENT_CREDENTIAL
+from emulator.stats import credential_of
 
 if TYPE_CHECKING:
-    from emulator.provider import ProviderContext
+    from emulator.context import ProviderContext
     from emulator.settings import ProviderSettings
 
-# The credential of the request being handled; aiohttp runs each request in its own task.
-CURRENT_CREDENTIAL: ContextVar[str] = ContextVar("emulator_credential", default=ANONYMOUS)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SERVER_ERRORS = (500, 502, 503)
 # Exponential latency has a long tail; cap it so "mean 50 ms" never turns into a minute.

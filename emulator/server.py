@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 
 from aiohttp import web
 
+from emulator.admin import admin_routes
 from emulator.app import Emulator
 from emulator.provider import Provider, discover_providers
 from emulator.settings import ProviderSettings, SettingsError, parse_assignment
@@ -96,7 +97,7 @@ def select_providers(
 async def serve(emulator: Emulator, host: str, port: int) -> None:
     """Serve until SIGINT/SIGTERM, announcing the base URLs once listening."""
     runner = web.AppRunner(
-        emulator.build_app(), access_log=None, handle_signals=False,
+        emulator.build_app(admin_routes(emulator)), access_log=None, handle_signals=False,
         shutdown_timeout=SHUTDOWN_TIMEOUT_S,
     )
     await runner.setup()

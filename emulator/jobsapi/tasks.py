@@ -22,7 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from emulator.clock import OVERRIDE_FIELD, JobRecord, OverrideError, parse_override, rejection
-from emulator.faults import CURRENT_CREDENTIAL
+from emulator.context import CURRENT_CREDENTIAL
 from emulator.jobsapi.listing import ListError, parse_query
 from emulator.jobsapi.wire import (
     CONDITION_BY_PHASE,

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from worker.providers.schema import ParamsSchema
 
 if TYPE_CHECKING:
-    from worker.providers.base import Provider
     from worker.providers.http import HttpClient
 
 
@@ -62,7 +61,7 @@ class PlatformSpec:
     kinds: Mapping[str, ParamsSchema]
     settings: Callable[[], Any]
     endpoint: Callable[[Any], Endpoint]
-    build: Callable[..., Provider]
+    build: Callable[..., Any]  # makes the platform's worker.providers.base.Provider
     capabilities: Capabilities = Capabilities()
     env_prefix: str = ""  # the settings' variable prefix, for docs: "DO_"
     doc: str = ""
@@ -86,8 +85,9 @@ class PlatformSpec:
         redis: Any = None,
         clock: Callable[[], float] = time.time,
         **http_options: Any,
-    ) -> Provider:
-        """A provider with an HTTP client of its own: for scripts and tests.
+    ) -> Any:
+        """The platform's :class:`~worker.providers.base.Provider`, with an HTTP client of
+        its own: for scripts and tests.
 
         The worker runtime does the same with a pooled session and the fleet's throttle.
         ``http_options`` go to :class:`~worker.providers.http.HttpClient`.
