@@ -63,10 +63,13 @@ class ProviderContext:
         payload_hash: str,
         data: Any,
         scope: Hashable = None,
+        also: tuple[Hashable, ...] = (),
+        tie: str | None = None,
     ) -> JobRecord:
         """Record a new remote job (its clock starts now unless it awaits a confirm).
 
-        ``scope`` is who may list it (an org and project, an account, a team), for the index.
+        ``scope`` is who may list it (an org and project, an account, a team), for the index;
+        ``also`` narrower scopes a list filters by, ordered within a millisecond by ``tie``.
         """
         now = self.clock.now()
         job = JobRecord(
@@ -80,7 +83,7 @@ class ProviderContext:
             data=data,
         )
         self.jobs[remote_id] = job
-        self.index.add(job, scope)
+        self.index.add(job, scope, also, tie)
         self.stats.count_creation(tag, payload_hash)
         self.stats.track_job(job, CURRENT_CREDENTIAL.get())
         return job

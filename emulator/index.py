@@ -6,7 +6,8 @@ and sorting the whole job table would cost a scan of all 100,000 per page. The i
 
 - per **scope** (what a caller may see: a Deep Origin org and project, an OpenProtein
   account, a Moderately team and kind), the jobs in creation order, so a ``created after``
-  window is a binary search and a page is a slice;
+  window is a binary search and a page is a slice; likewise per narrower scope a list
+  filters by (a Moderately team, kind and configuration version);
 - per scope and **terminal phase**, the jobs that reached it, in creation order. Phases
   follow from time (see :mod:`emulator.clock`), so a job's end is known when its clock
   starts: it waits in a heap and moves to its phase's list once that moment has passed
@@ -38,8 +39,10 @@ class CreationOrder:
         self.keys: list[Key] = []
         self.jobs: list[JobRecord] = []
 
-    def add(self, job: JobRecord) -> None:
-        key = (job.created_at, job.remote_id)
+    def add(self, job: JobRecord, tie: str | None = None) -> None:
+        """Inserts ``job``; ``tie`` orders jobs created in the same millisecond (default:
+        the remote id)."""
+        key = (job.created_at, job.remote_id if tie is None else tie)
         at = bisect_right(self.keys, key)
         self.keys.insert(at, key)
         self.jobs.insert(at, job)
@@ -63,12 +66,16 @@ class JobIndex:
         self._ends: list[tuple[float, int, JobRecord]] = []  # heap of (end time, seq, job)
         self._seq = count()
 
-    def add(self, job: JobRecord, scope: Hashable) -> None:
-        """Indexes a new job (its clock may already run)."""
+    def add(self, job: JobRecord, scope: Hashable, also: tuple[Hashable, ...] = (),
+            tie: str | None = None) -> None:
+        """Indexes a new job (its clock may already run); ``also`` are narrower scopes a
+        list may filter by (a configuration version), kept in creation order, ties by ``tie``."""
         if job.plan.unlisted:
             return
         self._scope[job.remote_id] = scope
         self._created.setdefault(scope, CreationOrder()).add(job)
+        for narrower in also:
+            self._created.setdefault(narrower, CreationOrder()).add(job, tie)
         self.started(job)
 
     def started(self, job: JobRecord) -> None:

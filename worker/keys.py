@@ -17,6 +17,9 @@ with :data:`PREFIX`. Layout (single-node Redis)::
     jf:refusals                 zset   credential → end of its remembered refusal (ditto)
     jf:metrics                  hash   workers' counters and histograms (worker.telemetry)
     jf:sweep:{credential}       string which worker process sweeps the credential (a lease)
+    jf:find:{credential}:...    the shared search for lost creates (worker.providers.shared_find):
+                                       ``:{scope}:lock`` string, ``:{scope}:waiting`` zset,
+                                       ``:{scope}:walked`` string, ``:marks`` and ``:seen`` hashes
 
 ``{credential}`` is ``provider:fingerprint`` (:mod:`worker.credentials`): every part of
 the credential, secret included, so a corrected credential is a different key.
@@ -51,6 +54,7 @@ AUTHFAIL = f"{PREFIX}authfail:"
 SWEEP = f"{PREFIX}sweep:"
 LIMIT = f"{PREFIX}limit:"
 TOKEN = f"{PREFIX}token:"
+FIND = f"{PREFIX}find:"
 PAUSES = f"{PREFIX}pauses"
 REFUSALS = f"{PREFIX}refusals"
 METRICS = f"{PREFIX}metrics"
@@ -95,6 +99,11 @@ def batch_keys(batch: str) -> list[str]:
 def sweep_lease_key(credential: str) -> str:
     """The lease that picks the one worker process sweeping a credential's jobs."""
     return f"{SWEEP}{credential}"
+
+
+def find_prefix(credential: str) -> str:
+    """Where the shared search for one credential's lost creates keeps its state."""
+    return f"{FIND}{credential}:"
 
 
 def authfail_key(credential: str) -> str:

@@ -32,7 +32,7 @@ from emulator.moderately.bodies import (
     pipeline_fields,
     pipeline_filters,
 )
-from emulator.moderately.listing import ListSpec, paginate, parse_page
+from emulator.moderately.listing import ListSpec, PageRequest, page_of, paginate, parse_page
 from emulator.moderately.model import (
     AGENT,
     PIPELINE,
@@ -122,6 +122,8 @@ class ExecutionsApi:
             payload_hash=canonical_hash([kind, team, execution.body]),
             data=execution,
             scope=(team, kind),
+            also=(config_scope(team, kind, execution.config_version_id),),
+            tie=f"{execution.seq:012d}",  # the lists' tie-breaker: insertion order
         )
         return web.json_response(render(job, self.ctx.clock.now()), status=201)
 
@@ -254,10 +256,24 @@ class ExecutionsApi:
             query_values(request.query, "statuses", "status"),
             request.query.get("hasAgentOutput"),
         )
-        rows = [job for job in self._candidates(wanted) if wanted.matches(job, now)]
         render = render_agent if kind == AGENT else render_pipeline
+        in_order = self._one_config(wanted, page)
+        if in_order is not None:  # already in the order asked for: a page is a slice
+            return web.json_response(page_of(in_order, page, lambda job: render(job, now)))
+        rows = [job for job in self._candidates(wanted) if wanted.matches(job, now)]
         body = paginate(rows, page, spec, now, _seq, lambda job: render(job, now))
         return web.json_response(body)
+
+    def _one_config(self, wanted: Wanted, page: PageRequest) -> list[JobRecord] | None:
+        """One team's executions of one configuration version by creation time, from the
+        index, when that is all the list asks for; None for any other filter or order."""
+        configs = wanted.ids.get("config") or set()
+        others = any(values for name, values in wanted.ids.items() if name != "config")
+        if (len(configs) != 1 or len(wanted.teams) != 1 or others or wanted.statuses
+                or wanted.has_output is not None or page.order != "createdAt"):
+            return None
+        (team,), (config,) = wanted.teams, configs
+        return self.ctx.index.created(config_scope(team, wanted.kind, config))
 
 
 @dataclass(frozen=True)
@@ -286,6 +302,11 @@ class Wanted:
         if self.statuses and STATUS_BY_PHASE[phase] not in self.statuses:
             return False
         return self.has_output is None or (phase == SUCCEEDED) == (self.has_output == "true")
+
+
+def config_scope(team: str, kind: str, config: str) -> tuple[str, str, str, str]:
+    """The index scope of one team's executions of one configuration version."""
+    return (team, kind, "config", config)
 
 
 def _seq(job: JobRecord) -> int:

@@ -120,6 +120,7 @@ class SearchBudget:
     clock: Callable[[], float]
     pages: int = FIND_MAX_PAGES
     seconds: float = FIND_BUDGET_S
+    on_page: Callable[[], None] | None = None  # told of every page (a shared walk's lock)
 
     def __post_init__(self) -> None:
         self._deadline = self.clock() + self.seconds
@@ -131,6 +132,8 @@ class SearchBudget:
             self.exhausted(f"more than {self.pages} pages of recent jobs")
         self._left -= 1
         self.check_time()
+        if self.on_page is not None:
+            self.on_page()
 
     def check_time(self) -> None:
         """Raises ``SearchInconclusive`` once the search has taken too long."""
@@ -208,9 +211,16 @@ class PayloadSearch(Provider):
     jobs that could be ours (:meth:`recent_jobs`, within the window and the budget) and
     whether one of them is (:meth:`payload_verdict`); :func:`pick` decides, and the chosen
     record is read by :meth:`Provider.read_status`. ``clock`` is the provider's own.
+
+    A platform whose remote jobs can carry our job id also names the list a job's remote
+    job is in (:meth:`find_scope`), how to walk it (:meth:`scope_jobs`) and how to read
+    the id back from a row (:meth:`row_marker`): with ``shared`` set (the fleet's Redis),
+    such jobs are settled by one walk for all of them (:mod:`.shared_find`), and the one
+    found is then compared in full, as any match.
     """
 
     clock: Callable[[], float]
+    shared: Any = None  # a SharedFind, when the provider was given the fleet's Redis
 
     def find(
         self, job: JobSpec, taken: Callable[[str], bool] = lambda _: False
@@ -222,6 +232,9 @@ class PayloadSearch(Provider):
         """
         sent = self.sent_payload(job)
         since = search_since(job.create_started, self.clock())
+        scope = self.find_scope(job, sent) if self.shared is not None else None
+        if scope is not None:
+            return self._find_marked(job, sent, scope, since, taken)
         budget = SearchBudget(self.name, self.clock)
         candidates = list(self.recent_jobs(job, sent, since, budget))
         found = pick(candidates, lambda c: self.payload_verdict(job, sent, c, budget), taken,
@@ -229,6 +242,41 @@ class PayloadSearch(Provider):
         if found is None:
             return None
         return Submission(found.remote_id, self.read_status(job.kind, found.record))
+
+    def _find_marked(self, job: JobSpec, sent: Any, scope: str, since: float,
+                     taken: Callable[[str], bool]) -> Submission | None:
+        """The shared search's answer, read and compared in full before it is adopted."""
+        remote_id = self.shared.settle(
+            job.job_id, scope, since, lambda start, budget: self.scope_jobs(scope, start, budget),
+            lambda candidate, budget: self.row_marker(scope, candidate, budget))
+        if remote_id is None:
+            return None
+        if taken(remote_id):
+            raise SearchInconclusive(
+                f"remote job {remote_id} carries our job id but another of our jobs tracks "
+                "it; not created again, to never run the job twice", provider=self.name)
+        status = self.status(remote_id, job.kind)
+        candidate = Candidate(remote_id, math.inf, status.record)
+        verdict = self.payload_verdict(job, sent, candidate, SearchBudget(self.name, self.clock))
+        if verdict is not Verdict.MATCH:
+            raise SearchInconclusive(
+                f"remote job {remote_id} carries our job id but reads back as {verdict.value}; "
+                "not created again, to never run the job twice", provider=self.name)
+        return Submission(remote_id, status)
+
+    def find_scope(self, job: JobSpec, sent: Any) -> str | None:
+        """The list ``job``'s remote job must be in, when it carries our job id; None when
+        it cannot (found by payload alone, job by job)."""
+        return None
+
+    def scope_jobs(self, scope: str, since: float, budget: SearchBudget) -> Iterable[Candidate]:
+        """Every job of ``scope`` created since ``since`` (see :meth:`find_scope`)."""
+        raise NotImplementedError
+
+    def row_marker(self, scope: str, candidate: Candidate, budget: SearchBudget) -> str | None:
+        """The job id a listed job carries, None when it carries none, or
+        :data:`~worker.providers.shared_find.UNSURE` when it cannot be read."""
+        raise NotImplementedError
 
     @abstractmethod
     def sent_payload(self, job: JobSpec) -> Any:

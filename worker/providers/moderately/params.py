@@ -96,6 +96,19 @@ def carries_job_id(summary: Any, job_id: str) -> bool:
     )
 
 
+def marked_job_id(summary: Any) -> str | None:
+    """The job id a summary names the way :func:`_summary` writes it, or None."""
+    if not isinstance(summary, str):
+        return None
+    default = default_summary("")
+    if summary.startswith(default) and " " not in summary[len(default):]:
+        job_id = summary[len(default):]
+    else:
+        head, sep, tail = summary.rpartition(job_marker("").rstrip("]"))
+        job_id = tail[:-1] if sep and tail.endswith("]") else ""
+    return job_id if job_id and carries_job_id(summary, job_id) else None
+
+
 def _summary(params: Mapping[str, Any], key: str, limit: int, job_id: str) -> str:
     """The caller's summary (checked against ``limit``) marked with our job id if it fits;
     our default when there is none."""

@@ -42,6 +42,7 @@ from urllib.parse import quote
 
 import requests
 
+from worker.credentials import fingerprint
 from worker.errors import AuthError, PermanentError
 from worker.providers.base import (
     JobSpec,
@@ -67,11 +68,14 @@ from worker.providers.moderately.params import (
     NAME,
     PIPELINE,
     PLATFORM,
+    carries_job_id,
     create_request,
+    marked_job_id,
 )
 from worker.providers.moderately.records import (
     CONFIG_KEYS,
     ID_KEYS,
+    SUMMARY_KEYS,
     bad,
     execution_verdict,
     has_next_page,
@@ -81,6 +85,7 @@ from worker.providers.moderately.records import (
 )
 from worker.providers.moderately.settings import ModeratelySettings
 from worker.providers.paging import flagged, listed
+from worker.providers.shared_find import SharedFind
 
 CANCEL_REASON = "cancelled by jobfleet"
 EXECUTION_PAGE_SIZE = 100  # the largest page both execution lists take (agents: 1-100)
@@ -89,6 +94,8 @@ _PATHS = {AGENT: "/agent-executions", PIPELINE: "/pipeline-executions"}
 _ID_FILTERS = {AGENT: "agentExecutionIds", PIPELINE: "pipelineExecutionIds"}
 _LIST_FILTERS = {AGENT: "agentConfigurationVersionIds", PIPELINE: "pipelineConfigurationVersionIds"}
 _NEWEST_FIRST = {PIPELINE: {"orderBy": "createdAt", "orderDirection": "desc"}}
+# A shared walk's page size: the largest each list documents (pipelines 1-1000, agents 1-100).
+WALK_PAGE_SIZES = {AGENT: EXECUTION_PAGE_SIZE, PIPELINE: 1000}
 
 
 class ModeratelyProvider(ModeratelyFiles, PayloadSearch):
@@ -101,12 +108,14 @@ class ModeratelyProvider(ModeratelyFiles, PayloadSearch):
         settings: ModeratelySettings,
         http: HttpClient,
         *,
-        redis: Any = None,  # handed to every provider; not needed here
+        redis: Any = None,  # the fleet's: lost creates are then searched for together
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.clock = clock
         self._team = setting(settings.team_id, "MODERATELY_TEAM_ID", PLATFORM)
         self._http = http
+        if redis is not None:
+            self.shared = SharedFind(redis, fingerprint(NAME, settings), NAME, clock)
 
     def submit(self, job: JobSpec) -> Submission:
         """Creates the execution in one attempt; the params are checked before any request."""
@@ -130,6 +139,25 @@ class ModeratelyProvider(ModeratelyFiles, PayloadSearch):
     ) -> Verdict:
         """Our marker in its summary decides; else every sent field echoing back equal."""
         return execution_verdict(job.kind, candidate.record, sent, job.job_id)
+
+    def find_scope(self, job: JobSpec, sent: Any) -> str | None:
+        """The job's configuration version's list, when the summary names our job."""
+        if not carries_job_id(sent[SUMMARY_KEYS[job.kind]], job.job_id):
+            return None
+        return f"{job.kind}:{sent[CONFIG_KEYS[job.kind]]}"
+
+    def scope_jobs(self, scope: str, since: float, budget: SearchBudget) -> Iterator[Candidate]:
+        """The executions of one configuration version since ``since``, in the largest
+        pages the list documents."""
+        kind, config_id = scope.split(":", 1)
+        return self._recent(kind, config_id, since, budget, WALK_PAGE_SIZES[kind])
+
+    def row_marker(self, scope: str, candidate: Candidate, budget: SearchBudget) -> str | None:
+        """The job id in the execution's summary (no request: the list row has it)."""
+        kind, config_id = scope.split(":", 1)
+        if candidate.record.get(CONFIG_KEYS[kind]) != config_id:
+            return None
+        return marked_job_id(candidate.record.get(SUMMARY_KEYS[kind]))
 
     def status_record(self, remote_id: str, kind: str) -> Any:
         """One agent or pipeline execution."""
@@ -193,7 +221,8 @@ class ModeratelyProvider(ModeratelyFiles, PayloadSearch):
         self._http.close()
 
     def _recent(
-        self, kind: str, config_id: str, since: float, budget: SearchBudget
+        self, kind: str, config_id: str, since: float, budget: SearchBudget,
+        page_size: int | None = None,
     ) -> Iterator[Candidate]:
         """Each execution of ``config_id`` created since ``since``, once.
 
@@ -203,7 +232,7 @@ class ModeratelyProvider(ModeratelyFiles, PayloadSearch):
         """
         query = {_LIST_FILTERS[kind]: config_id, **_NEWEST_FIRST.get(kind, {})}
         seen: set[str] = set()
-        page_size = EXECUTION_PAGE_SIZE
+        page_size = page_size or EXECUTION_PAGE_SIZE
         for page in count(1):
             budget.page()
             answer = self._json("GET", _PATHS[kind],

@@ -69,6 +69,7 @@ from worker.providers.openprotein.records import (
     NAME,
     NPY_MAGIC,
     PLATFORM,
+    SEED_MARKER_PREFIX,
     bad,
     fasta_of,
     fasta_records,
@@ -78,6 +79,7 @@ from worker.providers.openprotein.records import (
 )
 from worker.providers.openprotein.settings import OpenProteinSettings
 from worker.providers.paging import CLOCK_SKEW_S, listed, to_empty
+from worker.providers.shared_find import UNSURE, SharedFind
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +106,7 @@ class OpenProteinProvider(PayloadSearch):
             http, redis, credential=fingerprint(NAME, settings),
             sealer=Sealer(NAME, settings), username=username, password=settings.password,
         )
+        self.shared = SharedFind(redis, fingerprint(NAME, settings), NAME, clock)
 
     def submit(self, job: JobSpec) -> Submission:
         """Creates the remote job in one attempt (a lost create cannot be found again)."""
@@ -134,6 +137,30 @@ class OpenProteinProvider(PayloadSearch):
         self, job: JobSpec, sent: Any, candidate: Candidate, budget: SearchBudget
     ) -> Verdict:
         return self._verdict(sent, candidate, budget)
+
+    def find_scope(self, job: JobSpec, sent: Any) -> str | None:
+        """An MSA whose seed we named after the job: its job type's list."""
+        if isinstance(sent, MsaParams) and sent.named_by_us:
+            return JOB_TYPES[job.kind][0]
+        return None
+
+    def scope_jobs(self, scope: str, since: float, budget: SearchBudget) -> Iterator[Candidate]:
+        return self._recent(scope, since, budget)
+
+    def row_marker(self, scope: str, candidate: Candidate, budget: SearchBudget) -> str | None:
+        """The job id in the seed's name, read back from the MSA's input (one request)."""
+        budget.check_time()
+        try:
+            records = self._msa_input(candidate.remote_id)
+        except PermanentError as exc:
+            if isinstance(exc, AuthError):
+                raise
+            log.warning("openprotein: input of job %s cannot be read back: %s",
+                        candidate.remote_id, exc)
+            return UNSURE
+        name = records[0][0].strip() if records else ""
+        job_id = name[len(SEED_MARKER_PREFIX):] if name.startswith(SEED_MARKER_PREFIX) else ""
+        return job_id or None
 
     def status_record(self, remote_id: str, kind: str) -> Any:
         """One Job object."""

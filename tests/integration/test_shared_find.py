@@ -1,0 +1,197 @@
+"""Lost creates in a burst, settled by one shared search: the emulator over real HTTP, a real Redis.
+
+A burst of jobs is created on Moderately and OpenProtein; some creates "lose their answer"
+(the test keeps the remote id to itself, as a dropped connection would). Each lost job is then
+searched for as the fleet does after a lost answer, by providers that share one Redis, as
+worker processes do. Each must find its own remote job (never another's, never none), and
+the list is walked once for all of them, not once per job: the emulator's request counters
+show it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from emulator.control import EmulatorControl, start_emulator
+from tests.fixtures.emulator import FIXTURE_ARGS
+from tests.fixtures.providers import Planned
+from worker import keys
+from worker.providers.base import JobSpec, Provider
+from worker.providers.moderately import SPEC as MODERATELY
+from worker.providers.moderately import provider as moderately
+from worker.providers.moderately.settings import ModeratelySettings
+from worker.providers.openprotein import SPEC as OPENPROTEIN
+from worker.providers.openprotein import provider as openprotein
+from worker.providers.openprotein.settings import OpenProteinSettings
+
+pytestmark = pytest.mark.integration
+
+USER, PASSWORD = "fleet", "burst-Pa55word"
+LONG = {"duration_s": 120.0, "queue_s": 0.0}
+SEED = "MKTAYIAKQRQISFVKSHFSRQ"
+BURST, LOST = 30, 6  # jobs created per list, and how many of them lost their answer
+PAGE = 5  # list page size for these tests, so one walk is several pages
+
+
+@pytest.fixture(scope="module")
+def private_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorControl]:
+    log_path = tmp_path_factory.mktemp("emulator-shared-find") / "emulator.log"
+    with start_emulator((*FIXTURE_ARGS, "--op-user", f"{USER}:{PASSWORD}"),
+                        log_path=log_path) as process:
+        yield process.control
+
+
+@pytest.fixture
+def emulator(private_emulator: EmulatorControl) -> EmulatorControl:
+    private_emulator.reset()
+    return private_emulator
+
+
+@pytest.fixture(autouse=True)
+def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(moderately.WALK_PAGE_SIZES, "agent", PAGE)
+    monkeypatch.setitem(moderately.WALK_PAGE_SIZES, "pipeline", PAGE)
+    monkeypatch.setattr(openprotein, "LIST_PAGE_SIZE", PAGE)
+
+
+def moderately_provider(control: EmulatorControl, redis_client) -> Provider:
+    settings = ModeratelySettings(base_url=control.base_url("moderately"),
+                                  api_key="md-burst-key-0123456789", team_id="team-burst")
+    return MODERATELY.make(settings, timeout_s=10.0, redis=redis_client)
+
+
+def openprotein_provider(control: EmulatorControl, redis_client) -> Provider:
+    settings = OpenProteinSettings(api_backend=control.base_url("openprotein") + "/",
+                                   username=USER, password=SecretStr(PASSWORD))
+    return Planned(OPENPROTEIN.make(settings, timeout_s=10.0, redis=redis_client), control)
+
+
+def job_of(kind: str, index: int) -> JobSpec:
+    """Jobs of one list each (one configuration version, one job type), all different."""
+    params: dict[str, Any] = {
+        "agent": {"agentConfigurationVersionId": "acv_burst",
+                  "agentInput": {"n": index, "_emulator": LONG}},
+        "pipeline": {"pipelineConfigurationVersionId": "pcv_burst",
+                     "pipelineInput": {"n": index, "_emulator": LONG}},
+        "msa": {"sequences": [SEED + "A" * (index % 7)], "_emulator": LONG},
+    }[kind]
+    return JobSpec(job_id=uuid.uuid4().hex[:24], kind=kind, params=params)
+
+
+lost_jobs: dict[str, JobSpec] = {}  # every lost job by id, as the fleet's records keep them
+
+
+def burst(provider: Provider, kind: str, redis_client) -> tuple[dict[str, str], float]:
+    """Creates ``BURST`` jobs; the first ``LOST`` lose their answer, the others are
+    tracked as the fleet tracks a created job. Returns the lost jobs' remote ids by job id
+    and when the burst began (the lost creates' ``create_started``)."""
+    started = time.time()
+    lost: dict[str, str] = {}
+    for index in range(BURST):
+        job = job_of(kind, index)
+        remote_id = provider.submit(job).remote_id
+        if index < LOST:
+            lost[job.job_id] = remote_id
+            lost_jobs[job.job_id] = job
+        else:  # the answer arrived: registered and recorded, as apply.track does
+            redis_client.set(keys.remote_key(provider.name, remote_id), job.job_id)
+            redis_client.hset(keys.job_key(job.job_id), "remote_id", remote_id)
+    return lost, started
+
+
+def searched(job_id: str, started: float) -> JobSpec:
+    """The lost job as the fleet searches for it: same id and params, the create's start."""
+    return dataclasses.replace(lost_jobs[job_id], create_started=started)
+
+
+def requests(control: EmulatorControl, platform: str) -> dict[str, int]:
+    return control.provider_stats(platform)["requests_by_endpoint"]
+
+
+@pytest.mark.parametrize(("kind", "listing"), [
+    ("agent", "GET /agent-executions"),
+    ("pipeline", "GET /pipeline-executions"),
+])
+def test_lost_moderately_creates_in_a_burst_are_each_found_by_one_walk(
+    emulator, redis_client, kind, listing
+):
+    provider = moderately_provider(emulator, redis_client)
+    lost, started = burst(provider, kind, redis_client)
+    for job_id, remote_id in lost.items():
+        found = provider.find(searched(job_id, started))
+        assert found is not None and found.remote_id == remote_id
+    counts = requests(emulator, "moderately")
+    # one walk of BURST rows in pages of PAGE, not one per lost job
+    assert counts[listing] == BURST // PAGE
+    assert emulator.provider_stats("moderately")["executions_created"] == BURST
+
+
+def test_lost_msa_creates_in_a_burst_are_each_found_and_only_unclaimed_rows_read_back(
+    emulator, redis_client
+):
+    provider = openprotein_provider(emulator, redis_client)
+    lost, started = burst(provider, "msa", redis_client)
+    for job_id, remote_id in lost.items():
+        found = provider.find(searched(job_id, started))
+        assert found is not None and found.remote_id == remote_id
+    counts = requests(emulator, "openprotein")
+    assert counts["GET /v1/jobs"] == BURST // PAGE + 1  # one walk, to its empty page
+    # each lost job's input read once by the walk, once more when its job compares it
+    assert counts["GET /v1/align/inputs"] == 2 * LOST
+    assert emulator.provider_stats("openprotein")["jobs_created"] == BURST
+
+
+def test_a_create_that_never_reached_the_platform_is_not_found_and_others_still_are(
+    emulator, redis_client
+):
+    provider = moderately_provider(emulator, redis_client)
+    lost, started = burst(provider, "agent", redis_client)
+    never = job_of("agent", 999)
+    lost_jobs[never.job_id] = never
+    assert provider.find(searched(never.job_id, started)) is None
+    job_id, remote_id = next(iter(lost.items()))
+    assert provider.find(searched(job_id, started)).remote_id == remote_id
+
+
+def test_a_job_that_claimed_its_remote_job_but_died_before_recording_it_still_finds_it(
+    emulator, redis_client
+):
+    provider = openprotein_provider(emulator, redis_client)
+    lost, started = burst(provider, "msa", redis_client)
+    job_id, remote_id = next(iter(lost.items()))
+    redis_client.set(keys.remote_key("openprotein", remote_id), job_id)  # claimed, no record
+    assert provider.find(searched(job_id, started)).remote_id == remote_id
+
+
+@pytest.mark.parametrize("platform", ["moderately", "openprotein"])
+def test_workers_searching_at_once_each_find_their_own(emulator, redis_client, platform):
+    make = moderately_provider if platform == "moderately" else openprotein_provider
+    providers = [make(emulator, redis_client) for _ in range(3)]  # three worker processes
+    lost, started = burst(providers[0], "agent" if platform == "moderately" else "msa",
+                          redis_client)
+    answers: dict[str, str | None] = {}
+    errors: list[BaseException] = []
+
+    def search(provider: Provider, job_id: str) -> None:
+        try:
+            found = provider.find(searched(job_id, started))
+            answers[job_id] = None if found is None else found.remote_id
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=search, args=(providers[i % 3], job_id))
+               for i, job_id in enumerate(lost)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert answers == lost

@@ -1,0 +1,253 @@
+"""One walk of a platform's recent creations settles every lost create waiting on it.
+
+A create whose answer was lost is settled by looking for the remote job it may have made
+(:class:`~worker.providers.matching.PayloadSearch`). Searched job by job, a burst costs
+N searches × the pages of the whole burst: when 2,500 jobs of one platform are created within
+a minute, each search reads thousands of rows and runs past its bounds. Where the remote job
+carries our job id in a field we can read back (a **marker**: Moderately's summary, the
+seed name of an OpenProtein MSA), the fleet searches once per platform credential and
+**scope** (one list the remote job must be in: a configuration version, a job type) instead:
+
+* a waiting search registers its window (``:{scope}:waiting``, refreshed while it waits);
+* whoever takes the scope's lock (``:{scope}:lock``, renewed page by page, so a dead
+  walker frees it within :data:`LOCK_S`) walks the list once, from the oldest waiting
+  window's start, and records every marker it reads in ``:marks`` (our job id → the
+  oldest remote job carrying it), then what it covered in ``:{scope}:walked`` (when it
+  started, from when, which rows it could not read);
+* a search answers from ``:marks`` as soon as its marker appears; it answers "none" only
+  from a walk that started after the search began (so after the create had settled) and
+  reached back past the search's window with no unreadable row in it. Otherwise it waits
+  for, or makes, the next walk.
+
+Rows a walk need not read: those already tracked by the job whose record holds them (the
+create's answer arrived). A row registered to a job whose record does not hold it (a worker
+died between claiming and recording it) is read, so that job still finds its own. Markers
+that cost a request (OpenProtein reads the MSA back) are remembered per remote job
+(``:seen``), so a row is read once however many walks pass over it.
+
+The safety rule is unchanged: a walk past its bounds (:data:`WALK_MAX_PAGES`,
+:data:`WALK_BUDGET_S`) fails every search it covered with ``submit_unknown``, and a row whose
+marker cannot be read keeps the searches whose window holds it from answering "none".
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from worker import keys
+from worker.errors import TransientError
+from worker.providers.matching import Candidate, SearchBudget, SearchInconclusive
+
+log = logging.getLogger("jobfleet.find")
+
+UNSURE = "\x00unsure"  # a row whose marker could not be read (see :data:`Marker`)
+Marker = Callable[[Candidate, SearchBudget], "str | None"]  # our job id, None, or UNSURE
+Walk = Callable[[float, SearchBudget], Iterable[Candidate]]  # the scope's rows since a time
+
+LOCK_S = 15.0  # a walker that died frees the scope within this
+WAIT_S = 0.25  # how often a waiting search looks again
+WAITING_S = 120.0  # a waiting search not refreshed for this long no longer widens walks
+KEEP_S = 3600.0  # markers, read rows and the last walk are kept this long
+WALK_MAX_PAGES = 1_000  # 100,000 rows at 100 a page; past it the walk is inconclusive
+WALK_BUDGET_S = 300.0  # one walk's wall time; the searching jobs' leases are heartbeated
+WAIT_LIMIT_S = 2 * WALK_BUDGET_S + LOCK_S  # then the step is tried again later
+CHUNK = 100  # rows looked up in Redis at once
+
+
+@dataclass(frozen=True)
+class Walked:
+    """What one complete walk of a scope covered."""
+
+    started: float
+    since: float
+    unread: tuple[tuple[str, float], ...] = ()  # rows whose marker could not be read
+    failed: str | None = None  # the walk ran past its bounds: why
+
+    def covers(self, since: float, ready_at: float) -> bool:
+        """Whether this walk answers a search of the window from ``since`` that began at
+        ``ready_at``: it started later and reached back at least as far."""
+        return self.started >= ready_at and self.since <= since
+
+    def doubts(self, since: float) -> list[str]:
+        """Rows in the window from ``since`` whose marker could not be read."""
+        return [remote_id for remote_id, created in self.unread if created >= since]
+
+
+class SharedFind:
+    """The shared search of one platform credential (see the module docstring)."""
+
+    def __init__(self, redis: Any, credential: str, provider: str,
+                 clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.redis = redis
+        self.provider = provider
+        self.clock = clock
+        self.sleep = sleep
+        self._prefix = keys.find_prefix(credential)
+        self._marks = f"{self._prefix}marks"
+        self._seen = f"{self._prefix}seen"
+
+    def settle(self, job_id: str, scope: str, since: float, walk: Walk,
+               marker: Marker) -> str | None:
+        """The remote job marked with ``job_id`` in ``scope``; None when a walk that began
+        after this call and reached back to ``since`` showed none.
+
+        Raises ``SearchInconclusive`` when the walk that would answer ran past its bounds or
+        could not read a row of the window twice, and ``TransientError`` when no walk
+        answered within :data:`WAIT_LIMIT_S` (the step is tried again later).
+        """
+        ready_at = self.clock()
+        give_up = ready_at + WAIT_LIMIT_S
+        member = json.dumps([job_id, since])
+        waiting = self._key(scope, "waiting")
+        doubted = 0
+        try:
+            while True:
+                self.redis.zadd(waiting, {member: self.clock()})
+                found = self.redis.hget(self._marks, job_id)
+                if found:
+                    return found
+                walked = self.last_walk(scope)
+                if walked is not None and walked.covers(since, ready_at):
+                    if walked.failed:
+                        raise SearchInconclusive(walked.failed, provider=self.provider)
+                    doubts = walked.doubts(since)
+                    if not doubts:
+                        return None
+                    doubted += 1
+                    if doubted >= 2:
+                        raise SearchInconclusive(
+                            f"remote job(s) {', '.join(doubts[:3])} may be the one a lost "
+                            "create made, but their inputs could not be read back; not "
+                            "created again, to never run the job twice", provider=self.provider)
+                    ready_at = walked.started + 1e-6  # the next walk may read them
+                if self.clock() > give_up:
+                    raise TransientError("the shared search for a lost create found no "
+                                         "answer in time; searching again later",
+                                         provider=self.provider)
+                if not self._walk_if_free(scope, walk, marker):
+                    self.sleep(WAIT_S)
+        finally:
+            self.redis.zrem(waiting, member)
+
+    def last_walk(self, scope: str) -> Walked | None:
+        raw = self.redis.get(self._key(scope, "walked"))
+        if not raw:
+            return None
+        data = json.loads(raw)
+        unread = tuple((str(rid), float(at)) for rid, at in data.get("unread", []))
+        return Walked(data["started"], data["since"], unread, data.get("failed"))
+
+    def _walk_if_free(self, scope: str, walk: Walk, marker: Marker) -> bool:
+        """Walks the scope when no one else is; False when another process holds it."""
+        lock, token = self._key(scope, "lock"), uuid.uuid4().hex
+        if not self.redis.set(lock, token, nx=True, px=int(LOCK_S * 1000)):
+            return False
+        try:
+            self._walk(scope, walk, marker, lambda: self._renew(lock, token))
+        finally:
+            if self.redis.get(lock) == token:
+                self.redis.delete(lock)
+        return True
+
+    def _renew(self, lock: str, token: str) -> None:
+        if self.redis.get(lock) == token:
+            self.redis.pexpire(lock, int(LOCK_S * 1000))
+
+    def _walk(self, scope: str, walk: Walk, marker: Marker, renew: Callable[[], None]) -> None:
+        """One walk from the oldest waiting window; its markers, then what it covered."""
+        started = self.clock()
+        since = self._oldest_waiting(scope, started)
+        budget = SearchBudget(self.provider, self.clock, pages=WALK_MAX_PAGES,
+                              seconds=WALK_BUDGET_S, on_page=renew)
+        marks: dict[str, Candidate] = {}
+        unread: list[tuple[str, float]] = []
+        rows = 0
+        try:
+            for chunk in _chunks(walk(since, budget), CHUNK):
+                rows += len(chunk)
+                for candidate, mark in self._markers(chunk, marker, budget):
+                    if mark == UNSURE:
+                        unread.append((candidate.remote_id, candidate.created))
+                    elif mark and (mark not in marks or _older(candidate, marks[mark])):
+                        marks[mark] = candidate
+        except SearchInconclusive as exc:
+            log.warning("%s: shared search of %s stopped: %s", self.provider, scope, exc)
+            self._record(scope, {"started": started, "since": since, "failed": exc.message})
+            return
+        if marks:
+            pipe = self.redis.pipeline(transaction=False)
+            for job_id, candidate in marks.items():
+                pipe.hsetnx(self._marks, job_id, candidate.remote_id)
+            pipe.expire(self._marks, int(KEEP_S))
+            pipe.execute()
+        log.info("%s: shared search of %s read %d rows since %.0f s before it began: "
+                 "%d marked, %d unreadable", self.provider, scope, rows, started - since,
+                 len(marks), len(unread))
+        self._record(scope, {"started": started, "since": since, "unread": unread})
+
+    def _record(self, scope: str, walked: dict[str, Any]) -> None:
+        self.redis.set(self._key(scope, "walked"), json.dumps(walked), px=int(KEEP_S * 1000))
+
+    def _oldest_waiting(self, scope: str, now: float) -> float:
+        """The earliest window start among the searches waiting on this scope."""
+        waiting = self._key(scope, "waiting")
+        self.redis.zremrangebyscore(waiting, "-inf", now - WAITING_S)
+        starts = [json.loads(member)[1] for member in self.redis.zrange(waiting, 0, -1)]
+        return min(starts, default=now)
+
+    def _markers(self, chunk: list[Candidate], marker: Marker,
+                 budget: SearchBudget) -> Iterator[tuple[Candidate, str | None]]:
+        """Each row's marker, for the rows not settled already (read once, then remembered)."""
+        open_rows = self._unsettled(chunk)
+        if not open_rows:
+            return
+        known = self.redis.hmget(self._seen, [c.remote_id for c in open_rows])
+        fresh: dict[str, str] = {}
+        for candidate, seen in zip(open_rows, known):
+            if seen is not None:
+                yield candidate, seen or None
+                continue
+            mark = marker(candidate, budget)
+            if mark != UNSURE:
+                fresh[candidate.remote_id] = mark or ""
+            yield candidate, mark
+        if fresh:
+            self.redis.hset(self._seen, mapping=fresh)
+            self.redis.expire(self._seen, int(KEEP_S))
+
+    def _unsettled(self, chunk: list[Candidate]) -> list[Candidate]:
+        """The rows no job of ours holds in its record: unclaimed, or claimed by a job
+        that died before recording it (that job must still find its own)."""
+        owners = self.redis.mget([keys.remote_key(self.provider, c.remote_id) for c in chunk])
+        pipe = self.redis.pipeline(transaction=False)
+        claimed = [(c, owner) for c, owner in zip(chunk, owners) if owner]
+        for _, owner in claimed:
+            pipe.hget(keys.job_key(owner), "remote_id")
+        held = {c.remote_id for (c, _), recorded in zip(claimed, pipe.execute() if claimed
+                                                          else []) if recorded == c.remote_id}
+        return [c for c in chunk if c.remote_id not in held]
+
+    def _key(self, scope: str, part: str) -> str:
+        return f"{self._prefix}{scope}:{part}"
+
+
+def _older(one: Candidate, other: Candidate) -> bool:
+    return (one.created, one.remote_id) < (other.created, other.remote_id)
+
+
+def _chunks(rows: Iterable[Candidate], size: int) -> Iterator[list[Candidate]]:
+    chunk: list[Candidate] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
