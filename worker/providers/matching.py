@@ -25,6 +25,11 @@ compares each one with what it sent. This module holds what both searches share,
 
 An inconclusive search fails the job with reason ``submit_unknown``, exactly what the fleet
 did before these platforms could be searched: never a second remote job on a guess.
+
+These bounds are those of a search made job by job (a match by inputs alone). A job whose
+remote job carries its id is searched for with every other such job of the platform
+credential, by one walk of the list (:mod:`worker.providers.shared_find`), whose bounds
+scale with the list rather than with one job.
 """
 
 from __future__ import annotations

@@ -25,6 +25,10 @@ and a create whose answer was lost is found again by :meth:`ModeratelyProvider.f
   :mod:`.params`), which decides alone; a caller's summary too long for the
   marker falls back to every sent field echoing back equal (canonical JSON). The oldest
   match not already tracked by another of our jobs is adopted.
+* **searched together**: given the fleet's Redis, jobs whose summary names them are found
+  by one walk of their configuration version's list for all of them
+  (:mod:`~worker.providers.shared_find`), in the largest pages each list documents (agents
+  100, pipelines 1,000); the per-job bounds above then apply only to matches by payload.
 
 Files, by contrast, are found by SHA-256 (``fileHashes``), so an upload is never repeated
 (:mod:`.files`).

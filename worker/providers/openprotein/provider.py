@@ -19,6 +19,10 @@ What the platform does not offer, and what follows from it:
   other of our jobs tracks is adopted, so two jobs with identical payloads adopt two
   different remote jobs. A job that cannot be compared in full makes the search
   inconclusive: the fleet fails the job (``submit_unknown``) rather than create again.
+  An MSA whose seed we named after the job is searched for together with every other
+  such lost create of the login (:mod:`~worker.providers.shared_find`): one walk of the
+  ``/align/align`` jobs reads back the seed name of each job no job of ours holds yet,
+  and the job named after ours is then compared in full.
 
 The login token is shared by the fleet through Redis (:mod:`.auth`);
 a 401 on a call renews it once and retries the call once.
