@@ -31,7 +31,7 @@ TERMINAL_PHASES = frozenset({SUCCEEDED, FAILED, CANCELLED})
 OUTCOMES = (SUCCEEDED, FAILED)
 OVERRIDE_FIELD = "_emulator"
 OVERRIDE_KEYS = frozenset(
-    {"duration_s", "outcome", "reason", "price", "queue_s", "reject", "unlisted"}
+    {"duration_s", "outcome", "reason", "price", "queue_s", "reject", "unlisted", "lose_answer"}
 )
 DEFAULT_FAILURE_REASON = "emulated failure (failure_rate)"
 
@@ -50,6 +50,7 @@ class Plan:
     reason: str | None
     price: float
     unlisted: bool = False  # left out of every list and search (tests a client's fallback)
+    lose_answer: bool = False  # its create is processed, then the connection is closed
 
 
 @dataclass(slots=True, eq=False)
@@ -169,6 +170,7 @@ class JobClock:
             reason=reason,
             price=float(override.get("price", settings.price)),
             unlisted=override.get("unlisted", False),
+            lose_answer=override.get("lose_answer", False),
         )
 
 
@@ -200,8 +202,9 @@ def parse_override(raw: Any) -> dict[str, Any] | None:
 
 
 def _check_types(raw: dict[str, Any]) -> None:
-    if "unlisted" in raw and not isinstance(raw["unlisted"], bool):
-        raise OverrideError(f"{OVERRIDE_FIELD}.unlisted must be true or false")
+    for flag in ("unlisted", "lose_answer"):
+        if flag in raw and not isinstance(raw[flag], bool):
+            raise OverrideError(f"{OVERRIDE_FIELD}.{flag} must be true or false")
     if "reason" in raw and not isinstance(raw["reason"], str):
         raise OverrideError(f"{OVERRIDE_FIELD}.reason must be a string")
 

@@ -23,6 +23,8 @@ from emulator.stats import ANONYMOUS, ProviderStats, RateMeter
 
 # The credential of the request being handled; aiohttp runs each request in its own task.
 CURRENT_CREDENTIAL: ContextVar[str] = ContextVar("emulator_credential", default=ANONYMOUS)
+# Set by a create whose job's override says `lose_answer`: the edge drops the answer like `drop`.
+LOSE_ANSWER: ContextVar[bool] = ContextVar("emulator_lose_answer", default=False)
 
 
 @dataclass
@@ -86,6 +88,8 @@ class ProviderContext:
         self.index.add(job, scope, also, tie)
         self.stats.count_creation(tag, payload_hash)
         self.stats.track_job(job, CURRENT_CREDENTIAL.get())
+        if plan.lose_answer:
+            LOSE_ANSWER.set(True)  # the edge drops this answer (see emulator.faults)
         return job
 
     def confirm(self, job: JobRecord, now: float) -> None:

@@ -17,8 +17,9 @@ URLs pointing elsewhere) are not drawn at random: `emulator/hostile.py` applies 
 answer while its `hostile` setting names them, after any fault drawn here.
 
 `drop` and `garbage` are the cases that matter for non-idempotent POSTs: the job exists but
-the client cannot know it. The control endpoints (`/_emulator/*`) sit outside every provider
-and never see faults.
+the client cannot know it. A job whose `_emulator` override says `lose_answer` has its create
+dropped the same way, so a test can lose exactly the answers it chooses. The control
+endpoints (`/_emulator/*`) sit outside every provider and never see faults.
 
 Each request is also counted under its credential (`stats.credential_of`: a hash, never the
 secret); the label stays in `CURRENT_CREDENTIAL` while the handler runs, so a job the handler
@@ -35,7 +36,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from emulator import hostile
-from emulator.context import CURRENT_CREDENTIAL
+from emulator.context import CURRENT_CREDENTIAL, LOSE_ANSWER
 from emulator.stats import credential_of
 
 if TYPE_CHECKING:
@@ -87,6 +88,7 @@ def edge_middleware(ctx: ProviderContext) -> Callable[..., Awaitable[web.StreamR
         now = ctx.clock.now()
         credential = credential_of(request.headers)
         CURRENT_CREDENTIAL.set(credential)
+        LOSE_ANSWER.set(False)
         ctx.stats.count_request(endpoint_label(request, ctx.prefix), now, credential)
         ctx.global_rate.hit(now)
         settings = ctx.settings
@@ -103,7 +105,7 @@ def edge_middleware(ctx: ProviderContext) -> Callable[..., Awaitable[web.StreamR
             response.headers["Retry-After"] = format_retry_after(settings.retry_after)
         else:
             response = await _processed(request, handler, ctx, fault)
-            if fault == "drop":
+            if fault == "drop" or LOSE_ANSWER.get():
                 if request.transport is not None:
                     request.transport.close()
                 ctx.stats.count_response("dropped")

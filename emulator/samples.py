@@ -34,16 +34,20 @@ def sample_job(
     reason: str | None = None,
     rng: random.Random | None = None,
     unlisted: bool = False,
+    lose_answer: bool = False,
     **extra: Any,
 ) -> dict[str, Any]:
     """One job line; ``extra`` adds top-level fields (``upload``, ``deadline_s``, ``max_price``).
 
-    ``unlisted`` hides the remote job from the platform's lists (only its own GET shows it).
+    ``unlisted`` hides the remote job from the platform's lists (only its own GET shows it);
+    ``lose_answer`` drops the create's answer after the job was made.
     """
     rng = rng or random.Random(key)
     emulate: dict[str, Any] = {"duration_s": duration_s, "outcome": outcome}
     if unlisted:
         emulate["unlisted"] = True
+    if lose_answer:
+        emulate["lose_answer"] = True
     if reason is not None:
         emulate["reason"] = reason
     params = _PARAMS[(provider, kind)](key, rng, emulate)
