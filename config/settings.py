@@ -34,6 +34,10 @@ POLL_FACTOR = 1.5  # growth per check: a 1 h job costs ~20 checks, not 720
 POLL_CAP_S = 60.0  # completion noticed within a minute even for long jobs
 POLL_JITTER = 0.1  # ±10 %: spreads a batch submitted together
 BURST = 10  # requests a credential may send at once above its steady rate
+# Creates per second per credential, fleet-wide, unless set: about the pace of a hand-written
+# Celery app of 32 threads creating on one platform, so a batch never hits the platform harder
+# than that pattern would, while 100,000 jobs still all exist within six minutes. 0 = unpaced.
+CREATE_RPS = 300.0
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 API_MAX_BODY_BYTES = 16 * 1024 * 1024  # an HTTP-enqueued batch: ~50,000 typical job lines
 SWEEP_MIN_S = 0.5  # sweep interval while jobs are finishing: completion seen in about a second
@@ -99,16 +103,19 @@ class SweepSettings(BaseSettings):
 
 
 class LimitSettings(BaseSettings):
-    """Fleet-wide limits for one platform credential; unset means unlimited.
+    """Fleet-wide limits for one platform credential; unset means unlimited, except creates.
 
-    Read from ``JOBFLEET_<PROVIDER>_RPS``, ``_BURST`` and ``_MAX_IN_FLIGHT``, e.g.
-    ``JOBFLEET_DEEPORIGIN_RPS=20``. A 429 pauses the credential fleet-wide whatever is set.
+    Read from ``JOBFLEET_<PROVIDER>_RPS``, ``_BURST``, ``_CREATE_RPS`` and ``_MAX_IN_FLIGHT``,
+    e.g. ``JOBFLEET_DEEPORIGIN_RPS=20``. ``create_rps`` paces the creation of remote jobs
+    (default :data:`CREATE_RPS`, ``0`` = unpaced); ``burst`` applies to both buckets. A 429
+    pauses the credential fleet-wide whatever is set.
     """
 
     model_config = SettingsConfigDict(extra="ignore")
 
     rps: float | None = Field(None, gt=0)
     burst: int = Field(BURST, ge=1)
+    create_rps: float = Field(CREATE_RPS, ge=0)
     max_in_flight: int | None = Field(None, ge=1)
 
 
@@ -143,7 +150,12 @@ def sweep_settings() -> SweepSettings:
 
 @cache
 def limit_settings(provider: str) -> LimitSettings:
-    return LimitSettings(_env_prefix=f"JOBFLEET_{provider.upper()}_")
+    """The limits of ``provider``'s credential. A subclass per provider carries its prefix,
+    so a validation error names the whole variable (``JOBFLEET_DEEPORIGIN_RPS``)."""
+    prefix = f"JOBFLEET_{provider.upper()}_"
+    model = type(f"LimitSettings_{provider}", (LimitSettings,),
+                 {"model_config": SettingsConfigDict(env_prefix=prefix, extra="ignore")})
+    return model()
 
 
 def redacted_url(url: str) -> str:

@@ -22,6 +22,8 @@ from worker.sweep import Sweeper, SweepThread
 from worker.telemetry import recorder
 
 PROVIDERS = provider_names()  # every provider the dispatcher serves
+for _name in PROVIDERS:  # a bad JOBFLEET_<PLATFORM>_* setting stops the worker here, in one line
+    limit_settings(_name)
 
 broker.install()
 app = Celery("jobfleet")

@@ -12,6 +12,7 @@ with :data:`PREFIX`. Layout (single-node Redis)::
                                        so it expires with the job (``id#n``: a past attempt)
     jf:authfail:{credential}    string a refused credential's reason, for a short while
     jf:limit:{credential}       hash   the credential's fleet-wide token bucket and pause
+    jf:limit:{credential}:create hash  the credential's fleet-wide pace of creates
     jf:token:{provider}:{h}...  string a shared login, sealed (see the provider's auth module)
     jf:pauses                   hash   credential → end of its 429 pause (for the fleet page)
     jf:refusals                 zset   credential → end of its remembered refusal (ditto)
@@ -114,6 +115,11 @@ def authfail_key(credential: str) -> str:
 def limit_key(credential: str) -> str:
     """The token bucket and pause of one credential (see worker.limits)."""
     return f"{LIMIT}{credential}"
+
+
+def create_pace_key(credential: str) -> str:
+    """The token bucket pacing one credential's creates (see worker.limits)."""
+    return f"{LIMIT}{credential}:create"
 
 
 def token_prefix(provider: str) -> str:

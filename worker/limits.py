@@ -6,7 +6,12 @@ Celery's ``rate_limit`` counts per worker; these count for the whole fleet:
   draws from. A request that must wait briefly reserves its slot and sleeps; one that would
   wait long raises ``Throttled`` and its step is rescheduled instead of holding a thread;
 - a **fleet-wide pause**: a 429 with ``Retry-After`` received by any worker stops every
-  worker's requests for that credential until the pause ends.
+  worker's requests for that credential until the pause ends;
+- a **create pace**: a second bucket of the same kind (``create_rps``, on by default) that
+  only the creation of remote jobs draws from, before the create is noted on the job. A
+  batch's creates then reach the platform at a steady pace instead of as fast as the
+  workers' threads can send them: creation is the one burst a fleet makes on its own, since
+  status sweeps cost a few requests per second however many jobs wait.
 
 Time comes from Redis (``TIME``), so workers on different machines share one clock.
 Both are Lua scripts (``worker/lua/limit_*.lua``). The in-flight limit (remote jobs alive at
@@ -39,7 +44,10 @@ def credential_id(provider: str, settings: BaseSettings) -> str:
 
 
 class FleetThrottle:
-    """The limiter of one credential; plugs into ``HttpClient(throttle=...)``."""
+    """The limiter of one credential; plugs into ``HttpClient(throttle=...)``.
+
+    ``key`` names another bucket of the credential (see :func:`create_pace`).
+    """
 
     def __init__(
         self,
@@ -49,8 +57,9 @@ class FleetThrottle:
         rps: float | None,
         burst: int,
         sleep: Callable[[float], None] = time.sleep,
+        key: str | None = None,
     ) -> None:
-        self.key = keys.limit_key(credential)
+        self.key = key or keys.limit_key(credential)
         self.credential = credential
         self.provider = credential.split(":", 1)[0]
         self.rps = rps or 0.0
@@ -78,3 +87,18 @@ class FleetThrottle:
     def rate_limited(self, retry_after: float | None) -> None:
         pause = DEFAULT_PAUSE_S if retry_after is None else min(retry_after, MAX_PAUSE_S)
         self._pause(keys=[self.key, keys.PAUSES], args=[pause, self.credential])
+
+
+def create_pace(client: redis.Redis, credential: str, *, rps: float,
+                burst: int) -> FleetThrottle | None:
+    """The fleet-wide pace of ``credential``'s creates; None when unpaced (``rps`` 0).
+
+    ``before_request()`` sleeps for a slot up to :data:`MAX_SLEEP_S`, or raises ``Throttled``
+    (the submit step is rescheduled, no error counted). It draws from its own bucket: polls,
+    sweeps and downloads never wait behind a batch's creates, and still draw from the
+    request bucket (``rps``) when one is set, as the create's HTTP request does too.
+    """
+    if not rps:
+        return None
+    return FleetThrottle(client, credential, rps=rps, burst=burst,
+                         key=keys.create_pace_key(credential))

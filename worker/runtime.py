@@ -25,7 +25,7 @@ from worker.decide import Policy
 from worker.errors import AuthError, ConfigError
 from worker.heartbeat import Heartbeat
 from worker.inflight import InFlightLimit
-from worker.limits import FleetThrottle, credential_id
+from worker.limits import FleetThrottle, create_pace, credential_id
 from worker.providers import UnknownProvider, get_spec, provider_names, specs
 from worker.providers.base import Provider
 from worker.results.store import ResultStore
@@ -44,6 +44,7 @@ class Runtime:
         self.settings = settings or fleet_settings()
         self._providers: dict[str, Provider | ConfigError] = {}
         self._credentials: dict[str, str] = {}  # provider → its credential's fingerprint
+        self._create_paces: dict[str, FleetThrottle | None] = {}  # provider → its creates' pace
         self._lock = threading.Lock()
 
     @cached_property
@@ -130,10 +131,20 @@ class Runtime:
         self._credentials[name] = credential_id(name, settings)
         throttle = FleetThrottle(self.redis, self._credentials[name],
                                  rps=limits.rps, burst=limits.burst)
+        self._create_paces[name] = create_pace(self.redis, self._credentials[name],
+                                               rps=limits.create_rps, burst=limits.burst)
         http = spec.connect(settings, pool_size=HTTP_POOL_SIZE, throttle=throttle,
                             timeout_s=self.settings.http_timeout_s,
                             retries=self.settings.http_retries)
         return spec.build(settings, http, redis=self.redis)
+
+    def pace_create(self, name: str) -> None:
+        """Waits for provider ``name``'s next create slot, fleet-wide, or raises ``Throttled``
+        (see :func:`worker.limits.create_pace`)."""
+        self.provider(name)
+        pace = self._create_paces.get(name)
+        if pace is not None:
+            pace.before_request()
 
     def credential(self, name: str) -> str:
         """The fingerprint of provider ``name``'s credential (for fleet-wide keys)."""

@@ -39,7 +39,7 @@ def submit_job(rt: Runtime, job_id: str) -> None:
 def _submit(rt: Runtime, job_id: str, *, resumed: bool) -> None:
     job = rt.store.get(job_id)
     if job is not None and job.state == "queued":
-        job = _admit(rt, job)
+        job = _admit(rt, job) if _paced(rt, job) else None
     if job is None:
         return
     try:
@@ -52,6 +52,19 @@ def _submit(rt: Runtime, job_id: str, *, resumed: bool) -> None:
         return
     if apply(rt, job, outcome).done and isinstance(outcome, Track) and _cancel_asked(rt, job):
         cancel_job(rt, job.id)  # the request came while the create was out
+
+
+def _paced(rt: Runtime, job: Job) -> bool:
+    """Waits for the credential's next create slot, fleet-wide (:func:`worker.limits.
+    create_pace`). False when the job was handed back instead — to come again when the slot
+    is due, still ``queued``, so it neither holds in-flight room nor is searched for — or
+    failed because its platform is unusable."""
+    try:
+        rt.pace_create(job.provider)
+    except Exception as exc:  # noqa: BLE001 - Throttled reschedules; others fail the job
+        failed_step(rt, job, "submit", exc)
+        return False
+    return True
 
 
 def _admit(rt: Runtime, job: Job) -> Job | None:

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from worker.errors import Throttled
-from worker.limits import MAX_SLEEP_S, FleetThrottle
+from worker.limits import MAX_SLEEP_S, FleetThrottle, create_pace
 from worker.record import Job
 from worker.store import JobStore
 
@@ -48,6 +48,24 @@ def test_a_long_wait_gives_the_thread_back_instead_of_sleeping(redis_client):
     with pytest.raises(Throttled) as err:
         throttle.before_request()
     assert err.value.retry_after > MAX_SLEEP_S
+
+
+def test_creates_draw_from_a_bucket_of_their_own(redis_client):
+    pace = create_pace(redis_client, "deeporigin:paced", rps=0.1, burst=1)
+    requests = FleetThrottle(redis_client, "deeporigin:paced", rps=0.1, burst=1)
+    pace.before_request()
+    requests.before_request()  # the create took no slot from the requests' bucket
+    with pytest.raises(Throttled) as err:
+        pace.before_request()  # the next create's slot is ten seconds off: handed back
+    assert err.value.retry_after > MAX_SLEEP_S
+    with pytest.raises(Throttled):
+        requests.before_request()
+    other = create_pace(redis_client, "deeporigin:another", rps=0.1, burst=1)
+    other.before_request()  # another credential paces its creates on its own
+
+
+def test_a_create_pace_of_zero_is_no_pace(redis_client):
+    assert create_pace(redis_client, "deeporigin:unpaced", rps=0, burst=10) is None
 
 
 def test_a_429_pauses_every_worker_of_that_credential_and_no_other(redis_client):

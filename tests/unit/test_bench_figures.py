@@ -62,5 +62,6 @@ def test_verdict_counts_wrong_and_unfinished_jobs_and_measures_detection_from_th
     assert (got["detection_p50_s"], got["detection_max_s"]) == (1.0, 2.0)
     assert got["makespan_s"] == 31.0
     assert got["all_remote_s"] == 2.0
-    assert got["ideal_s"] == 28.0  # the longest remote run, queue included
+    assert got["longest_job_s"] == 28.0  # the longest remote run, queue included
+    assert got["ideal_s"] == 30.0  # the last remote job ended 30 s after the enqueue began
     assert got["busiest_second_creates"] == 3  # 1000.5 (three of them) and 1002.0
