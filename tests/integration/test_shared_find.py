@@ -24,7 +24,9 @@ from emulator.control import EmulatorControl, start_emulator
 from tests.fixtures.emulator import FIXTURE_ARGS
 from tests.fixtures.providers import Planned
 from worker import keys
+from worker.providers import shared_find
 from worker.providers.base import JobSpec, Provider
+from worker.providers.matching import SearchInconclusive
 from worker.providers.moderately import SPEC as MODERATELY
 from worker.providers.moderately import provider as moderately
 from worker.providers.moderately.settings import ModeratelySettings
@@ -195,3 +197,19 @@ def test_workers_searching_at_once_each_find_their_own(emulator, redis_client, p
         thread.join()
     assert errors == []
     assert answers == lost
+
+
+def test_a_walk_past_its_bound_fails_the_search_and_creates_nothing(
+    emulator, redis_client, monkeypatch
+):
+    monkeypatch.setattr(shared_find, "WALK_MAX_PAGES", BURST // PAGE - 1)
+    provider = moderately_provider(emulator, redis_client)
+    lost, started = burst(provider, "agent", redis_client)
+    job_id = next(iter(lost))
+    with pytest.raises(SearchInconclusive) as caught:
+        provider.find(searched(job_id, started))
+    assert caught.value.reason == "submit_unknown"
+    assert str(caught.value) == (
+        f"moderately: searched for the job a lost create may have made and stopped: more than "
+        f"{BURST // PAGE - 1} pages of recent jobs; not created again, to never run the job twice")
+    assert emulator.provider_stats("moderately")["executions_created"] == BURST
