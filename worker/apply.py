@@ -4,12 +4,14 @@ Every outcome of :mod:`worker.decide` (:mod:`worker.outcomes`) maps to one atomi
 operation here: failing a job (and remembering a refused credential), rescheduling a step,
 admitting a job under the in-flight limit, tracking a remote job, handing an ended remote
 job to finalize, succeeding, cancelling. Steps never write job state themselves.
+:func:`apply_many` writes many jobs' outcomes in one round trip (a finalize chunk's ends, a
+sweep page's hand-offs), each still its own atomic transition.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +32,7 @@ from worker.outcomes import (
 )
 from worker.record import ACTIVE, Job
 from worker.runtime import Runtime
+from worker.store import Move
 from worker.telemetry import recorder, remote_end_time
 
 log = logging.getLogger("jobfleet.apply")
@@ -66,22 +69,42 @@ def failed_step(rt: Runtime, job: Job, step: str, exc: Exception,
     return apply(rt, job, outcome)
 
 
-def _fail(rt: Runtime, job: Job, outcome: Fail) -> Applied:
+def apply_many(rt: Runtime, pairs: Sequence[tuple[Job, Outcome]]) -> list[Applied]:
+    """:func:`apply` for many jobs: ends (succeed, fail, cancel) and hand-offs to finalize are
+    written in one round trip, each still its own atomic transition; any other outcome alone."""
+    applied: list[Applied | None] = [None] * len(pairs)
+    moves, where = [], []
+    for i, (job, outcome) in enumerate(pairs):
+        move = _MOVES.get(type(outcome))
+        if move is None:
+            applied[i] = apply(rt, job, outcome)
+        else:
+            moves.append(move(rt, job, outcome))
+            where.append(i)
+    for i, (done, old) in zip(where, rt.store.transition_many(moves) if moves else ()):
+        job, outcome = pairs[i]
+        applied[i] = Applied(done, job.state if isinstance(outcome, RemoteEnded) else old)
+        if done and isinstance(outcome, Fail):
+            log.info("job %s failed (%s): %s", job.id, outcome.reason, outcome.message)
+    return applied  # type: ignore[return-value] - every slot is filled above
+
+
+def _one(rt: Runtime, job: Job, outcome: Outcome) -> Applied:
+    return apply_many(rt, [(job, outcome)])[0]
+
+
+def _fail_move(rt: Runtime, job: Job, outcome: Fail) -> Move:
     if outcome.auth is not None:
         rt.remember_auth_failure(job.provider, outcome.auth)
-    done, old = rt.store.transition(job.id, ACTIVE, "failed", reason=outcome.reason,
-                                    error=outcome.message,
-                                    **{"create_started": None, **outcome.changes})
-    if done:
-        log.info("job %s failed (%s): %s", job.id, outcome.reason, outcome.message)
-    return Applied(done, old)
+    return (job.id, ACTIVE, "failed", None, {"reason": outcome.reason, "error": outcome.message,
+                                              "create_started": None, **outcome.changes})
 
 
 def _track(rt: Runtime, job: Job, outcome: Track) -> Applied:
     """A remote job is tracked by at most one of ours, even one found by payload."""
     remote_id = outcome.submission.remote_id
     if not rt.store.own_remote(job.provider, remote_id, job.id):
-        return _fail(rt, job, Fail("duplicate", f"{job.provider}: remote job {remote_id} is "
+        return _one(rt, job, Fail("duplicate", f"{job.provider}: remote job {remote_id} is "
                                    "already tracked by another job; not tracked twice"))
     return Applied(*rt.store.transition(job.id, ["submitting"], "running",
                                         schedule=(outcome.step, outcome.at),
@@ -95,8 +118,8 @@ def _reschedule(rt: Runtime, job: Job, outcome: Reschedule) -> Applied:
     return Applied(done, job.state)
 
 
-def _cancel(rt: Runtime, job: Job, outcome: Cancel) -> Applied:
-    return Applied(*rt.store.transition(job.id, outcome.from_states, "cancelled"))
+def _cancel_move(rt: Runtime, job: Job, outcome: Cancel) -> Move:
+    return (job.id, outcome.from_states, "cancelled", None, {})
 
 
 def _admit(rt: Runtime, job: Job, outcome: Admit) -> Applied:
@@ -110,7 +133,7 @@ def _create_started(rt: Runtime, job: Job, outcome: CreateStarted) -> Applied:
     return Applied(done, job.state)
 
 
-def _remote_ended(rt: Runtime, job: Job, outcome: RemoteEnded) -> Applied:
+def _remote_ended_move(rt: Runtime, job: Job, outcome: RemoteEnded) -> Move:
     """Marks the remote job done and schedules finalize: the hand-off from poll (or a sweep).
 
     Where the platform says when the job ended, the detection delay is measured too."""
@@ -119,23 +142,26 @@ def _remote_ended(rt: Runtime, job: Job, outcome: RemoteEnded) -> Applied:
     if ended is not None:
         recorder.observe("jobfleet_detection_delay_seconds", max(outcome.seen_at - ended, 0.0),
                          platform=job.provider)
-    done = rt.store.reschedule(job, "finalize", outcome.at, remote_done=status.state.value,
-                               remote_state=status.raw, remote_detail=status.detail, errors=0,
-                               seen_ended_at=outcome.seen_at, remote_ended_at=ended,
-                               remote_record=status.record or None)
-    return Applied(done, job.state)
+    return (job.id, [job.state], job.state, ("finalize", outcome.at),
+            {"remote_done": status.state.value, "remote_state": status.raw,
+             "remote_detail": status.detail, "errors": 0, "seen_ended_at": outcome.seen_at,
+             "remote_ended_at": ended, "remote_record": status.record or None})
 
 
-def _succeed(rt: Runtime, job: Job, outcome: Succeed) -> Applied:
-    return Applied(*rt.store.transition(job.id, ["running"], "succeeded", **outcome.changes))
+def _succeed_move(rt: Runtime, job: Job, outcome: Succeed) -> Move:
+    return (job.id, ["running"], "succeeded", None, outcome.changes)
 
 
 def _skip(rt: Runtime, job: Job, outcome: Skip) -> Applied:
     return Applied(False, job.state)
 
 
+# Outcomes that are one plain transition each, so many can share a round trip.
+_MOVES: dict[type, Callable[[Runtime, Job, Any], Move]] = {
+    Fail: _fail_move, Cancel: _cancel_move, RemoteEnded: _remote_ended_move,
+    Succeed: _succeed_move,
+}
 _WRITERS: dict[type, Callable[[Runtime, Job, Any], Applied]] = {
-    Reschedule: _reschedule, Fail: _fail, Cancel: _cancel, Admit: _admit,
-    CreateStarted: _create_started, Track: _track, RemoteEnded: _remote_ended,
-    Succeed: _succeed, Skip: _skip,
+    Reschedule: _reschedule, Admit: _admit, CreateStarted: _create_started, Track: _track,
+    Skip: _skip, **dict.fromkeys(_MOVES, _one),
 }

@@ -2,8 +2,9 @@
 
 Nothing here reads Redis, calls a platform, sleeps or logs, so every rule is tested with a
 table (``tests/unit/test_decide.py``). The steps (:mod:`worker.submit`, :mod:`worker.steps`,
-:mod:`worker.cancel`) gather the observations and call the platform; :mod:`worker.apply`
-writes what was decided. ``rand`` replaces the poll jitter's random draw, for tests.
+:mod:`worker.finalize`, :mod:`worker.cancel`) gather the observations and call the platform;
+:mod:`worker.apply` writes what was decided. ``rand`` replaces the poll jitter's random
+draw, for tests.
 """
 
 from __future__ import annotations

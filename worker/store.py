@@ -19,7 +19,6 @@ import redis
 from worker import keys, scripts
 from worker.record import (
     STATES,
-    STEPS,
     Job,
     decode,
     decode_value,
@@ -28,6 +27,7 @@ from worker.record import (
 )
 
 TransitionResult = tuple[bool, str | None]
+Move = tuple[str, Sequence[str], str, "tuple[str, float] | None", dict[str, Any]]
 CREATE_CHUNK = 1000  # jobs per create script call: Lua's unpack() takes a few thousand
 
 
@@ -222,28 +222,53 @@ class JobStore:
         """Remote jobs of ``provider`` alive now (submitting or running)."""
         return int(self.redis.hget(keys.INFLIGHT, provider) or 0)
 
-    def _transition_raw(self, job_id, from_states, to, schedule, limit, fields) -> tuple[int, Any]:
+    def transition_many(self, moves: Sequence[Move]) -> list[TransitionResult]:
+        """:meth:`transition` for many jobs in one round trip, each its own atomic script;
+        ``moves`` are ``(job_id, from_states, to, schedule, fields)``."""
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id, from_states, to, schedule, fields in moves:
+            self._transition_raw(job_id, from_states, to, schedule, None, fields, client=pipe)
+        return [(int(code) == 1, old or None) for code, old in pipe.execute()]
+
+    def _transition_raw(self, job_id, from_states, to, schedule, limit, fields,
+                        client=None) -> Any:
         step, at = schedule if schedule else ("", 0)
         args: list[Any] = [",".join(from_states), to, self.clock(), step, at,
                            "" if limit is None else limit, *encode_changes(fields)]
-        code, old = self._scripts["transition"](keys=[keys.job_key(job_id)], args=args)
+        answer = self._scripts["transition"](keys=[keys.job_key(job_id)], args=args,
+                                             client=client)
+        if client is not None:
+            return answer  # a pipeline: the answer comes with its execute()
+        code, old = answer
         return int(code), old or None
 
     # -- leases and the due index ------------------------------------------------------------
 
-    def claim(self, job_id: str, step: str, states: Sequence[str], lease_s: float,
-              require: str = "") -> str:
-        """Takes the lease of ``step``: 'fresh', 'resume', or the reason it was not taken."""
-        return self.claim_lease(job_id, step, states, lease_s, require)[0]
-
     def claim_lease(self, job_id: str, step: str, states: Sequence[str], lease_s: float,
                     require: str = "") -> tuple[str, str]:
-        """Like :meth:`claim`, also returning the lease's token for :meth:`renew_lease`."""
+        """Takes the lease of ``step``: ('fresh', 'resume', or the reason it was not taken),
+        and the lease's token for :meth:`renew_lease`."""
         now = self.clock()
         token = f"{now + lease_s:.6f}"
         status = self._scripts["claim"](keys=[keys.job_key(job_id)],
                                         args=[step, ",".join(states), now, token, require])
         return status, token
+
+    def claim_leases(self, job_ids: Sequence[str], step: str, states: Sequence[str],
+                     lease_s: float, require: str = "") -> list[tuple[Job, str]]:
+        """:meth:`claim_lease` for many jobs in one round trip, each job's record read right
+        after its claim; returns ``(job, token)`` for every job whose lease was taken."""
+        now = self.clock()
+        token = f"{now + lease_s:.6f}"
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in job_ids:
+            self._scripts["claim"](keys=[keys.job_key(job_id)],
+                                   args=[step, ",".join(states), now, token, require],
+                                   client=pipe)
+            pipe.hgetall(keys.job_key(job_id))
+        answers = pipe.execute()
+        return [(decode(raw), token) for status, raw in zip(answers[::2], answers[1::2])
+                if status in ("fresh", "resume") and raw]
 
     def renew_lease(self, job_id: str, step: str, token: str, lease_s: float) -> str | None:
         """Extends a lease we still hold, before an action that must not run twice (an
@@ -284,16 +309,3 @@ class JobStore:
             args += [job_id, score]
         return self._scripts["touch_due"](
             keys=[keys.due_key(step, provider) for provider in providers], args=args)
-
-    def due_counts(self, providers: Iterable[str]) -> dict[str, int]:
-        """Jobs waiting in each step's index (all providers), for monitoring."""
-        pipe = self.redis.pipeline(transaction=False)
-        names = []
-        for step in STEPS:
-            for provider in providers:
-                pipe.zcard(keys.due_key(step, provider))
-                names.append(step)
-        counts = dict.fromkeys(STEPS, 0)
-        for name, n in zip(names, pipe.execute()):
-            counts[name] += n
-        return counts

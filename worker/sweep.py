@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import redis
 
 from worker import decide, keys, scripts
-from worker.apply import apply
+from worker.apply import apply_many
 from worker.errors import AuthError, ConfigError
 from worker.outcomes import RemoteEnded
 from worker.providers.base import Listed, Provider, RemoteStatus, Watched
@@ -206,15 +206,14 @@ class Sweeper:
         due steps in chunks, spread over the workers, while the queue has room.
         """
         now = self.store.clock()
-        handed = 0
+        hand_offs = []
         for job in self.store.get_many(list(ended)):
             watched = self.watch.forget(job.id)
             if watched is not None:
                 self._learn(watched, now)
-            if not decide.needs_poll(job):
-                continue  # ended, or handed over, meanwhile
-            handed += apply(self.rt, job, RemoteEnded(ended[job.id], now, now)).done
-        return handed
+            if decide.needs_poll(job):  # not ended, nor handed over, meanwhile
+                hand_offs.append((job, RemoteEnded(ended[job.id], now, now)))
+        return sum(done.done for done in apply_many(self.rt, hand_offs)) if hand_offs else 0
 
     def _push(self, provider: str, running: list[str]) -> None:
         """Jobs seen running need no own status request for another ``fallback_s``, or

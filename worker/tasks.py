@@ -1,5 +1,5 @@
 """The fleet's Celery tasks: thin wrappers over the steps (:mod:`worker.submit`,
-:mod:`worker.steps`, :mod:`worker.cancel`).
+:mod:`worker.steps`, :mod:`worker.finalize`, :mod:`worker.cancel`).
 
 Each message carries a list of job ids and nothing else (JSON, no credentials), so Flower
 shows which jobs a task touched and never a secret. A task that cannot reach Redis is
@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 import redis
 
 from config.celery import TASKS
+from worker import finalize as finalizing
 from worker import steps
 from worker import submit as submitting
 from worker.app import app, send_step
@@ -60,21 +61,28 @@ def submit(job_ids: list[str]) -> None:
     _each_timed("submit", job_ids, lambda job_id: submitting.submit_job(runtime, job_id))
 
 
+def _together_timed(step: str, job_ids: list[str], run: Callable[[list[str]], object]) -> None:
+    """Runs ``run`` once for all the message's jobs, kept leased together; each job is
+    observed with its share of the wall time."""
+    started = time.monotonic()
+    with runtime.heartbeat.running(step, job_ids):
+        run(job_ids)
+    share = (time.monotonic() - started) / max(len(job_ids), 1)
+    for _ in job_ids:
+        recorder.observe(STEP_SECONDS, share, step=step)
+
+
 @app.task(name=TASKS["poll"], **_RETRY)
 def poll(job_ids: list[str]) -> None:
     """Checks each job's remote status once; finished jobs go on to finalize."""
-    started = time.monotonic()
-    with runtime.heartbeat.running("poll", job_ids):
-        steps.poll_jobs(runtime, job_ids, _send_finalize)
-    share = (time.monotonic() - started) / max(len(job_ids), 1)  # one bulk check serves them all
-    for _ in job_ids:
-        recorder.observe(STEP_SECONDS, share, step="poll")
+    _together_timed("poll", job_ids,
+                    lambda ids: steps.poll_jobs(runtime, ids, _send_finalize))
 
 
 @app.task(name=TASKS["finalize"], **_RETRY)
 def finalize(job_ids: list[str]) -> None:
-    """Stores each finished job's result and ends the job."""
-    _each_timed("finalize", job_ids, lambda job_id: steps.finalize_job(runtime, job_id))
+    """Stores each finished job's result and ends the job, the message's jobs together."""
+    _together_timed("finalize", job_ids, lambda ids: finalizing.finalize_jobs(runtime, ids))
 
 
 @app.task(name=TASKS["cancel"], **_RETRY)

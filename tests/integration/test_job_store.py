@@ -94,19 +94,20 @@ def test_claiming_due_jobs_hands_each_out_once_and_leases_it(store, clock):
 
 def test_a_step_lease_excludes_a_second_worker_until_it_expires(store, clock):
     [job_id] = store.create_many([record("a")], due_in=0)
-    assert store.claim(job_id, "submit", ("queued", "submitting"), 30) == "fresh"
-    assert store.claim(job_id, "submit", ("queued", "submitting"), 30) == "busy"
+    assert store.claim_lease(job_id, "submit", ("queued", "submitting"), 30)[0] == "fresh"
+    assert store.claim_lease(job_id, "submit", ("queued", "submitting"), 30)[0] == "busy"
     store.transition(job_id, ["queued"], "submitting")
     clock.now += 31
-    assert store.claim(job_id, "submit", ("queued", "submitting"), 30) == "resume"
+    assert store.claim_lease(job_id, "submit", ("queued", "submitting"), 30)[0] == "resume"
     store.transition(job_id, ["submitting"], "running")
-    assert store.claim(job_id, "submit", ("queued", "submitting"), 30) == "running"
+    assert store.claim_lease(job_id, "submit", ("queued", "submitting"), 30)[0] == "running"
 
 
 def test_a_claim_can_require_a_field(store):
     [job_id] = store.create_many([record("a")], due_in=0)
     store.transition(job_id, ["queued"], "running")
-    assert store.claim(job_id, "finalize", ("running",), 30, require="remote_done") == "not_ready"
+    claim, _ = store.claim_lease(job_id, "finalize", ("running",), 30, require="remote_done")
+    assert claim == "not_ready"
 
 
 def test_cancel_flags_never_create_stub_records(store):
