@@ -25,17 +25,26 @@ from pathlib import Path
 from typing import Any
 
 from bench.chaos_jobs import make_jobs, planned_duration
-from bench.measure import MB, cpu_seconds, do_credential, redis_used_bytes, request_figures
+from bench.measure import (
+    MB,
+    cpu_seconds,
+    do_credential,
+    percentile,
+    redis_used_bytes,
+    request_figures,
+)
 from bench.runs import PROVIDER, Run, figures, measure
 from bench.systems import JobfleetSystem
 from devtools.localfleet import EmulatorCredentials
 from emulator.control import EmulatorControl, start_emulator
 from emulator.settings import DurationSpec
+from emulator.stats import max_in_any_window
 
 SPREAD_S = 60  # the jobs end within this long of each other
 SECONDS_PER_JOB = 0.006  # room to create every job remotely before the first one can end
 MIN_WAIT_S = 45
 RSS_POINTS = 12  # RSS over time: this many evenly spaced samples in the table
+PEAK_WINDOW_S = 10.0  # "per second at peak": the busiest window of this width, averaged
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -76,6 +85,7 @@ class Window:
     remote_at_open: int = 0
     requests: list[dict[str, int]] = field(default_factory=list)  # at open, at close
     cpu: list[float] = field(default_factory=list)
+    cpu_at_end: float | None = None  # after the last job ended: the ending phase's CPU
     redis_bytes: int = 0
 
     def watch(self, run: Run, remote: int) -> None:
@@ -96,9 +106,33 @@ class Window:
         self.requests.append(request_figures(stats, self.credential))
         self.cpu.append(cpu_seconds(self.pids))
 
+    def ending(self, run: Run) -> dict[str, Any]:
+        """While the jobs end: the most that ended remotely, and the most our records made
+        terminal, in any :data:`PEAK_WINDOW_S`; worker CPU from the window's close to the
+        last terminal record, per job (sweeps included, finalize the bulk of it)."""
+        ended = [r["finished_at"] for r in run.remote.values() if r and r["finished_at"]]
+        final = [o.terminal_at for o in run.outcomes if o.terminal_at is not None]
+        cpu = None
+        if self.cpu and self.cpu_at_end is not None and len(self.cpu) == 2:
+            cpu = round((self.cpu_at_end - self.cpu[1]) * 1000 / max(len(final), 1), 2)
+        seen, waited = [], []  # detection split: ended → seen by a sweep → terminal
+        for out in run.outcomes:
+            record = run.remote.get(out.remote_id) if out.remote_id else None
+            if out.seen_at and out.terminal_at and record and record["finished_at"]:
+                seen.append(out.seen_at - record["finished_at"])
+                waited.append(out.terminal_at - out.seen_at)
+        return {
+            "seen_p95_s": _round(percentile(seen, 95)),
+            "seen_to_terminal_p95_s": _round(percentile(waited, 95)),
+            "ended_per_s_peak": round(max_in_any_window(ended, PEAK_WINDOW_S) / PEAK_WINDOW_S, 1),
+            "finalized_per_s_peak": round(
+                max_in_any_window(final, PEAK_WINDOW_S) / PEAK_WINDOW_S, 1),
+            "worker_cpu_ms_per_finalized_job": cpu,
+        }
+
     def figures(self, run: Run) -> dict[str, Any]:
         if self.opened is None or self.closed is None:
-            return {"waiting_window_s": None}
+            return {"waiting_window_s": None, **self.ending(run)}
         span = self.closed - self.opened
         first, last = self.requests
         return {
@@ -110,6 +144,7 @@ class Window:
             "worker_cpu_s_per_s_waiting": round((self.cpu[1] - self.cpu[0]) / span, 3),
             # every job's record exists (queued or remote) and none has ended: all in flight
             "redis_bytes_per_job": round((self.redis_bytes - run.base_redis_bytes) / run.jobs),
+            **self.ending(run),
         }
 
 
@@ -160,6 +195,7 @@ def run_scale(jobs: list[dict], args: argparse.Namespace, spec: str,
         print(f"bench.scale: {len(jobs)} jobs, run times {spec}", file=sys.stderr)
         run = measure(system, jobs, emulator.control, timeout_s,
                       sample_every_s=args.sample_every, during=during)
+        window.cpu_at_end = cpu_seconds(window.pids)
     finally:
         system.close()
         emulator.stop()
@@ -206,6 +242,12 @@ def render(summary: dict[str, Any]) -> None:
         ("waiting window measured (s)", summary.get("waiting_window_s"), ""),
         ("detection delay p50 / p95 / max (s)", f"{summary['detection_p50_s']} / "
          f"{summary['detection_p95_s']} / {summary['detection_max_s']}", "p95 ≤ 10"),
+        ("  of which: ended → seen ended, p95 (s)", summary.get("seen_p95_s"), ""),
+        ("  of which: seen ended → terminal, p95 (s)", summary.get("seen_to_terminal_p95_s"), ""),
+        ("jobs ending remotely per s at peak (10 s)", summary.get("ended_per_s_peak"), ""),
+        ("jobs finalized per s at peak (10 s)", summary.get("finalized_per_s_peak"), ""),
+        ("worker CPU per finalized job while ending (ms)",
+         summary.get("worker_cpu_ms_per_finalized_job"), ""),
         ("jobs terminal", summary["terminal"], f"= {summary['jobs']}"),
         ("not as the emulator decided / not terminal",
          f"{summary['wrong_state']} / {summary['not_terminal']}", "0 / 0"),
@@ -220,6 +262,10 @@ def render(summary: dict[str, Any]) -> None:
 
 def _stop_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(143)  # unwinds through the cleanup: no process is left behind
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ class Outcome:
     remote_id: str | None
     state: str | None  # succeeded | failed | cancelled | None while not terminal
     terminal_at: float | None  # epoch seconds our record became terminal
+    seen_at: float | None = None  # epoch seconds we saw the remote job ended (jobfleet only)
 
 
 @dataclass
@@ -134,7 +135,7 @@ class JobfleetSystem(System):
             for job in store.get_many(ids):
                 at = job.times.get(job.state) if job.terminal else None
                 out.append(Outcome(job.key, job.remote_id, job.state if job.terminal else None,
-                                   at))
+                                   at, job.seen_ended_at))
         return out
 
     def close(self) -> None:
