@@ -21,7 +21,6 @@ from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from tenacity.stop import stop_base
 from tenacity.wait import wait_base, wait_exponential_jitter
@@ -43,12 +42,11 @@ from worker.providers.http_errors import (
     safe_url,
     transport_error,
 )
+from worker.providers.session import DEFAULT_POOL_SIZE, make_session
 from worker.telemetry import recorder, status_class
 
 log = logging.getLogger(__name__)
 
-DEFAULT_POOL_SIZE = 10  # requests' own default; a worker passes its thread count instead
-HOST_POOLS = 4  # hosts one process talks to: each platform's API plus its file storage
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRY_AFTER_CAP_S = 5.0  # a longer server hint is the task layer's to honour, not a thread's
 SLEEP_BUDGET_S = 5.0  # total sleeping per request: past this the step is handed back
@@ -58,21 +56,6 @@ BACKOFF_JITTER_S = 0.5  # spreads threads that failed at the same moment
 RESPONSES = "jobfleet_platform_responses_total"  # counted per attempt, for /metrics
 MAX_REDIRECTS = 5  # hops followed by hand; a longer chain is a platform bug
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-
-
-def make_session(pool_size: int = DEFAULT_POOL_SIZE) -> requests.Session:
-    """One pooled session per worker process; ``pool_size`` is the number of threads sharing it.
-
-    The session carries no headers: each :class:`HttpClient` adds its own auth per request,
-    so one session can serve every provider and unauthenticated presigned-URL calls.
-    """
-    if pool_size < 1:
-        raise ValueError("pool_size must be at least 1")
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=HOST_POOLS, pool_maxsize=pool_size, max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
 
 
 def _origin(url: str) -> tuple[str, str]:

@@ -47,9 +47,11 @@ class ResultStore:
         path = "/".join([self.root.rstrip("/"), *parts])
         try:
             if self.local:  # a rename makes the write atomic; S3 puts are already
+                os.makedirs(os.path.dirname(path), exist_ok=True)
                 tmp = f"{path}.tmp-{secrets.token_hex(4)}"
-                self.fs.pipe_file(tmp, data)
-                self.fs.mv(tmp, path)
+                with open(tmp, "wb") as file:
+                    file.write(data)
+                os.replace(tmp, path)
             else:
                 self.fs.pipe_file(path, data)
         except OSError as exc:
