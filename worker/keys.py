@@ -20,7 +20,8 @@ with :data:`PREFIX`. Layout (single-node Redis)::
     jf:sweep:{credential}       string which worker process sweeps the credential (a lease)
     jf:find:{credential}:...    the shared search for lost creates (worker.providers.shared_find):
                                        ``:{scope}:lock`` string, ``:{scope}:waiting`` zset,
-                                       ``:{scope}:walked`` string, ``:marks`` and ``:seen`` hashes
+                                       ``:{scope}:walked`` string, ``:marks``, ``:seen`` and
+                                       ``:asked`` hashes
 
 ``{credential}`` is ``provider:fingerprint`` (:mod:`worker.credentials`): every part of
 the credential, secret included, so a corrected credential is a different key.

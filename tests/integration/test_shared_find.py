@@ -24,6 +24,8 @@ from emulator.control import EmulatorControl, start_emulator
 from tests.fixtures.emulator import FIXTURE_ARGS
 from tests.fixtures.providers import Planned
 from worker import keys
+from worker.credentials import fingerprint
+from worker.errors import Throttled
 from worker.providers import shared_find
 from worker.providers.base import JobSpec, Provider
 from worker.providers.matching import SearchInconclusive
@@ -64,10 +66,13 @@ def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(openprotein, "LIST_PAGE_SIZE", PAGE)
 
 
+def moderately_settings(control: EmulatorControl) -> ModeratelySettings:
+    return ModeratelySettings(base_url=control.base_url("moderately"),
+                              api_key="md-burst-key-0123456789", team_id="team-burst")
+
+
 def moderately_provider(control: EmulatorControl, redis_client) -> Provider:
-    settings = ModeratelySettings(base_url=control.base_url("moderately"),
-                                  api_key="md-burst-key-0123456789", team_id="team-burst")
-    return MODERATELY.make(settings, timeout_s=10.0, redis=redis_client)
+    return MODERATELY.make(moderately_settings(control), timeout_s=10.0, redis=redis_client)
 
 
 def openprotein_provider(control: EmulatorControl, redis_client) -> Provider:
@@ -181,10 +186,17 @@ def test_workers_searching_at_once_each_find_their_own(emulator, redis_client, p
                           redis_client)
     answers: dict[str, str | None] = {}
     errors: list[BaseException] = []
+    waits: list[Throttled] = []
 
     def search(provider: Provider, job_id: str) -> None:
         try:
-            found = provider.find(searched(job_id, started))
+            while True:  # a walk under way elsewhere: asked again later, as the fleet does
+                try:
+                    found = provider.find(searched(job_id, started))
+                    break
+                except Throttled as exc:
+                    waits.append(exc)
+                    time.sleep(exc.retry_after or 0.1)
             answers[job_id] = None if found is None else found.remote_id
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
@@ -197,6 +209,7 @@ def test_workers_searching_at_once_each_find_their_own(emulator, redis_client, p
         thread.join()
     assert errors == []
     assert answers == lost
+    assert all(isinstance(wait, shared_find.WalkUnderWay) for wait in waits)
 
 
 def test_a_walk_past_its_bound_fails_the_search_and_creates_nothing(
@@ -213,3 +226,20 @@ def test_a_walk_past_its_bound_fails_the_search_and_creates_nothing(
         f"moderately: searched for the job a lost create may have made and stopped: more than "
         f"{BURST // PAGE - 1} pages of recent jobs; not created again, to never run the job twice")
     assert emulator.provider_stats("moderately")["executions_created"] == BURST
+
+
+def test_a_search_while_another_process_walks_is_asked_again_then_answered(
+    emulator, redis_client
+):
+    provider = moderately_provider(emulator, redis_client)
+    lost, started = burst(provider, "pipeline", redis_client)
+    job_id, remote_id = next(iter(lost.items()))
+    credential = fingerprint("moderately", moderately_settings(emulator))
+    lock = f"{keys.find_prefix(credential)}pipeline:pcv_burst:lock"
+    redis_client.set(lock, "another process")
+    with pytest.raises(shared_find.WalkUnderWay) as caught:
+        provider.find(searched(job_id, started))
+    assert caught.value.retry_after >= shared_find.WAIT_S  # no error counted, asked later
+    assert "GET /pipeline-executions" not in requests(emulator, "moderately")
+    redis_client.delete(lock)  # that walk ended without recording anything
+    assert provider.find(searched(job_id, started)).remote_id == remote_id

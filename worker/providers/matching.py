@@ -252,7 +252,8 @@ class PayloadSearch(Provider):
                      taken: Callable[[str], bool]) -> Submission | None:
         """The shared search's answer, read and compared in full before it is adopted."""
         remote_id = self.shared.settle(
-            job.job_id, scope, since, lambda start, budget: self.scope_jobs(scope, start, budget),
+            job.job_id, repr(job.create_started), scope, since,
+            lambda start, budget: self.scope_jobs(scope, start, budget),
             lambda candidate, budget: self.row_marker(scope, candidate, budget))
         if remote_id is None:
             return None

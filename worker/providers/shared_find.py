@@ -8,7 +8,8 @@ carries our job id in a field we can read back (a **marker**: Moderately's summa
 seed name of an OpenProtein MSA), the fleet searches once per platform credential and
 **scope** (one list the remote job must be in: a configuration version, a job type) instead:
 
-* a waiting search registers its window (``:{scope}:waiting``, refreshed while it waits);
+* a search notes when it first asked and its window (``:asked``), and waits in
+  ``:{scope}:waiting`` (refreshed each time it asks);
 * whoever takes the scope's lock (``:{scope}:lock``, renewed page by page, so a dead
   walker frees it within :data:`LOCK_S`) walks the list once, from the oldest waiting
   window's start, and records every marker it reads in ``:marks`` (our job id → the
@@ -16,8 +17,9 @@ seed name of an OpenProtein MSA), the fleet searches once per platform credentia
   started, from when, which rows it could not read);
 * a search answers from ``:marks`` as soon as its marker appears; it answers "none" only
   from a walk that started after the search began (so after the create had settled) and
-  reached back past the search's window with no unreadable row in it. Otherwise it waits
-  for, or makes, the next walk.
+  reached back past the search's window with no unreadable row in it. Otherwise it makes
+  the next walk, or, while another process walks, raises :class:`WalkUnderWay`: its step
+  is asked again shortly, costing no error and holding no worker thread.
 
 Rows a walk need not read: those already tracked by the job whose record holds them (the
 create's answer arrived). A row registered to a job whose record does not hold it (a worker
@@ -41,7 +43,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from worker import keys
-from worker.errors import TransientError
+from worker.errors import Throttled, TransientError
 from worker.providers.matching import Candidate, SearchBudget, SearchInconclusive
 
 log = logging.getLogger("jobfleet.find")
@@ -51,13 +53,22 @@ Marker = Callable[[Candidate, SearchBudget], "str | None"]  # our job id, None, 
 Walk = Callable[[float, SearchBudget], Iterable[Candidate]]  # the scope's rows since a time
 
 LOCK_S = 15.0  # a walker that died frees the scope within this
-WAIT_S = 0.25  # how often a waiting search looks again
+WAIT_S = 1.0  # shortest wait of a search for a walk under way
+MAX_PAUSE_S = 10.0  # longest
 WAITING_S = 120.0  # a waiting search not refreshed for this long no longer widens walks
 KEEP_S = 3600.0  # markers, read rows and the last walk are kept this long
 WALK_MAX_PAGES = 1_000  # 100,000 rows at 100 a page; past it the walk is inconclusive
 WALK_BUDGET_S = 300.0  # one walk's wall time; the searching jobs' leases are heartbeated
-WAIT_LIMIT_S = 2 * WALK_BUDGET_S + LOCK_S  # then the step is tried again later
+WAIT_LIMIT_S = 2 * WALK_BUDGET_S + LOCK_S  # a search unanswered this long starts afresh
 CHUNK = 100  # rows looked up in Redis at once
+
+
+class WalkUnderWay(Throttled):
+    """Another process is walking the list this search waits on: ask again shortly.
+
+    A ``Throttled``, so the step is rescheduled without counting an error and no thread
+    waits; the search keeps its place in the queue and the time it first asked.
+    """
 
 
 @dataclass(frozen=True)
@@ -68,6 +79,7 @@ class Walked:
     since: float
     unread: tuple[tuple[str, float], ...] = ()  # rows whose marker could not be read
     failed: str | None = None  # the walk ran past its bounds: why
+    took: float = 0.0  # seconds the walk lasted
 
     def covers(self, since: float, ready_at: float) -> bool:
         """Whether this walk answers a search of the window from ``since`` that began at
@@ -83,33 +95,41 @@ class SharedFind:
     """The shared search of one platform credential (see the module docstring)."""
 
     def __init__(self, redis: Any, credential: str, provider: str,
-                 clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 clock: Callable[[], float] = time.time) -> None:
         self.redis = redis
         self.provider = provider
         self.clock = clock
-        self.sleep = sleep
         self._prefix = keys.find_prefix(credential)
         self._marks = f"{self._prefix}marks"
         self._seen = f"{self._prefix}seen"
+        self._asked = f"{self._prefix}asked"
 
-    def settle(self, job_id: str, scope: str, since: float, walk: Walk,
+    def settle(self, job_id: str, attempt: str, scope: str, since: float, walk: Walk,
                marker: Marker) -> str | None:
         """The remote job marked with ``job_id`` in ``scope``; None when a walk that began
-        after this call and reached back to ``since`` showed none.
+        after this search first asked and reached back to ``since`` showed none.
 
+        ``attempt`` names the create searched for (its start): the search's start and window
+        are those of its first ask, however often the step is asked again.
+
+        Walks the scope itself when no one else is. While another process walks it, raises
+        :class:`WalkUnderWay` (a ``Throttled``: the step is asked again shortly, costing no
+        error and holding no thread); the search keeps its place and its start meanwhile.
         Raises ``SearchInconclusive`` when the walk that would answer ran past its bounds or
-        could not read a row of the window twice, and ``TransientError`` when no walk
-        answered within :data:`WAIT_LIMIT_S` (the step is tried again later).
+        twice could not read a row of the window, and ``TransientError`` when no walk
+        answered within :data:`WAIT_LIMIT_S` (the step is tried again later, afresh).
         """
-        ready_at = self.clock()
-        give_up = ready_at + WAIT_LIMIT_S
-        member = json.dumps([job_id, since])
-        waiting = self._key(scope, "waiting")
-        doubted = 0
+        search = json.dumps([job_id, attempt])
+        now = self.clock()
+        self.redis.hsetnx(self._asked, search, json.dumps([now, 0, since]))
+        self.redis.expire(self._asked, int(KEEP_S))
+        asked = self.redis.hget(self._asked, search)
+        ready_at, doubted, since = json.loads(asked) if asked else (now, 0, since)
+        member = json.dumps([job_id, attempt, since])
+        self.redis.zadd(self._key(scope, "waiting"), {member: now})
+        answered = True
         try:
-            while True:
-                self.redis.zadd(waiting, {member: self.clock()})
+            for _ in range(2):  # look; walk if no one is; look again
                 found = self.redis.hget(self._marks, job_id)
                 if found:
                     return found
@@ -120,21 +140,35 @@ class SharedFind:
                     doubts = walked.doubts(since)
                     if not doubts:
                         return None
-                    doubted += 1
-                    if doubted >= 2:
+                    if doubted >= 1:
                         raise SearchInconclusive(
                             f"remote job(s) {', '.join(doubts[:3])} may be the one a lost "
                             "create made, but their inputs could not be read back; not "
                             "created again, to never run the job twice", provider=self.provider)
-                    ready_at = walked.started + 1e-6  # the next walk may read them
-                if self.clock() > give_up:
+                    ready_at, doubted = walked.started + 1e-6, doubted + 1  # a later walk
+                    self.redis.hset(self._asked, search, json.dumps([ready_at, doubted, since]))
+                if self.clock() > ready_at + WAIT_LIMIT_S:
                     raise TransientError("the shared search for a lost create found no "
                                          "answer in time; searching again later",
                                          provider=self.provider)
                 if not self._walk_if_free(scope, walk, marker):
-                    self.sleep(WAIT_S)
+                    answered = False
+                    raise WalkUnderWay(
+                        f"a shared search of {scope} is under way; asking again shortly",
+                        retry_after=self._pause(walked), provider=self.provider)
+            answered = False
+            raise WalkUnderWay(f"a shared search of {scope} answered others first; asking "
+                               "again", retry_after=WAIT_S, provider=self.provider)
         finally:
-            self.redis.zrem(waiting, member)
+            if answered:
+                self.redis.zrem(self._key(scope, "waiting"), member)
+                self.redis.hdel(self._asked, search)
+
+    @staticmethod
+    def _pause(walked: Walked | None) -> float:
+        """How long a search waits for a walk under way: half the last walk's length."""
+        last = walked.took if walked is not None else 0.0
+        return min(max(last / 2, WAIT_S), MAX_PAUSE_S)
 
     def last_walk(self, scope: str) -> Walked | None:
         raw = self.redis.get(self._key(scope, "walked"))
@@ -142,7 +176,8 @@ class SharedFind:
             return None
         data = json.loads(raw)
         unread = tuple((str(rid), float(at)) for rid, at in data.get("unread", []))
-        return Walked(data["started"], data["since"], unread, data.get("failed"))
+        return Walked(data["started"], data["since"], unread, data.get("failed"),
+                      data.get("took", 0.0))
 
     def _walk_if_free(self, scope: str, walk: Walk, marker: Marker) -> bool:
         """Walks the scope when no one else is; False when another process holds it."""
@@ -179,7 +214,8 @@ class SharedFind:
                         marks[mark] = candidate
         except SearchInconclusive as exc:
             log.warning("%s: shared search of %s stopped: %s", self.provider, scope, exc)
-            self._record(scope, {"started": started, "since": since, "failed": exc.message})
+            self._record(scope, {"started": started, "since": since, "failed": exc.message,
+                                 "took": self.clock() - started})
             return
         if marks:
             pipe = self.redis.pipeline(transaction=False)
@@ -190,7 +226,8 @@ class SharedFind:
         log.info("%s: shared search of %s read %d rows since %.0f s before it began: "
                  "%d marked, %d unreadable", self.provider, scope, rows, started - since,
                  len(marks), len(unread))
-        self._record(scope, {"started": started, "since": since, "unread": unread})
+        self._record(scope, {"started": started, "since": since, "unread": unread,
+                             "took": self.clock() - started})
 
     def _record(self, scope: str, walked: dict[str, Any]) -> None:
         self.redis.set(self._key(scope, "walked"), json.dumps(walked), px=int(KEEP_S * 1000))
@@ -199,7 +236,7 @@ class SharedFind:
         """The earliest window start among the searches waiting on this scope."""
         waiting = self._key(scope, "waiting")
         self.redis.zremrangebyscore(waiting, "-inf", now - WAITING_S)
-        starts = [json.loads(member)[1] for member in self.redis.zrange(waiting, 0, -1)]
+        starts = [json.loads(member)[2] for member in self.redis.zrange(waiting, 0, -1)]
         return min(starts, default=now)
 
     def _markers(self, chunk: list[Candidate], marker: Marker,
