@@ -34,9 +34,9 @@ POLL_FACTOR = 1.5  # growth per check: a 1 h job costs ~20 checks, not 720
 POLL_CAP_S = 60.0  # completion noticed within a minute even for long jobs
 POLL_JITTER = 0.1  # ±10 %: spreads a batch submitted together
 BURST = 10  # requests a credential may send at once above its steady rate
-# Creates per second per credential, fleet-wide, unless set: about the pace of a hand-written
-# Celery app of 32 threads creating on one platform, so a batch never hits the platform harder
-# than that pattern would, while 100,000 jobs still all exist within six minutes. 0 = unpaced.
+# Creates per second per credential, fleet-wide, unless set: between the average pace and the
+# busiest second of a hand-written Celery app of 32 threads creating on one platform (README,
+# "Fleet-wide limits"); 100,000 jobs then all exist within six minutes. 0 = unpaced.
 CREATE_RPS = 300.0
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 API_MAX_BODY_BYTES = 16 * 1024 * 1024  # an HTTP-enqueued batch: ~50,000 typical job lines
