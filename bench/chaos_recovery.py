@@ -39,6 +39,7 @@ from worker.record import STEPS
 
 POLL_S = 0.5
 IN_FLIGHT_SLACK_S = 1.0  # a claim pushes the due time a whole lease past next_poll
+WORST_KEPT = 12  # jobs per disruption kept as evidence in the result file
 FIELDS = ("state", "lease_until", "next_poll", "polls", "errors", "remote_done")
 
 
@@ -50,6 +51,7 @@ class Watch:
     at: float  # monotonic
     offset_s: float
     before: dict[str, Snapshot]
+    epoch: float = 0.0  # wall-clock time of the snapshot (due times are wall-clock)
     recovered: dict[str, float] = field(default_factory=dict)  # job id → seconds after `at`
     progressed: dict[str, float] = field(default_factory=dict)  # job id → seconds after `at`
     unrecovered: list[str] = field(default_factory=list)
@@ -62,17 +64,31 @@ class Watch:
             "median_s": round(statistics.median(times), 2) if times else 0.0,
             "max_stall_s": round(max(stalls), 2) if stalls else 0.0,
             "unrecovered": len(self.unrecovered),
-            "slowest": self._slowest(),
+            "slowest": self._slowest(self.progressed, "stall_s"),
+            "slowest_recovery": self._slowest(self.recovered, "recovery_s"),
+            "worst": [self._evidence(job_id) for job_id in sorted(
+                self.before, key=lambda j: -max(self.recovered.get(j, 0.0),
+                                                self.progressed.get(j, 0.0)))[:WORST_KEPT]],
         }
 
-    def _slowest(self) -> dict[str, object] | None:
-        """The job that took longest to run its step again, and where it was: evidence."""
-        if not self.progressed:
-            return None
-        job_id = max(self.progressed, key=self.progressed.get)
+    def _evidence(self, job_id: str) -> dict[str, object]:
         snap = self.before[job_id]
-        return {"job": job_id, "stall_s": round(self.progressed[job_id], 2),
+        return {"job": job_id, "recovery_s": round(self.recovered.get(job_id, 0.0), 2),
+                "stall_s": round(self.progressed.get(job_id, 0.0), 2), "state": snap.state,
+                "due_step": snap.step,
+                "due_in_s": None if snap.due is None else round(snap.due - self.epoch, 2),
+                "leased": snap.lease_until is not None}
+
+    def _slowest(self, times: dict[str, float], name: str) -> dict[str, object] | None:
+        """The job that took longest (to move, or to run its step again), and where it was
+        at the disruption: evidence for the report."""
+        if not times:
+            return None
+        job_id = max(times, key=times.get)
+        snap = self.before[job_id]
+        return {"job": job_id, name: round(times[job_id], 2),
                 "state": snap.state, "due_step": snap.step,
+                "due_in_s": None if snap.due is None else round(snap.due - self.epoch, 2),
                 "leased": snap.lease_until is not None}
 
 
@@ -113,13 +129,13 @@ class RecoveryTracker(threading.Thread):
 
     def disrupt(self, kind: str, offset_s: float, action: Callable[[], object]) -> object:
         """Snapshots the mid-step jobs, then runs ``action`` (the kill or restart)."""
-        at = time.monotonic()
+        at, epoch = time.monotonic(), time.time()
         try:
-            before = self._mid_step(time.time())
+            before = self._mid_step(epoch)
         except redis.RedisError:
             before = {}  # Redis already down: nothing can be read, nothing is claimed
         with self.lock:
-            self.watches.append(Watch(kind, at, offset_s, before))
+            self.watches.append(Watch(kind, at, offset_s, before, epoch=epoch))
         return action()
 
     def run(self) -> None:

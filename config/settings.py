@@ -19,6 +19,9 @@ DEFAULT_REDIS_URL = "redis://localhost:6379/0"  # the conventional local Redis
 DEFAULT_RESULTS_URL = "jobfleet-results"  # a local folder, relative to the working directory
 LEASE_S = 15.0  # a started step's lease, kept by heartbeat: a dead worker's steps return so soon
 PICKUP_S = 10.0  # a dispatched message no worker has started by then is dispatched again
+# (the floor: the window widens while the queue is slow, see worker.pickup)
+PICKUP_MAX_S = 120.0  # the widest the pickup window grows however slow the queue: a dead
+# worker's unstarted work is never stranded longer
 DISPATCH_INTERVAL_S = 0.5  # how often due work is looked for: completion seen in seconds
 DISPATCH_BATCH = 500  # due jobs claimed per dispatcher round trip
 CHUNK_SIZE = 20  # job ids per Celery message: fewer messages, still spread over workers
@@ -54,6 +57,7 @@ class FleetSettings(BaseSettings):
     results_url: str = DEFAULT_RESULTS_URL  # a folder, or a URL such as s3://bucket/prefix
     lease_s: float = Field(LEASE_S, gt=0)
     pickup_s: float = Field(PICKUP_S, gt=0)
+    pickup_max_s: float = Field(PICKUP_MAX_S, gt=0)
     dispatch_interval_s: float = Field(DISPATCH_INTERVAL_S, gt=0)
     dispatch_batch: int = Field(DISPATCH_BATCH, gt=0)
     chunk_size: int = Field(CHUNK_SIZE, gt=0)

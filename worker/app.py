@@ -9,6 +9,7 @@ lets exactly one in the fleet sweep each credential (see :mod:`worker.sweep`).
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import Celery, signals
 
@@ -16,7 +17,9 @@ from config.celery import QUEUES, TASKS, celery_config
 from config.settings import fleet_settings, limit_settings
 from worker import broker
 from worker.dispatcher import Dispatcher, DispatcherThread
+from worker.pickup import PickupWindow
 from worker.providers import provider_names
+from worker.record import STEPS
 from worker.runtime import runtime
 from worker.sweep import Sweeper, SweepThread
 from worker.telemetry import recorder
@@ -36,19 +39,23 @@ _sweepers: list[SweepThread] = []
 
 
 def send_step(step: str, job_ids: list[str]) -> None:
-    """Sends one message carrying ``job_ids`` to the task of ``step``."""
-    app.send_task(TASKS[step], args=[job_ids], queue=QUEUES[step])
+    """Sends one message carrying ``job_ids`` to the task of ``step``, and when it was sent
+    (the worker that starts it measures the queue's wait: see :mod:`worker.pickup`)."""
+    app.send_task(TASKS[step], args=[job_ids], kwargs={"sent_at": round(time.time(), 3)},
+                  queue=QUEUES[step])
 
 
 def _make_dispatcher() -> Dispatcher:
     settings = runtime.settings
+    window = PickupWindow(runtime.redis, STEPS, floor_s=settings.pickup_s,
+                          cap_s=settings.pickup_max_s)  # see worker.pickup
     return Dispatcher(
         runtime.store,
         PROVIDERS,
         send_step,
         lambda step: runtime.redis.llen(QUEUES[step]),
         runtime.in_flight.room,
-        lease_s=settings.pickup_s,  # unstarted messages come back this soon; see heartbeat
+        pickup=window,
         batch=settings.dispatch_batch,
         chunk=settings.chunk_size,
         high_water=settings.queue_high_water,

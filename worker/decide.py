@@ -9,7 +9,6 @@ draw, for tests.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 from worker.backoff import PollPolicy
@@ -44,7 +43,6 @@ from worker.providers.base import (
     RemoteState,
     RemoteStatus,
     Submission,
-    Unknown,
 )
 from worker.record import Job
 
@@ -61,7 +59,8 @@ class Policy:
     max_step_errors: int  # consecutive failed attempts of one step before the job fails
     at_limit_retry_s: float = AT_LIMIT_RETRY_S
     create_settle_s: float = 0.0  # an unanswered create may still be processed this long after
-    # it was sent (a request queued at the platform): its search waits, or misses it
+    # it was sent (a request queued at the platform): a search before then that finds
+    # nothing is repeated then, never followed by a create
     swept: frozenset[str] = frozenset()  # platforms whose running jobs status sweeps cover
     sweep_fallback_s: float = 120.0  # their own status request: only after this long unseen
 
@@ -126,15 +125,15 @@ def before_create(job: Job, *, resumed: bool, searched: bool, can_find: bool,
     """Whether to search for a remote job an earlier attempt may have made, before creating.
 
     ``create_started`` stays on the record while a create's outcome is unknown. Then, if the
-    platform can be searched we search — once ``settle_s`` has passed since that create was
-    sent, since a search before the platform processed it would miss it and create a second
-    job; if it cannot be searched, the job fails rather than risk a second remote job.
+    platform can be searched we search at once: a create whose answer was lost (a dropped
+    connection, a Redis restart before the answer was written) is usually there already.
+    If that search finds nothing before ``settle_s`` has passed since the create was sent,
+    the platform may still be processing it (a request we stopped waiting for), so nothing
+    is created yet: the job searches once more when the settle time is reached, and only a
+    search after it that finds nothing leads to a create. If the platform cannot be
+    searched, the job fails rather than risk a second remote job.
     """
     if not searched and (resumed or job.create_started):
-        settled = (job.create_started or 0.0) + settle_s
-        if can_find and settle_s > 0 and now < settled:
-            return Reschedule("submit", settled, {"lease_until": None},
-                              note="an earlier create may still be processed; searching then")
         if can_find:
             return Search()
         if job.create_started:
@@ -142,6 +141,11 @@ def before_create(job: Job, *, resumed: bool, searched: bool, can_find: bool,
                         f"{job.provider}: an earlier create request may have succeeded and "
                         "the platform cannot be searched for it; not retried, to never run "
                         "the job twice")
+    settled = (job.create_started or 0.0) + settle_s
+    if searched and job.create_started and settle_s > 0 and now < settled:
+        return Reschedule("submit", settled, {"lease_until": None},
+                          note="not found yet; an earlier create may still be processed: "
+                               "searching again then")
     if cancel_requested:
         return Cancel(("submitting",))
     return Create()
@@ -157,7 +161,8 @@ def after_create(job: Job, outcome: CreateOutcome, policy: Policy, now: float,
     """What the create's answer means: track the remote job, or fail / retry the step.
 
     A refusal created nothing, so the next attempt need not search (``create_started``
-    is cleared); an unknown outcome keeps it, so the next attempt searches first.
+    is cleared); an unknown outcome keeps it, so the next attempt searches first, and
+    creates only after the settle time (see :func:`before_create`).
     """
     if isinstance(outcome, Created):
         return track(job, outcome.submission, policy, now, rand)
@@ -165,11 +170,7 @@ def after_create(job: Job, outcome: CreateOutcome, policy: Policy, now: float,
     if isinstance(exc, OverBudget):
         return Fail(exc.reason, exc.describe(), {"remote_id": exc.remote_id})
     cleared = {"create_started": None} if isinstance(outcome, Refused) else None
-    decision = step_error(job, "submit", exc, policy, now, rand, cleared)
-    if isinstance(outcome, Unknown) and isinstance(decision, Reschedule):
-        at = max(decision.at, now + policy.create_settle_s)  # see Policy.create_settle_s
-        decision = dataclasses.replace(decision, at=at)
-    return decision
+    return step_error(job, "submit", exc, policy, now, rand, cleared)
 
 
 def track(job: Job, sub: Submission, policy: Policy, now: float,

@@ -5,8 +5,10 @@ when their next step is due; no message exists for a waiting job, so 100,000 job
 cost 100,000 small set members, not 100,000 countdown messages in worker memory.
 
 Every worker process runs one dispatcher thread. Claiming is one atomic script that moves
-the claimed members' due time forward by the lease, so dispatchers never hand out the same
-job twice, and a message lost with a dying worker is sent again when its lease runs out.
+the claimed members' due time forward by the pickup window, so dispatchers never hand out
+the same job twice, and a message lost with a dying worker is sent again when the window
+runs out. The window is each step's own and follows the queue's measured wait
+(:mod:`worker.pickup`): an overloaded fleet does not send again what is merely queued.
 A step's queue that is already long gets nothing more until it drains (backpressure), which
 keeps every queued message young; a provider at its in-flight limit gets no submits.
 """
@@ -26,11 +28,13 @@ log = logging.getLogger("jobfleet.dispatcher")
 
 TIDY_MAX_S = 60.0  # expired batches leave the batch list within this (or the retention)
 
+SUBMIT_SHARE = 4  # a submit message carries a quarter of the chunk (see chunk_of)
 Send = Callable[[str, list[str]], None]  # (step, job ids) → one message
 
 
 class Dispatcher:
-    """Claims due jobs and sends them, ``chunk`` ids per message."""
+    """Claims due jobs and sends them, ``chunk`` ids per message, fewer per submit message
+    (:meth:`chunk_of`)."""
 
     def __init__(
         self,
@@ -40,7 +44,7 @@ class Dispatcher:
         queue_length: Callable[[str], int],
         submit_room: Callable[[str], int | None],
         *,
-        lease_s: float,
+        pickup: Callable[[str], float],
         batch: int,
         chunk: int,
         high_water: int,
@@ -50,7 +54,7 @@ class Dispatcher:
         self.send = send
         self.queue_length = queue_length
         self.submit_room = submit_room
-        self.lease_s = lease_s
+        self.pickup = pickup  # step → seconds a sent message may wait before being sent again
         self.batch = batch
         self.chunk = chunk
         self.high_water = high_water
@@ -82,6 +86,14 @@ class Dispatcher:
                 sent += count
         return sent
 
+    def chunk_of(self, step: str) -> int:
+        """Job ids per message of ``step``. Poll and finalize take a message's jobs together
+        (held together from the start), so their messages carry the whole chunk. Submit runs
+        its jobs one after another: the jobs behind the running one wait, are what a killed
+        worker strands until the pickup window ends, and their wait is what the window must
+        cover, so a submit message carries :data:`SUBMIT_SHARE` of the chunk."""
+        return max(1, self.chunk // SUBMIT_SHARE) if step == "submit" else self.chunk
+
     def _budget(self, step: str, provider: str) -> float:
         """Jobs of ``provider`` this round may dispatch for ``step``: its in-flight room."""
         allowed = self.submit_room(provider) if step == "submit" else None
@@ -93,10 +105,11 @@ class Dispatcher:
         and the provider's budget lasts; returns the room left and the jobs sent."""
         sent = 0
         while room > 0 and budgets[provider] > 0:
-            limit = int(min(self.batch, room * self.chunk, budgets[provider]))
-            ids = self.store.claim_due(step, provider, self.lease_s, limit)
-            for start in range(0, len(ids), self.chunk):
-                self.send(step, ids[start : start + self.chunk])
+            chunk = self.chunk_of(step)
+            limit = int(min(self.batch, room * chunk, budgets[provider]))
+            ids = self.store.claim_due(step, provider, self.pickup(step), limit)
+            for start in range(0, len(ids), chunk):
+                self.send(step, ids[start : start + chunk])
                 room -= 1
             budgets[provider] -= len(ids)
             sent += len(ids)

@@ -2,9 +2,14 @@
 
 Recovery is bounded by two short windows instead of one long step lease:
 
-* **pickup** (``JOBFLEET_PICKUP_S``): the dispatcher pushes a claimed job's due time only
-  this far. A message no worker has started by then (lost with a killed worker's prefetch,
-  or to a Redis restart) is simply dispatched again.
+* **pickup**: the dispatcher pushes a claimed job's due time only this far. A message no
+  worker has started by then (lost with a killed worker's prefetch, or to a Redis restart)
+  is simply dispatched again. The window adapts to the queue's measured wait
+  (:mod:`worker.pickup`): ``JOBFLEET_PICKUP_S`` while the queue is quick, up to twice the
+  longest recent wait (at most ``JOBFLEET_PICKUP_MAX_S``) while it is slow, so an
+  overloaded fleet never re-dispatches work that is merely queued. The waits are noted
+  here, as each job's step starts (its message carries its send time), and published by
+  this module's thread once per beat.
 * **heartbeat** (``JOBFLEET_LEASE_S``): when a message's step starts, its jobs' due times
   move to the end of a lease, and this module's thread moves them on every third of a lease
   while the step runs, so a long step (a slow search, a big upload) is never taken over
@@ -25,6 +30,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
+from worker.pickup import QueueWaits
 from worker.results.upload import LeaseFence
 from worker.store import JobStore
 
@@ -50,13 +56,17 @@ class Heartbeat:
         self._fences: dict[LeaseFence, float] = {}  # fence → when it was first held
         self._since: dict[tuple[str, str], float] = {}  # (step, id) → when it started
         self.max_hold_s = lease_s * MAX_HOLD_LEASES
+        self.waits = QueueWaits(clock)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
     @contextmanager
-    def running(self, step: str, job_ids: Iterable[str]) -> Iterator[None]:
-        """Marks a message's jobs started for the duration of the ``with`` block."""
+    def running(self, step: str, job_ids: Iterable[str],
+                sent_at: float | None = None) -> Iterator[None]:
+        """Marks a message's jobs started for the duration of the ``with`` block; ``sent_at``
+        (when the dispatcher sent the message) measures the queue's wait."""
         ids = list(job_ids)
+        self.waits.started(step, sent_at)
         with self._lock:
             for job_id in ids:
                 self._since[(step, job_id)] = self.clock()
@@ -81,7 +91,8 @@ class Heartbeat:
                 self._fences.pop(fence, None)
 
     def beat(self) -> None:
-        """One round: every started job's due time and every held fence, moved on."""
+        """One round: every started job's due time and every held fence, moved on, and the
+        queue waits measured since the last round published."""
         oldest = self.clock() - self.max_hold_s
         with self._lock:
             due = {step: [(job_id, score) for job_id, score in ids.items()
@@ -95,6 +106,7 @@ class Heartbeat:
             if not fence.keep():
                 with self._lock:
                     self._fences.pop(fence, None)
+        self.waits.publish(self.store.redis)
 
     def start(self) -> None:
         """Starts the beating thread (a worker process; in-process tests beat by hand)."""

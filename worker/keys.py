@@ -22,6 +22,8 @@ with :data:`PREFIX`. Layout (single-node Redis)::
                                        ``:{scope}:lock`` string, ``:{scope}:waiting`` zset,
                                        ``:{scope}:walked`` string, ``:marks``, ``:seen`` and
                                        ``:asked`` hashes
+    jf:pickup:{step}            hash   worker process → its longest recent queue wait
+                                       (the adaptive pickup window, worker.pickup)
 
 ``{credential}`` is ``provider:fingerprint`` (:mod:`worker.credentials`): every part of
 the credential, secret included, so a corrected credential is a different key.
@@ -62,6 +64,7 @@ REFUSALS = f"{PREFIX}refusals"
 METRICS = f"{PREFIX}metrics"
 BATCHES = f"{PREFIX}batches"
 COUNTS = f"{PREFIX}counts"
+PICKUP = f"{PREFIX}pickup:"
 ENDED_BUCKET_S = 10  # width of the ended-jobs-over-time buckets
 
 
@@ -126,3 +129,8 @@ def create_pace_key(credential: str) -> str:
 def token_prefix(provider: str) -> str:
     """Where a provider that logs in keeps its shared tokens (one key per identity)."""
     return f"{TOKEN}{provider}:"
+
+
+def pickup_key(step: str) -> str:
+    """The queue waits the worker processes measured for ``step`` (see worker.pickup)."""
+    return f"{PICKUP}{step}"

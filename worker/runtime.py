@@ -32,7 +32,8 @@ from worker.results.store import ResultStore
 from worker.store import JobStore, connect_redis
 from worker.sweep_policy import SweepPolicy
 
-CREATE_SETTLE_TIMEOUTS = 2  # an unanswered create is searched for two timeouts after it was sent
+CREATE_SETTLE_TIMEOUTS = 2  # an unanswered create is searched for at once, and searched again
+# (never created again) until two timeouts after it was sent: a slow platform may process it late
 HTTP_POOL_SIZE = 32  # at least the thread-pool concurrency we document
 AUTH_FAILURE_TTL_S = 30  # after a 401/403, other jobs fail at once instead of asking again
 

@@ -38,34 +38,39 @@ def _send_finalize(job_ids: list[str]) -> None:
     send_step("finalize", job_ids)
 
 
-def _each_timed(step: str, job_ids: Sequence[str], run: Callable[[str], object]) -> None:
+def _each_timed(step: str, job_ids: Sequence[str], run: Callable[[str], object],
+                sent_at: float | None) -> None:
     """Runs ``run`` for each job, observing each one's wall time for ``/metrics``.
 
     Each job is kept leased from the start of its own step (see :mod:`worker.heartbeat`);
     the jobs still waiting behind it in this message are not started, so a slow step does
     not hold them: past the pickup window another worker takes them, and this message
-    skips them when it gets there (their lease or state has moved on).
+    skips them when it gets there (their lease or state has moved on). Each job's start
+    also measures how long it waited since ``sent_at`` (see :mod:`worker.pickup`).
     """
     for job_id in job_ids:
         started = time.monotonic()
         try:
-            with runtime.heartbeat.running(step, [job_id]):
+            with runtime.heartbeat.running(step, [job_id], sent_at):
                 run(job_id)
         finally:
             recorder.observe(STEP_SECONDS, time.monotonic() - started, step=step)
 
 
 @app.task(name=TASKS["submit"], **_RETRY)
-def submit(job_ids: list[str]) -> None:
+def submit(job_ids: list[str], sent_at: float | None = None) -> None:
     """Creates each job's remote job and schedules its polls."""
-    _each_timed("submit", job_ids, lambda job_id: submitting.submit_job(runtime, job_id))
+    _each_timed("submit", job_ids, lambda job_id: submitting.submit_job(runtime, job_id),
+                sent_at)
 
 
-def _together_timed(step: str, job_ids: list[str], run: Callable[[list[str]], object]) -> None:
+def _together_timed(step: str, job_ids: list[str], run: Callable[[list[str]], object],
+                    sent_at: float | None) -> None:
     """Runs ``run`` once for all the message's jobs, kept leased together; each job is
-    observed with its share of the wall time."""
+    observed with its share of the wall time. The start measures how long the message
+    waited since ``sent_at`` (see :mod:`worker.pickup`)."""
     started = time.monotonic()
-    with runtime.heartbeat.running(step, job_ids):
+    with runtime.heartbeat.running(step, job_ids, sent_at):
         run(job_ids)
     share = (time.monotonic() - started) / max(len(job_ids), 1)
     for _ in job_ids:
@@ -73,16 +78,17 @@ def _together_timed(step: str, job_ids: list[str], run: Callable[[list[str]], ob
 
 
 @app.task(name=TASKS["poll"], **_RETRY)
-def poll(job_ids: list[str]) -> None:
+def poll(job_ids: list[str], sent_at: float | None = None) -> None:
     """Checks each job's remote status once; finished jobs go on to finalize."""
     _together_timed("poll", job_ids,
-                    lambda ids: steps.poll_jobs(runtime, ids, _send_finalize))
+                    lambda ids: steps.poll_jobs(runtime, ids, _send_finalize), sent_at)
 
 
 @app.task(name=TASKS["finalize"], **_RETRY)
-def finalize(job_ids: list[str]) -> None:
+def finalize(job_ids: list[str], sent_at: float | None = None) -> None:
     """Stores each finished job's result and ends the job, the message's jobs together."""
-    _together_timed("finalize", job_ids, lambda ids: finalizing.finalize_jobs(runtime, ids))
+    _together_timed("finalize", job_ids, lambda ids: finalizing.finalize_jobs(runtime, ids),
+                    sent_at)
 
 
 @app.task(name=TASKS["cancel"], **_RETRY)

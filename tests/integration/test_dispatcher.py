@@ -11,11 +11,12 @@ from worker.record import Job
 pytestmark = pytest.mark.integration
 
 
-def make(store, sent, *, queued=0, room=None, chunk=3, high_water=10) -> Dispatcher:
+def make(store, sent, *, queued=0, room=None, chunk=12, high_water=10) -> Dispatcher:
+    """A dispatcher whose submit messages carry three ids (a quarter of the chunk)."""
     return Dispatcher(store, ("deeporigin", "moderately"),
                       lambda step, ids: sent.append((step, ids)),
                       lambda step: queued, lambda provider: room,
-                      lease_s=30, batch=100, chunk=chunk, high_water=high_water)
+                      pickup=lambda step: 30, batch=100, chunk=chunk, high_water=high_water)
 
 
 def enqueue(store, n, provider="deeporigin", due_in=0.0) -> list[str]:
@@ -63,3 +64,10 @@ def test_submits_stop_at_the_providers_in_flight_room(store):
     sent: list = []
     assert make(store, sent, room=2).run_once() == 2
     assert make(store, sent, room=0).run_once() == 0
+
+
+def test_a_submit_message_carries_a_quarter_of_the_chunk_the_others_all_of_it(store):
+    dispatcher = make(store, [])
+    assert (dispatcher.chunk_of("poll"), dispatcher.chunk_of("submit"),
+            dispatcher.chunk_of("finalize")) == (12, 3, 12)
+    assert make(store, [], chunk=2).chunk_of("submit") == 1  # never an empty message

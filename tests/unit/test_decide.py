@@ -287,17 +287,39 @@ def test_a_failed_remote_cancel_leaves_the_job_for_the_next_poll(error, expected
     assert decide.remote_cancel(error) == expected
 
 
-def test_a_search_for_an_unanswered_create_waits_until_the_platform_could_have_processed_it():
+@pytest.mark.parametrize(
+    ("now", "searched", "expected"),
+    [
+        (104.0, False, Search()),  # at once: a create whose answer was lost is there already
+        (104.0, True, Reschedule("submit", 110.0, {"lease_until": None},
+                                 note="not found yet; an earlier create may still be "
+                                      "processed: searching again then")),
+        (110.0, False, Search()),  # the settle time reached: the search that decides
+        (110.0, True, Create()),  # nothing there after it: now a create is safe
+        (130.0, True, Create()),
+    ],
+)
+def test_an_unanswered_create_is_searched_for_at_once_and_created_again_only_after_settling(
+        now, searched, expected):
+    lost = job(state="submitting", remote_id=None, create_started=100.0)
+    assert decide.before_create(lost, resumed=True, searched=searched, can_find=True,
+                                cancel_requested=False, now=now, settle_s=10.0) == expected
+
+
+def test_a_cancel_waits_for_the_settle_time_while_an_earlier_create_may_be_processed():
+    lost = job(state="submitting", remote_id=None, create_started=100.0)
+    early = decide.before_create(lost, resumed=False, searched=True, can_find=True,
+                                 cancel_requested=True, now=104.0, settle_s=10.0)
+    assert isinstance(early, Reschedule) and early.at == 110.0
+    later = decide.before_create(lost, resumed=False, searched=True, can_find=True,
+                                 cancel_requested=True, now=110.0, settle_s=10.0)
+    assert later == Cancel(("submitting",))
+
+
+def test_an_unanswered_create_is_retried_by_backoff_and_the_retry_searches_first():
     policy = dataclasses.replace(POLICY, create_settle_s=10.0)
     lost = job(state="submitting", remote_id=None, create_started=100.0)
-    early = decide.before_create(lost, resumed=True, searched=False, can_find=True,
-                                 cancel_requested=False, now=104.0,
-                                 settle_s=policy.create_settle_s)
-    assert isinstance(early, Reschedule) and (early.step, early.at) == ("submit", 110.0)
-    later = decide.before_create(lost, resumed=True, searched=False, can_find=True,
-                                 cancel_requested=False, now=110.0,
-                                 settle_s=policy.create_settle_s)
-    assert isinstance(later, Search)
     unanswered = Unknown(TransientError("timed out", provider=P))
-    retry = decide.after_create(lost, unanswered, policy, now=105.0, rand=0.5)
-    assert isinstance(retry, Reschedule) and retry.at >= 115.0
+    retry = decide.after_create(lost, unanswered, policy, now=105.0, rand=MID)
+    assert isinstance(retry, Reschedule) and retry.at == 107.0  # the backoff, not the settle
+    assert "create_started" not in retry.changes  # kept: the retry searches before creating
