@@ -173,6 +173,8 @@ def run(fleet: ChaosFleet, jobs: list[dict], args: argparse.Namespace,
     return {**verdict, "batch": batch, "wall_s": wall_s, "budget_s": round(budget, 2),
             "last_terminal_s": last_terminal_s(records, t0_epoch),
             "max_recovery_s": tracker.max_recovery_s(), "max_stall_s": tracker.max_stall_s(),
+            "max_recovery_held_s": tracker.max_held_s()[0],
+            "max_stall_held_s": tracker.max_held_s()[1],
             "recovery": [w.summary() for w in watches],
             "events": [{k: v for k, v in vars(e).items() if k != "at"} for e in fleet.events],
             "stats": stats}
@@ -197,7 +199,8 @@ def _disrupt_until_done(fleet: ChaosFleet, api: Fleet, tracker: RecoveryTracker,
             tracker.disrupt(kind, fleet.now_s(), lambda: fleet.restart_redis(args.redis_kill))
         elif now >= next_kill and kills_left(fleet, args.max_kills):
             next_kill += args.kill_every * (1 + rng.uniform(-args.kill_jitter, args.kill_jitter))
-            tracker.disrupt("kill", fleet.now_s(), lambda: fleet.kill_random_worker(rng))
+            tracker.disrupt("kill", fleet.now_s(), lambda: fleet.kill_random_worker(rng),
+                            log_of=lambda event: fleet.logdir / f"{event.target}.log")
         fleet.replace_dead_workers()
         time.sleep(TICK_S)
 
@@ -259,6 +262,8 @@ def summary_line(result: dict[str, Any]) -> dict[str, Any]:
         "redis_restarts": restarts,
         "worker_exits": sum(1 for e in result["events"] if e["kind"] == "worker-exit"),
         "max_stall_s": result["max_stall_s"],
+        "max_recovery_held_s": result["max_recovery_held_s"],
+        "max_stall_held_s": result["max_stall_held_s"],
         "last_terminal_s": result["last_terminal_s"],
         "budget_s": result["budget_s"],
         "jobs": result["jobs"],

@@ -17,6 +17,11 @@ snapshot cannot know which worker held what), so the maximum is what means somet
 that a dead worker held waits out its lease, then a dispatcher claims it again.
 A job still unchanged when the run ends counts with the time up to the end.
 
+For a kill, the jobs of the messages the killed worker held (:mod:`bench.chaos_held`) are
+also named, and their figures kept apart (``held_max_s``, ``held_max_stall_s``): what the
+kill itself stranded, beside everything that merely waited its turn at that moment. The
+acceptance figures stay the ones over every mid-step job.
+
 A dispatcher's re-claim moves the due time, so it ends a recovery even when the message it
 sends is lost again (to the next kill). ``max_stall_s`` is therefore also kept: per
 disruption, the time until each caught job's step *ran* again — its state, lease,
@@ -31,9 +36,11 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import redis
 
+from bench.chaos_held import held_jobs, unacked_messages
 from worker.keys import due_key, job_key
 from worker.record import STEPS
 
@@ -52,6 +59,7 @@ class Watch:
     offset_s: float
     before: dict[str, Snapshot]
     epoch: float = 0.0  # wall-clock time of the snapshot (due times are wall-clock)
+    held: set[str] | None = None  # mid-step jobs in the killed worker's messages (kills only)
     recovered: dict[str, float] = field(default_factory=dict)  # job id → seconds after `at`
     progressed: dict[str, float] = field(default_factory=dict)  # job id → seconds after `at`
     unrecovered: list[str] = field(default_factory=list)
@@ -64,12 +72,23 @@ class Watch:
             "median_s": round(statistics.median(times), 2) if times else 0.0,
             "max_stall_s": round(max(stalls), 2) if stalls else 0.0,
             "unrecovered": len(self.unrecovered),
+            **self._held_summary(),
             "slowest": self._slowest(self.progressed, "stall_s"),
             "slowest_recovery": self._slowest(self.recovered, "recovery_s"),
             "worst": [self._evidence(job_id) for job_id in sorted(
                 self.before, key=lambda j: -max(self.recovered.get(j, 0.0),
                                                 self.progressed.get(j, 0.0)))[:WORST_KEPT]],
         }
+
+    def _held_summary(self) -> dict[str, object]:
+        """The figures over the jobs the killed worker held (none for a Redis restart)."""
+        if self.held is None:
+            return {}
+        times = [self.recovered[j] for j in self.held if j in self.recovered]
+        stalls = [self.progressed[j] for j in self.held if j in self.progressed]
+        return {"held": len(self.held),
+                "held_max_s": round(max(times), 2) if times else 0.0,
+                "held_max_stall_s": round(max(stalls), 2) if stalls else 0.0}
 
     def _evidence(self, job_id: str) -> dict[str, object]:
         snap = self.before[job_id]
@@ -127,16 +146,28 @@ class RecoveryTracker(threading.Thread):
         self.lock = threading.Lock()
         self.stopping = threading.Event()
 
-    def disrupt(self, kind: str, offset_s: float, action: Callable[[], object]) -> object:
-        """Snapshots the mid-step jobs, then runs ``action`` (the kill or restart)."""
+    def disrupt(self, kind: str, offset_s: float, action: Callable[[], object],
+                log_of: Callable[[object], Path] | None = None) -> object:
+        """Snapshots the mid-step jobs, then runs ``action`` (the kill or restart). For a
+        kill, ``log_of(what action returned)`` is the victim's log: the jobs it held are
+        named from it and the unacknowledged messages read just before."""
         at, epoch = time.monotonic(), time.time()
+        unacked: dict[str, list[str]] = {}
         try:
             before = self._mid_step(epoch)
+            if log_of is not None:
+                unacked = unacked_messages(self.client)
         except redis.RedisError:
             before = {}  # Redis already down: nothing can be read, nothing is claimed
+        watch = Watch(kind, at, offset_s, before, epoch=epoch)
         with self.lock:
-            self.watches.append(Watch(kind, at, offset_s, before, epoch=epoch))
-        return action()
+            self.watches.append(watch)
+        done = action()
+        if log_of is not None:
+            held = held_jobs(unacked, log_of(done)) & set(before)
+            with self.lock:
+                watch.held = held
+        return done
 
     def run(self) -> None:
         while not self.stopping.wait(POLL_S):
@@ -169,6 +200,14 @@ class RecoveryTracker(threading.Thread):
     def max_stall_s(self) -> float:
         times = [t for w in self.watches for t in w.progressed.values()]
         return round(max(times), 2) if times else 0.0
+
+    def max_held_s(self) -> tuple[float, float]:
+        """The largest recovery and stall over jobs a killed worker held (every kill)."""
+        held = [(w.recovered, w.progressed, w.held) for w in self.watches if w.held]
+        times = [r[j] for r, _, h in held for j in h if j in r]
+        stalls = [p[j] for _, p, h in held for j in h if j in p]
+        return (round(max(times), 2) if times else 0.0,
+                round(max(stalls), 2) if stalls else 0.0)
 
     def _check(self) -> None:
         with self.lock:

@@ -53,7 +53,9 @@ def render(result: dict[str, Any]) -> None:
     console.print(escape(
         f"wall {result['wall_s']} s; last job ended {result['last_terminal_s']} s after "
         f"submission (budget: longest job + 120 s = {result['budget_s']} s); "
-        f"max recovery {result['max_recovery_s']} s; max stall {result['max_stall_s']} s"
+        f"max recovery {result['max_recovery_s']} s; max stall {result['max_stall_s']} s "
+        f"(jobs a killed worker held: {result['max_recovery_held_s']} s, "
+        f"{result['max_stall_held_s']} s)"
         + (f"; logs in {result['workdir']}" if result.get("workdir") else "")))
 
 
@@ -71,7 +73,8 @@ def _platforms(result: dict[str, Any]) -> Table:
 def _disruptions(result: dict[str, Any]) -> Table:
     table = Table(title="disruptions (recovery: until a mid-step job's record next changed)")
     for title in ("at s", "what", "target", "down s", "mid-step jobs", "max recovery s",
-                  "median s", "max stall s", "never moved"):
+                  "median s", "max stall s", "never moved", "held by the killed worker",
+                  "held: max recovery s", "held: max stall s"):
         table.add_column(title, justify="right")
     watches = iter(result["recovery"])
     for event in result["events"]:
@@ -79,8 +82,9 @@ def _disruptions(result: dict[str, Any]) -> Table:
         cells = [event["offset_s"], event["kind"], event["target"], event["down_s"] or ""]
         if watch:
             cells += [watch["mid_step"], watch["max_s"], watch["median_s"],
-                      watch["max_stall_s"], watch["unrecovered"]]
+                      watch["max_stall_s"], watch["unrecovered"], watch.get("held", ""),
+                      watch.get("held_max_s", ""), watch.get("held_max_stall_s", "")]
         else:
-            cells += [""] * 5
+            cells += [""] * 8
         table.add_row(*(escape(str(c)) for c in cells))
     return table
