@@ -73,6 +73,12 @@ def test_settings_errors_name_the_variable(env):
     one_line_error(run, "JOBFLEET_REDIS_URL", "redis://")
 
 
+@pytest.mark.parametrize(("variable", "value"), [("JOBFLEET_DEEPORIGIN_CREATE_RPS", "-1"),
+                                                 ("JOBFLEET_MODERATELY_RPS", "fast")])
+def test_a_worker_with_a_bad_platform_limit_stops_at_once_naming_it(env, variable, value):
+    one_line_error(cli(["worker"], env, **{variable: value}), f"{variable}={value!r}")
+
+
 def test_an_invalid_batch_name_is_refused(env, tmp_path):
     (tmp_path / "jobs.jsonl").write_text(job("k") + "\n")
     one_line_error(cli(["submit", str(tmp_path / "jobs.jsonl"), "--batch", "a/b"], env),
