@@ -5,7 +5,7 @@ Recovery is bounded by two short windows instead of one long step lease:
 * **pickup**: the dispatcher pushes a claimed job's due time only this far. A message no
   worker has started by then (lost with a killed worker's prefetch, or to a Redis restart)
   is simply dispatched again. The window adapts to the queue's measured wait
-  (:mod:`worker.pickup`): ``JOBFLEET_PICKUP_S`` while the queue is quick, up to twice the
+  (:mod:`worker.pickup`): ``JOBFLEET_PICKUP_S`` while the queue is quick, up to 1.5 × the
   longest recent wait (at most ``JOBFLEET_PICKUP_MAX_S``) while it is slow, so an
   overloaded fleet never re-dispatches work that is merely queued. The waits are noted
   here, as each job's step starts (its message carries its send time), and published by
