@@ -1,4 +1,5 @@
-"""``python -m bench.compare`` and ``python -m bench.scale`` as a user runs them, small.
+"""The benchmarks (``python -m bench.compare``, ``bench.scale``, ``bench.finalize``...) as a
+user runs them, small.
 
 Checks what the benchmarks promise, never how fast anything was: the last line of stdout is
 one JSON object, every job of both systems ended as the emulator decided, and the request
@@ -54,6 +55,15 @@ def test_scale_holds_every_job_in_flight_at_once_then_sees_them_all_end():
     assert summary["peak_running"] == 60, summary
     assert summary["requests_per_s_waiting"] is not None, summary
     assert summary["rss_mb_over_time"], summary
+
+
+def test_finalize_pauses_the_workers_until_every_job_ended_then_finalizes_them_all():
+    summary = _run("bench.finalize", "--jobs", "60", "--run-time", "15", "--workers", "1")
+    assert summary["error"] is None, summary
+    assert summary["terminal"] == 60 and 0 < summary["succeeded"] <= 60, summary
+    # every succeeded job's file was fetched in the drain: none was finalized before the pause
+    assert summary["requests_per_finalized_job"] >= summary["succeeded"] / 60, summary
+    assert summary["worker_cpu_ms_per_finalized_job"] > 0, summary
 
 
 def test_enqueue_writes_every_job_of_the_file_once_and_due_for_submit():
