@@ -121,3 +121,29 @@ def test_rows_are_matched_to_our_jobs_by_remote_id():
     seen = match(listed, {"r1": "j1", "r2": "j2", "r3": "j3", "r4": "j4", "r5": "j5"})
     assert {job: s.raw for job, s in seen.ended.items()} == {"j2": "Completed", "j3": "Failed"}
     assert seen.running == ["j1", "j4"]  # j5 unseen: left to its fallback poll
+
+
+def garbled(times: int):
+    """A read whose first ``times`` answers are unreadable; counts its calls."""
+    calls = []
+
+    def read():
+        calls.append(1)
+        if len(calls) <= times:
+            raise BadResponse("truncated JSON", provider="p")
+        return "page"
+    return read, calls
+
+
+@pytest.mark.parametrize("times", [0, 1, paging.REREADS])
+def test_an_unreadable_page_is_read_again(times):
+    read, calls = garbled(times)
+    assert paging.reread(read) == "page"
+    assert len(calls) == times + 1
+
+
+def test_a_page_unreadable_every_time_is_an_error_after_the_rereads():
+    read, calls = garbled(paging.REREADS + 1)
+    with pytest.raises(BadResponse):
+        paging.reread(read)
+    assert len(calls) == paging.REREADS + 1

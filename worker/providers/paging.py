@@ -9,14 +9,16 @@ unit-tested without a server:
   order and largest page size are undocumented, so a short page proves nothing).
 
 Every walk stops after ``MAX_PAGES``, so a server that never says "last page" cannot hold
-a sweep forever; :func:`listed` turns a page's rows into ``(remote_id, status)`` pairs.
+a sweep forever; :func:`listed` turns a page's rows into ``(remote_id, status)`` pairs;
+:func:`reread` asks again for a page that came back unreadable, so one garbled answer does not
+waste a long walk.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from worker.errors import BadResponse
 from worker.providers.base import Listed, RemoteStatus
@@ -28,6 +30,8 @@ MAX_PAGES = 10_000
 # the platform's clock running behind ours (an assumption about the real services).
 CLOCK_SKEW_S = 120.0
 Row = Mapping[str, Any]
+REREADS = 2  # further attempts at a read whose answer came back unreadable
+T = TypeVar("T")
 
 
 def numbered(
@@ -99,3 +103,15 @@ def listed(
         except BadResponse as exc:
             log.info("list row %s unreadable, left to its own poll: %s", remote_id, exc)
     return out
+
+
+def reread(read: Callable[[], T]) -> T:
+    """``read()``, asked again up to :data:`REREADS` times while its answer is unreadable
+    (a ``BadResponse``: a garbled or truncated body). Only for reads: asking again changes
+    nothing on the platform."""
+    for _ in range(REREADS):
+        try:
+            return read()
+        except BadResponse as exc:
+            log.info("unreadable answer, reading again: %s", exc)
+    return read()

@@ -212,6 +212,10 @@ class SharedFind:
                         unread.append((candidate.remote_id, candidate.created))
                     elif mark and (mark not in marks or _older(candidate, marks[mark])):
                         marks[mark] = candidate
+        except TransientError as exc:
+            log.info("%s: shared search of %s failed after %d rows (walked again by the next "
+                     "search that asks): %s", self.provider, scope, rows, exc)
+            raise
         except SearchInconclusive as exc:
             log.warning("%s: shared search of %s stopped: %s", self.provider, scope, exc)
             self._record(scope, {"started": started, "since": since, "failed": exc.message,
@@ -223,9 +227,9 @@ class SharedFind:
                 pipe.hsetnx(self._marks, job_id, candidate.remote_id)
             pipe.expire(self._marks, int(KEEP_S))
             pipe.execute()
-        log.info("%s: shared search of %s read %d rows since %.0f s before it began: "
-                 "%d marked, %d unreadable", self.provider, scope, rows, started - since,
-                 len(marks), len(unread))
+        log.info("%s: shared search of %s read %d rows since %.0f s before it began in "
+                 "%.1f s: %d marked, %d unreadable", self.provider, scope, rows, started - since,
+                 self.clock() - started, len(marks), len(unread))
         self._record(scope, {"started": started, "since": since, "unread": unread,
                              "took": self.clock() - started})
 

@@ -88,7 +88,7 @@ from worker.providers.moderately.records import (
     s3_output,
 )
 from worker.providers.moderately.settings import ModeratelySettings
-from worker.providers.paging import flagged, listed
+from worker.providers.paging import flagged, listed, reread
 from worker.providers.shared_find import SharedFind
 
 CANCEL_REASON = "cancelled by jobfleet"
@@ -239,9 +239,8 @@ class ModeratelyProvider(ModeratelyFiles, PayloadSearch):
         page_size = page_size or EXECUTION_PAGE_SIZE
         for page in count(1):
             budget.page()
-            answer = self._json("GET", _PATHS[kind],
-                                params={**query, "page": page, "pageSize": page_size})
-            rows = listed_executions(kind, answer)
+            params = {**query, "page": page, "pageSize": page_size}
+            answer, rows = reread(partial(self._rows, kind, params))
             times = [parse_time(row.get("createdAt")) for row in rows]
             for row, created in zip(rows, times):
                 remote_id = row[ID_KEYS[kind]]
@@ -252,6 +251,11 @@ class ModeratelyProvider(ModeratelyFiles, PayloadSearch):
             past_window = kind in _NEWEST_FIRST and last is not None and last < since
             if not rows or past_window or not has_next_page(answer, len(rows), page_size):
                 return
+
+    def _rows(self, kind: str, params: Mapping[str, Any]) -> tuple[Any, list[Mapping[str, Any]]]:
+        """One execution list page and its rows (``BadResponse`` when unreadable)."""
+        answer = self._json("GET", _PATHS[kind], params=params)
+        return answer, listed_executions(kind, answer)
 
     def _pipeline_outputs(self, remote_id: str) -> Outputs:
         """``/output`` inline into ``data``; an S3 output downloaded into ``files``."""

@@ -35,6 +35,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -82,7 +83,7 @@ from worker.providers.openprotein.records import (
     unmark_seed,
 )
 from worker.providers.openprotein.settings import OpenProteinSettings
-from worker.providers.paging import CLOCK_SKEW_S, listed, to_empty
+from worker.providers.paging import CLOCK_SKEW_S, listed, reread, to_empty
 from worker.providers.shared_find import UNSURE, SharedFind
 
 log = logging.getLogger(__name__)
@@ -155,7 +156,7 @@ class OpenProteinProvider(PayloadSearch):
         """The job id in the seed's name, read back from the MSA's input (one request)."""
         budget.check_time()
         try:
-            records = self._msa_input(candidate.remote_id)
+            records = reread(lambda: self._msa_input(candidate.remote_id))
         except PermanentError as exc:
             if isinstance(exc, AuthError):
                 raise
@@ -224,9 +225,9 @@ class OpenProteinProvider(PayloadSearch):
         offset = 0
         while True:
             budget.page()
-            answer = parse_json(NAME, self._call("GET", "v1/jobs",
-                                                 params={**query, "page_offset": offset}))
-            rows = [row for row in listed_jobs(answer) if row["job_id"] not in seen]
+            params = {**query, "page_offset": offset}
+            answer = reread(partial(self._jobs_page, params))
+            rows = [row for row in answer if row["job_id"] not in seen]
             if not rows and len(answer) >= LIST_PAGE_SIZE:
                 budget.exhausted("the job list repeated a full page; page_offset not honoured")
             if not rows:
@@ -237,6 +238,10 @@ class OpenProteinProvider(PayloadSearch):
                 created = parse_time(row.get("created_date"))
                 if row["job_type"] == job_type and (created is None or created >= since):
                     yield Candidate(row["job_id"], math.inf if created is None else created, row)
+
+    def _jobs_page(self, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        """One ``v1/jobs`` page, every row a readable Job (``BadResponse`` otherwise)."""
+        return listed_jobs(parse_json(NAME, self._call("GET", "v1/jobs", params=params)))
 
     def _verdict(self, params: MsaParams | EmbedParams, candidate: Candidate,
                  budget: SearchBudget) -> Verdict:
