@@ -66,6 +66,11 @@ def test_finalize_pauses_the_workers_until_every_job_ended_then_finalizes_them_a
     assert summary["worker_cpu_ms_per_finalized_job"] > 0, summary
 
 
+def test_walk_reads_every_execution_once_per_walk():
+    summary = _run("bench.walk", "--jobs", "50", "--walks", "2")
+    assert [(w["pages"], w["rows"]) for w in summary["walks"]] == [(1, 50), (1, 50)], summary
+
+
 def test_enqueue_writes_every_job_of_the_file_once_and_due_for_submit():
     summary = _run("bench.enqueue", "--jobs", "300")
     assert summary["checks_ok"], summary
