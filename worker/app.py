@@ -38,11 +38,14 @@ _dispatcher: DispatcherThread | None = None
 _sweepers: list[SweepThread] = []
 
 
-def send_step(step: str, job_ids: list[str]) -> None:
-    """Sends one message carrying ``job_ids`` to the task of ``step``, and when it was sent
-    (the worker that starts it measures the queue's wait: see :mod:`worker.pickup`)."""
-    app.send_task(TASKS[step], args=[job_ids], kwargs={"sent_at": round(time.time(), 3)},
-                  queue=QUEUES[step])
+def send_step(step: str, job_ids: list[str], until: float | None = None) -> None:
+    """Sends one message carrying ``job_ids`` to the task of ``step``, when it was sent (the
+    worker that starts it measures the queue's wait: see :mod:`worker.pickup`) and, from a
+    dispatcher, ``until``: the end of the pickup window its claim set on the jobs."""
+    kwargs = {"sent_at": round(time.time(), 3)}
+    if until is not None:
+        kwargs["until"] = until
+    app.send_task(TASKS[step], args=[job_ids], kwargs=kwargs, queue=QUEUES[step])
 
 
 def _make_dispatcher() -> Dispatcher:

@@ -29,7 +29,7 @@ log = logging.getLogger("jobfleet.dispatcher")
 TIDY_MAX_S = 60.0  # expired batches leave the batch list within this (or the retention)
 
 SUBMIT_SHARE = 4  # a submit message carries a quarter of the chunk (see chunk_of)
-Send = Callable[[str, list[str]], None]  # (step, job ids) → one message
+Send = Callable[..., None]  # (step, job ids, until=claimed until) → one message
 
 
 class Dispatcher:
@@ -107,9 +107,10 @@ class Dispatcher:
         while room > 0 and budgets[provider] > 0:
             chunk = self.chunk_of(step)
             limit = int(min(self.batch, room * chunk, budgets[provider]))
-            ids = self.store.claim_due(step, provider, self.pickup(step), limit)
+            until = round(self.store.clock() + self.pickup(step), 6)
+            ids = self.store.claim_due(step, provider, 0.0, limit, until=until)
             for start in range(0, len(ids), chunk):
-                self.send(step, ids[start : start + chunk])
+                self.send(step, ids[start : start + chunk], until=until)
                 room -= 1
             budgets[provider] -= len(ids)
             sent += len(ids)

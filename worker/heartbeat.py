@@ -9,7 +9,10 @@ Recovery is bounded by two short windows instead of one long step lease:
   longest recent wait (at most ``JOBFLEET_PICKUP_MAX_S``) while it is slow, so an
   overloaded fleet never re-dispatches work that is merely queued. The waits are noted
   here, as each job's step starts (its message carries its send time), and published by
-  this module's thread once per beat.
+  this module's thread once per beat. Once a worker takes a submit message, its jobs are
+  no longer merely queued: :meth:`Heartbeat.taken` makes them due one lease later instead
+  of at the window's end, so a worker killed while running the message strands them for
+  a lease at most, however wide the window grew.
 * **heartbeat** (``JOBFLEET_LEASE_S``): when a message's step starts, its jobs' due times
   move to the end of a lease, and this module's thread moves them on every third of a lease
   while the step runs, so a long step (a slow search, a big upload) is never taken over
@@ -78,6 +81,19 @@ class Heartbeat:
                 for job_id in ids:
                     self._due[step].pop(job_id, None)
                     self._since.pop((step, job_id), None)
+
+    def taken(self, step: str, job_ids: Sequence[str], until: float | None) -> list[str]:
+        """A message's jobs reached this worker: those still claimed by the dispatch that
+        sent it (due at exactly ``until``) become due one lease from now, when that is
+        sooner. Not renewed: a job still waiting behind a slow one then is simply sent
+        again (another worker takes it; this message skips it), and if this worker dies,
+        its jobs come back a lease after it took them, not at the end of a widened pickup
+        window. Returns the ids moved."""
+        new = self.clock() + self.lease_s
+        if until is None or not job_ids or new >= until:
+            return []
+        score = f"{until:.6f}"
+        return self.store.touch_due(step, self.providers, [(j, score) for j in job_ids], new)
 
     @contextmanager
     def holding(self, fence: LeaseFence) -> Iterator[LeaseFence]:

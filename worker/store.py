@@ -277,11 +277,15 @@ class JobStore:
         renewed = self._scripts["renew"](keys=[keys.job_key(job_id)], args=[step, token, new])
         return new if renewed else None
 
-    def claim_due(self, step: str, provider: str, lease_s: float, limit: int) -> list[str]:
-        """Claims due jobs of one step and provider, pushing their due time out by the lease."""
+    def claim_due(self, step: str, provider: str, lease_s: float, limit: int,
+                  until: float | None = None) -> list[str]:
+        """Claims due jobs of one step and provider, pushing their due time out by the lease
+        (to exactly ``until`` when given, written as ``f"{until:.6f}"``: a message that
+        carries it can later move exactly the jobs still so claimed)."""
         now = self.clock()
+        until = now + lease_s if until is None else until
         return self._scripts["claim_due"](keys=[keys.due_key(step, provider)],
-                                          args=[now, now + lease_s, limit])
+                                          args=[now, f"{until:.6f}", limit])
 
     def due_ids(self, step: str, provider: str) -> list[str]:
         """Every job in one step's due index (a status sweep's running jobs: step "poll")."""

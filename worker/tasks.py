@@ -39,7 +39,7 @@ def _send_finalize(job_ids: list[str]) -> None:
 
 
 def _each_timed(step: str, job_ids: Sequence[str], run: Callable[[str], object],
-                sent_at: float | None) -> None:
+                sent_at: float | None, until: float | None) -> None:
     """Runs ``run`` for each job, observing each one's wall time for ``/metrics``.
 
     Each job is kept leased from the start of its own step (see :mod:`worker.heartbeat`);
@@ -47,7 +47,13 @@ def _each_timed(step: str, job_ids: Sequence[str], run: Callable[[str], object],
     not hold them: past the pickup window another worker takes them, and this message
     skips them when it gets there (their lease or state has moved on). Each job's start
     also measures how long it waited since ``sent_at`` (see :mod:`worker.pickup`).
+
+    At the message's start its jobs, now in this worker's hands rather than queued, are
+    held for one lease instead of the rest of the pickup window (``until``), so a worker
+    killed while running the message strands them for a lease at most, however wide the
+    window grew; the hold is not renewed (see :meth:`Heartbeat.taken`).
     """
+    runtime.heartbeat.taken(step, job_ids, until)
     for job_id in job_ids:
         started = time.monotonic()
         try:
@@ -58,10 +64,11 @@ def _each_timed(step: str, job_ids: Sequence[str], run: Callable[[str], object],
 
 
 @app.task(name=TASKS["submit"], **_RETRY)
-def submit(job_ids: list[str], sent_at: float | None = None) -> None:
+def submit(job_ids: list[str], sent_at: float | None = None,
+           until: float | None = None) -> None:
     """Creates each job's remote job and schedules its polls."""
     _each_timed("submit", job_ids, lambda job_id: submitting.submit_job(runtime, job_id),
-                sent_at)
+                sent_at, until)
 
 
 def _together_timed(step: str, job_ids: list[str], run: Callable[[list[str]], object],
@@ -78,14 +85,15 @@ def _together_timed(step: str, job_ids: list[str], run: Callable[[list[str]], ob
 
 
 @app.task(name=TASKS["poll"], **_RETRY)
-def poll(job_ids: list[str], sent_at: float | None = None) -> None:
+def poll(job_ids: list[str], sent_at: float | None = None, until: float | None = None) -> None:
     """Checks each job's remote status once; finished jobs go on to finalize."""
     _together_timed("poll", job_ids,
                     lambda ids: steps.poll_jobs(runtime, ids, _send_finalize), sent_at)
 
 
 @app.task(name=TASKS["finalize"], **_RETRY)
-def finalize(job_ids: list[str], sent_at: float | None = None) -> None:
+def finalize(job_ids: list[str], sent_at: float | None = None,
+             until: float | None = None) -> None:
     """Stores each finished job's result and ends the job, the message's jobs together."""
     _together_timed("finalize", job_ids, lambda ids: finalizing.finalize_jobs(runtime, ids),
                     sent_at)

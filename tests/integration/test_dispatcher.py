@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 def make(store, sent, *, queued=0, room=None, chunk=12, high_water=10) -> Dispatcher:
     """A dispatcher whose submit messages carry three ids (a quarter of the chunk)."""
     return Dispatcher(store, ("deeporigin", "moderately"),
-                      lambda step, ids: sent.append((step, ids)),
+                      lambda step, ids, until=None: sent.append((step, ids)),
                       lambda step: queued, lambda provider: room,
                       pickup=lambda step: 30, batch=100, chunk=chunk, high_water=high_water)
 

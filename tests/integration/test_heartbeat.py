@@ -25,8 +25,8 @@ def due(store, step, job_id) -> float | None:
     return store.redis.zscore(due_key(step, "deeporigin"), job_id)
 
 
-def job(store) -> str:
-    [job_id] = store.create_many([Job.new("b", "k", "deeporigin", "tool", {})], due_in=0)
+def job(store, key: str = "k") -> str:
+    [job_id] = store.create_many([Job.new("b", key, "deeporigin", "tool", {})], due_in=0)
     return job_id
 
 
@@ -84,3 +84,30 @@ def test_a_step_held_past_its_limit_is_let_go_for_another_worker(store, heartbea
             clock.now += LEASE_S / 3
             heartbeat.beat()
         assert store.claim_due("submit", "deeporigin", PICKUP_S, 10) == [job_id]
+
+
+def test_a_taken_message_holds_its_jobs_for_a_lease_not_the_whole_pickup_window(
+        store, heartbeat, clock):
+    first, second, moved = (job(store, key) for key in ("k1", "k2", "k3"))
+    until = clock.now + 30.0  # a pickup window widened by a slow queue
+    assert sorted(store.claim_due("submit", "deeporigin", 0, 10, until=until)) == sorted(
+        [first, second, moved])
+    store.reschedule(store.get(moved), "submit", clock.now + 50.0)  # e.g. a settle wait
+    clock.now += 2.0  # the message waited in its queue, then a worker took it
+    assert sorted(heartbeat.taken("submit", [first, second, moved], until)) == sorted(
+        [first, second])
+    assert due(store, "submit", first) == clock.now + LEASE_S  # held one lease from now
+    assert due(store, "submit", moved) == clock.now - 2.0 + 50.0  # left as rescheduled
+    clock.now += LEASE_S + 0.1  # the worker died holding the message: back after a lease
+    assert sorted(store.claim_due("submit", "deeporigin", PICKUP_S, 10)) == sorted(
+        [first, second])
+
+
+def test_a_message_taken_within_a_lease_of_its_window_is_left_as_claimed(
+        store, heartbeat, clock):
+    job_id = job(store)
+    until = clock.now + PICKUP_S
+    store.claim_due("submit", "deeporigin", 0, 10, until=until)
+    assert heartbeat.taken("submit", [job_id], until) == []  # the window ends sooner
+    assert heartbeat.taken("submit", [job_id], None) == []  # a message without a claim time
+    assert due(store, "submit", job_id) == until

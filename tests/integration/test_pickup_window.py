@@ -79,7 +79,7 @@ def test_nothing_is_published_when_nothing_started(store, clock):
 def test_a_dispatcher_does_not_send_again_what_waits_in_a_slow_queue(store, clock, window):
     [job_id] = store.create_many([Job.new("b", "k", "deeporigin", "tool", {})], due_in=0)
     sent: list = []
-    dispatcher = Dispatcher(store, PROVIDERS, lambda step, ids: sent.append(ids),
+    dispatcher = Dispatcher(store, PROVIDERS, lambda step, ids, until=None: sent.append(ids),
                             lambda step: 0, lambda provider: None, pickup=window,
                             batch=10, chunk=4, high_water=10)
     started_after(store, clock, "submit", 12.0)  # the queue is slow just now
