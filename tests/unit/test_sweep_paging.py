@@ -136,14 +136,16 @@ def garbled(times: int):
 
 
 @pytest.mark.parametrize("times", [0, 1, paging.REREADS])
-def test_an_unreadable_page_is_read_again(times):
+def test_an_unreadable_page_is_read_again_after_a_growing_pause(times):
     read, calls = garbled(times)
-    assert paging.reread(read) == "page"
+    pauses: list[float] = []
+    assert paging.reread(read, sleep=pauses.append) == "page"
     assert len(calls) == times + 1
+    assert pauses == [paging.REREAD_PAUSE_S * 2**i for i in range(times)]
 
 
 def test_a_page_unreadable_every_time_is_an_error_after_the_rereads():
     read, calls = garbled(paging.REREADS + 1)
     with pytest.raises(BadResponse):
-        paging.reread(read)
+        paging.reread(read, sleep=lambda _: None)
     assert len(calls) == paging.REREADS + 1

@@ -17,6 +17,7 @@ waste a long walk.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -31,6 +32,7 @@ MAX_PAGES = 10_000
 CLOCK_SKEW_S = 120.0
 Row = Mapping[str, Any]
 REREADS = 2  # further attempts at a read whose answer came back unreadable
+REREAD_PAUSE_S = 0.5  # before the first of them, doubling: a bad gateway often lasts a moment
 T = TypeVar("T")
 
 
@@ -105,13 +107,14 @@ def listed(
     return out
 
 
-def reread(read: Callable[[], T]) -> T:
-    """``read()``, asked again up to :data:`REREADS` times while its answer is unreadable
-    (a ``BadResponse``: a garbled or truncated body). Only for reads: asking again changes
-    nothing on the platform."""
-    for _ in range(REREADS):
+def reread(read: Callable[[], T], sleep: Callable[[float], None] = time.sleep) -> T:
+    """``read()``, asked again up to :data:`REREADS` times, after a short pause, while its
+    answer is unreadable (a ``BadResponse``: a garbled or truncated body). Only for reads:
+    asking again changes nothing on the platform."""
+    for attempt in range(REREADS):
         try:
             return read()
         except BadResponse as exc:
             log.info("unreadable answer, reading again: %s", exc)
+            sleep(REREAD_PAUSE_S * 2**attempt)
     return read()
