@@ -4,6 +4,9 @@ Which bytes: the output file named by ``upload.file``; otherwise the only output
 otherwise the result data as JSON. The hash is looked up on the target platform before
 every upload, so the same bytes are never uploaded twice — not by two jobs with equal
 results, and not by a retry after a worker died between uploading and recording the id.
+Within a process, jobs with the same bytes for the same platform take turns (finalize fetches
+a message's jobs at once), so the second finds the first's file; two processes finalizing such
+twins at the same moment may still each upload one.
 
 An upload can outlive its step's lease (a slow platform); another worker then takes the step
 over and uploads too. :class:`LeaseFence` renews the lease before each part of the upload
@@ -86,6 +89,10 @@ def choose_payload(outputs: Outputs, spec: Mapping[str, Any]) -> tuple[str, byte
     return spec.get("name") or "result.json", document
 
 
+# Striped, so twins with the same bytes take turns without a lock per digest kept forever.
+_TURNS = tuple(threading.Lock() for _ in range(64))
+
+
 def upload_once(
     target: Provider, name: str, data: bytes, *, job_id: str = "",
     fence: Callable[[], None] = lambda: None,
@@ -97,11 +104,12 @@ def upload_once(
     if not target.supports_upload:
         raise PermanentError(f"{target.name} does not take uploaded files", provider=target.name)
     digest = hashlib.sha256(data).hexdigest()
-    fence()
-    existing = target.find_upload(digest, name)
-    if existing is not None:
-        return Uploaded(existing, digest, reused=True)
-    file_id = target.upload(name, data, digest, job_id=job_id, fence=fence)
+    with _TURNS[hash((target.name, digest)) % len(_TURNS)]:
+        fence()
+        existing = target.find_upload(digest, name)
+        if existing is not None:
+            return Uploaded(existing, digest, reused=True)
+        file_id = target.upload(name, data, digest, job_id=job_id, fence=fence)
     return Uploaded(file_id, digest, reused=False)
 
 
