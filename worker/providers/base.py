@@ -226,7 +226,8 @@ class Provider(ABC):
         """Walks the platform's list pages that cover ``watched``, one page at a time.
 
         Yields each page's readable rows as ``(remote_id, status)``; rows of jobs not in
-        ``watched`` may appear and are ignored by the caller. A page that cannot be read
+        ``watched`` may appear (ignored by the caller) or be left out, and a job not ended
+        may come with a status that carries no record (the caller only notes it running). A page that cannot be read
         raises (``BadResponse``, ``TransientError``…): rows already yielded stay valid.
         Used only when ``supports_list`` is true. This default serves a platform whose
         :meth:`bulk_status` already lists many jobs per request: it asks about

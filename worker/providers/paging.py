@@ -9,7 +9,8 @@ unit-tested without a server:
   order and largest page size are undocumented, so a short page proves nothing).
 
 Every walk stops after ``MAX_PAGES``, so a server that never says "last page" cannot hold
-a sweep forever; :func:`listed` turns a page's rows into ``(remote_id, status)`` pairs;
+a sweep forever; :func:`listed` turns a page's rows into ``(remote_id, status)`` pairs (skipping rows
+of jobs not looked for, and noting a running job cheaply with :func:`still_running`);
 :func:`reread` asks again for a page that came back unreadable, so one garbled answer does not
 waste a long walk.
 """
@@ -18,11 +19,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from worker.errors import BadResponse
-from worker.providers.base import Listed, RemoteStatus
+from worker.providers.base import Listed, RemoteState, RemoteStatus
 
 log = logging.getLogger("jobfleet.paging")
 
@@ -88,23 +89,59 @@ def to_empty(
 
 
 def listed(
-    rows: Iterable[Row], id_key: str, read: Callable[[Row], RemoteStatus]
+    rows: Iterable[Row],
+    id_key: str,
+    read: Callable[[Row], RemoteStatus],
+    *,
+    wanted: Container[str] | None = None,
+    running: Callable[[Row], RemoteStatus | None] | None = None,
 ) -> list[Listed]:
     """The rows as ``(remote_id, status)``; an unreadable row is left out and logged.
 
     Leaving it out is safe: its job is simply not seen by this sweep, and its own status
-    request (the fallback) reports the problem on the job.
+    request (the fallback) reports the problem on the job. With ``wanted`` (the remote ids a
+    sweep looks for), rows of other jobs are skipped before anything else is read. With
+    ``running`` (see :func:`still_running`), a well-formed row of a job not yet ended gets
+    that cheap status; every other row is read in full by ``read``.
     """
     out: list[Listed] = []
     for row in rows:
-        remote_id = row.get(id_key) if isinstance(row, Mapping) else None
-        if not isinstance(remote_id, str):
+        remote_id = row.get(id_key) if type(row) is dict or isinstance(row, Mapping) else None
+        if type(remote_id) is not str or (wanted is not None and remote_id not in wanted):
             continue
-        try:
-            out.append((remote_id, read(row)))
-        except BadResponse as exc:
-            log.info("list row %s unreadable, left to its own poll: %s", remote_id, exc)
+        status = running(row) if running is not None else None
+        if status is None:
+            try:
+                status = read(row)
+            except BadResponse as exc:
+                log.info("list row %s unreadable, left to its own poll: %s", remote_id, exc)
+                continue
+        out.append((remote_id, status))
     return out
+
+
+def still_running(
+    required: Mapping[str, type], states: Mapping[str, RemoteState]
+) -> Callable[[Row], RemoteStatus | None]:
+    """A cheap reader of list rows for :func:`listed`: a row whose ``status`` is one of
+    ``states`` that is not terminal, with every ``required`` key of its type, gets a shared
+    status of that state without the row's record (a sweep only notes such a job as still
+    running); any other row gets None, to be read in full (and rejected there if malformed).
+    """
+    noted = {raw: RemoteStatus(state, raw) for raw, state in states.items() if not state.terminal}
+    checks = tuple(required.items())
+
+    def read(row: Row) -> RemoteStatus | None:
+        raw = row.get("status")
+        status = noted.get(raw) if type(raw) is str else None
+        if status is None:
+            return None
+        for key, kind in checks:
+            if not isinstance(row.get(key), kind):
+                return None
+        return status
+
+    return read
 
 
 def reread(read: Callable[[], T], sleep: Callable[[float], None] = time.sleep) -> T:

@@ -45,6 +45,7 @@ from worker.providers.deeporigin.records import (
     quoted_price,
     reject,
     remote_status,
+    running_row,
     safe_name,
     tagged,
     upload_dir,
@@ -106,11 +107,15 @@ class DeepOriginProvider(Provider):
         status: the official client's list (filter on ``projectId`` and ``createdAt.$gt``)
         carries every row's status, so running and ended jobs are both seen. Oldest first,
         so executions created during the walk land on later pages, not shifting earlier ones.
+        Rows of executions not watched are skipped unread; a watched one still running is
+        noted without its record (``running_row``); only ended or malformed rows are read
+        in full.
         """
         since = min(job.since for job in watched) - CLOCK_SKEW_S
         where = {"projectId": self._project, "createdAt": {"$gt": iso_ms(since)}}
+        wanted = {job.remote_id for job in watched}
         for rows in self._pages(where, LIST_PAGE_SIZE, "createdAt asc"):
-            yield listed(rows, "executionId", remote_status)
+            yield listed(rows, "executionId", remote_status, wanted=wanted, running=running_row)
 
     def _pages(
         self, where: Mapping[str, Any], page_size: int, order: str

@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 
 from worker.errors import BadResponse, PermanentError, UnsafeAnswer
 from worker.providers.base import RemoteState, RemoteStatus, bad_answer, normalise_status
+from worker.providers.paging import still_running
 from worker.results.names import UnsafeName, safe_file_name
 
 NAME = "deeporigin"
@@ -49,6 +50,11 @@ def remote_status(record: Any) -> RemoteStatus:
     """Normalises an execution DTO; one we cannot read raises ``BadResponse`` quoting it."""
     return normalise_status(NAME, "execution", record, required=_REQUIRED, states=_STATES,
                             detail=lambda rec, _: status_reason(rec))
+
+
+# A list row of an execution not yet ended, well-formed: its status without the record (a
+# sweep only notes it as running); None sends the row to :func:`remote_status` in full.
+running_row = still_running(_REQUIRED, _STATES)
 
 
 def status_reason(record: Mapping[str, Any]) -> str | None:
