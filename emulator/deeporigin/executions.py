@@ -38,6 +38,7 @@ from emulator.deeporigin.dto import (
     resolve_version,
 )
 from emulator.deeporigin.listing import QueryError, parse_query
+from emulator.deeporigin.rows import list_page
 from emulator.deeporigin.search import parse_search, run_search
 from emulator.provider import ProviderContext, canonical_hash
 
@@ -199,8 +200,8 @@ class ExecutionsApi:
             return error(400, str(exc))
         now = self.ctx.clock.now()
         rows, count = query.run(self.ctx.jobs, request.match_info["org"], now, self.ctx.index)
-        data = [render(job, now) for job in rows]
-        return web.json_response({"data": data, "count": count}, dumps=_compact)
+        return web.Response(body=list_page(rows, now, count), content_type="application/json",
+                            charset="utf-8")
 
     async def search(self, request: web.Request) -> web.Response:
         """The data platform's execution search (see :mod:`emulator.deeporigin.search`)."""

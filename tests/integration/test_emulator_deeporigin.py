@@ -239,6 +239,18 @@ def test_listing_pages_through_every_match_in_a_stable_order(do):
     assert keys == sorted(keys, key=lambda k: (k[0], k[1]), reverse=True)
 
 
+def test_a_listed_execution_shows_its_new_status_on_the_next_page(do):
+    execution_id = do.create_ok({"duration_s": 0.3, "queue_s": 0})["executionId"]
+    mine = {"session": do.session_tag}
+    first = do.list(filter=mine)
+    assert first.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert [row["status"] for row in first.json()["data"]] == ["Running"]
+    assert do.wait(execution_id, {"Completed"})["status"] == "Completed"
+    [row] = do.list(filter=mine).json()["data"]
+    assert row == do.get(execution_id).json()  # the list row is the v1 DTO, as fresh
+    assert row["status"] == "Completed" and row["jobOutputs"]["result_file"]
+
+
 def test_list_filters_by_tool_project_status_and_execution_ids(do):
     quoted = do.create_ok(approveAmount=-1)["executionId"]
     running = do.create_ok({"duration_s": 30, "queue_s": 0})["executionId"]

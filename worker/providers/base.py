@@ -227,12 +227,12 @@ class Provider(ABC):
 
         Yields each page's readable rows as ``(remote_id, status)``; rows of jobs not in
         ``watched`` may appear (ignored by the caller) or be left out, and a job not ended
-        may come with a status that carries no record (the caller only notes it running). A page that cannot be read
-        raises (``BadResponse``, ``TransientError``…): rows already yielded stay valid.
-        Used only when ``supports_list`` is true. This default serves a platform whose
-        :meth:`bulk_status` already lists many jobs per request: it asks about
-        ``SWEEP_CHUNK`` jobs at a time and leaves out per-job errors (those jobs fall back
-        to their own poll); a platform package overrides it with its list endpoint.
+        may come with a status that carries no record (the caller only notes it running).
+        A page that cannot be read raises (``BadResponse``, ``TransientError``…): rows
+        already yielded stay valid. Used only when ``supports_list`` is true. This default
+        serves a platform whose :meth:`bulk_status` already lists many jobs per request: it
+        asks about ``SWEEP_CHUNK`` jobs at a time and leaves out per-job errors (those jobs
+        fall back to their own poll); a platform package overrides it with its list endpoint.
         """
         for start in range(0, len(watched), SWEEP_CHUNK):
             chunk = watched[start : start + SWEEP_CHUNK]

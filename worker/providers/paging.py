@@ -9,8 +9,9 @@ unit-tested without a server:
   order and largest page size are undocumented, so a short page proves nothing).
 
 Every walk stops after ``MAX_PAGES``, so a server that never says "last page" cannot hold
-a sweep forever; :func:`listed` turns a page's rows into ``(remote_id, status)`` pairs (skipping rows
-of jobs not looked for, and noting a running job cheaply with :func:`still_running`);
+a sweep forever; :func:`listed` turns a page's rows into ``(remote_id, status)`` pairs
+(skipping rows of jobs not looked for, noting a running job cheaply with
+:func:`still_running`);
 :func:`reread` asks again for a page that came back unreadable, so one garbled answer does not
 waste a long walk.
 """
