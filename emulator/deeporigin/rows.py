@@ -20,25 +20,29 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 from emulator.clock import JobRecord
-from emulator.deeporigin.dto import Execution, moving, render
+from emulator.deeporigin.dto import STATUS_BY_PHASE, Execution, moving, progress_report, render
 
 Version = tuple[Any, ...]
 MOVING = frozenset({"status", "updatedAt", "startedAt", "completedAt", "jobOutputs",
                     "progressReport", "statusReason"})
+PROGRESS = "progressReport"
 
 
 @dataclass(slots=True)
 class CachedRow:
     template: tuple[bytes | str, ...]  # encoded items (bytes) and names of moving ones (str)
     version: Version
+    moving: dict[str, bytes]  # the moving items as encoded for this version
     row: bytes
 
 
 def version(job: JobRecord, now: float) -> Version:
-    """Everything through which ``now`` (or a confirm or cancel) changes the job's row."""
+    """Everything through which ``now`` (or a confirm or cancel) changes the job's row; the
+    progress percent last, as the only part that changes while a job runs."""
     started = job.started_at(now)
     percent = round(job.progress(now) * 100) if started is not None else None
     return (job.phase(now), job.clock_start, job.cancelled_at, started, job.finished_at(now),
@@ -52,12 +56,16 @@ def list_row(job: JobRecord, now: float) -> bytes:
     cached: CachedRow | None = execution.row
     if cached is not None and cached.version == current:
         return cached.row
+    if cached is not None and cached.version[:-1] == current[:-1]:  # only the progress moved
+        status = STATUS_BY_PHASE[current[0]]
+        items = {**cached.moving, PROGRESS: _item(PROGRESS, progress_report(job, now, status,
+                                                                            False))}
+    else:
+        items = {key: _item(key, value) for key, value in moving(job, now).items()}
     template = cached.template if cached is not None else _template(render(job, now))
-    values = moving(job, now)
     row = b"{" + b",".join(
-        piece if isinstance(piece, bytes) else _item(piece, values[piece]) for piece in template
-    ) + b"}"
-    execution.row = CachedRow(template, current, row)
+        piece if isinstance(piece, bytes) else items[piece] for piece in template) + b"}"
+    execution.row = CachedRow(template, current, items, row)
     return row
 
 
@@ -84,5 +92,16 @@ def _template(dto: dict[str, Any]) -> tuple[bytes | str, ...]:
     return tuple(pieces)
 
 
+_encode = json.JSONEncoder(separators=(",", ":")).encode  # what json.dumps(..., separators) does
+_names: dict[str, str] = {}  # key → its encoded name and colon
+
+
 def _item(key: str, value: Any) -> bytes:
-    return (json.dumps(key) + ":" + json.dumps(value, separators=(",", ":"))).encode()
+    name = _names.get(key)
+    if name is None:
+        name = _names[key] = _encode(key) + ":"
+    if value is None:
+        return (name + "null").encode()
+    if type(value) is str:
+        return (name + encode_basestring_ascii(value)).encode()
+    return (name + _encode(value)).encode()

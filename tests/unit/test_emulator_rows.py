@@ -26,7 +26,8 @@ def fresh(record: JobRecord, now: float) -> bytes:
     return json.dumps(render(record, now), separators=(",", ":")).encode()
 
 
-TIMES = [1000.0, 1001.0, 1002.0, 1002.5, 1003.0, 1003.1, 1051.0, 1101.9, 1102.0, 1500.0]
+TIMES = [1000.0, 1001.0, 1002.0, 1002.5, 1003.0, 1003.1, 1004.0, 1051.0, 1051.2, 1052.0,
+         1101.9, 1102.0, 1500.0]
 
 
 @pytest.mark.parametrize("record", [
