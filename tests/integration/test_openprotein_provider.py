@@ -27,7 +27,7 @@ from worker.errors import AuthError, PermanentError, TransientError
 from worker.providers.base import JobSpec, RemoteState, RemoteStatus
 from worker.providers.matching import FIND_SLACK_S, SearchInconclusive
 from worker.providers.openprotein import SPEC
-from worker.providers.openprotein import provider as openprotein
+from worker.providers.openprotein import search as openprotein
 from worker.providers.openprotein.provider import OpenProteinProvider
 from worker.providers.openprotein.settings import OpenProteinSettings
 from worker.store import JobStore

@@ -33,7 +33,7 @@ from worker.providers.moderately import SPEC as MODERATELY
 from worker.providers.moderately import provider as moderately
 from worker.providers.moderately.settings import ModeratelySettings
 from worker.providers.openprotein import SPEC as OPENPROTEIN
-from worker.providers.openprotein import provider as openprotein
+from worker.providers.openprotein import search as openprotein
 from worker.providers.openprotein.settings import OpenProteinSettings
 
 pytestmark = pytest.mark.integration
