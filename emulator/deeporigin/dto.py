@@ -154,44 +154,25 @@ def progress_report(job: JobRecord, now: float, status: str, v2: bool) -> Any:
     }
 
 
-def moving(job: JobRecord, now: float) -> dict[str, Any]:
-    """The DTO's fields that the clock changes (v1 progress), in no particular order; the
-    rest of a v1 DTO stays as it was at the create (see :mod:`emulator.deeporigin.rows`)."""
-    return _moving(job, now, v2=False)
-
-
-def _moving(job: JobRecord, now: float, *, v2: bool) -> dict[str, Any]:
+def render(job: JobRecord, now: float, *, v2: bool = False) -> dict[str, Any]:
+    """The full execution DTO for `job` as of `now`."""
+    execution: Execution = job.data
+    body = execution.body
     phase = job.phase(now)
     status = STATUS_BY_PHASE[phase]
     started, finished = job.started_at(now), job.finished_at(now)
     events = [t for t in (job.created_at, job.clock_start, started, finished) if t is not None]
     reason = job.plan.reason if phase == FAILED else CANCEL_REASON if phase == CANCELLED else None
-    return {
-        "status": status,
-        "updatedAt": iso(max(events)),
-        "startedAt": iso(started),
-        "completedAt": iso(finished),
-        "jobOutputs": job_outputs(job) if phase == SUCCEEDED else None,
-        "progressReport": progress_report(job, now, status, v2),
-        "statusReason": reason,
-    }
-
-
-def render(job: JobRecord, now: float, *, v2: bool = False) -> dict[str, Any]:
-    """The full execution DTO for `job` as of `now`."""
-    execution: Execution = job.data
-    body = execution.body
-    m = _moving(job, now, v2=v2)
     cluster_id = body.get("clusterId") or CLUSTER_ID
     dto: dict[str, Any] = {
         "executionId": job.remote_id,
-        "status": m["status"],
+        "status": status,
         "tool": {"key": execution.tool_key, "version": execution.tool_version},
         "name": body.get("name"),
         "createdAt": iso(job.created_at),
-        "updatedAt": m["updatedAt"],
-        "startedAt": m["startedAt"],
-        "completedAt": m["completedAt"],
+        "updatedAt": iso(max(events)),
+        "startedAt": iso(started),
+        "completedAt": iso(finished),
         "createdBy": EMULATOR_USER,
         "approveAmount": body.get("approveAmount"),
         "app": body.get("app"),
@@ -203,9 +184,9 @@ def render(job: JobRecord, now: float, *, v2: bool = False) -> dict[str, Any]:
         "userInputs": execution.inputs(),
         "userOutputs": body.get("outputs", {}),
         "metadata": body.get("metadata", {}),
-        "jobOutputs": m["jobOutputs"],
-        "progressReport": m["progressReport"],
-        "statusReason": m["statusReason"],
+        "jobOutputs": job_outputs(job) if phase == SUCCEEDED else None,
+        "progressReport": progress_report(job, now, status, v2),
+        "statusReason": reason,
         "quotationResult": quotation(job.plan.price),
         "orgKey": execution.org,
         "type": "ToolExecution",
