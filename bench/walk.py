@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(n: int, walks: int) -> dict[str, Any]:
     from worker.providers import get_spec
-    from worker.providers.base import JobSpec, Watched
+    from worker.providers.types import JobSpec, Watched
 
     provider = get_spec("deeporigin").make(pool_size=CREATE_THREADS)
     jobs = make_jobs(n, ["deeporigin"], duration=DurationSpec.parse("fixed:86400"),

@@ -36,7 +36,7 @@ from worker.outcomes import (
     Skip,
     Track,
 )
-from worker.providers.base import (
+from worker.providers.types import (
     Created,
     CreateOutcome,
     Refused,

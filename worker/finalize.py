@@ -27,7 +27,8 @@ from worker import decide
 from worker.apply import apply_many, failed_step
 from worker.errors import LeaseLost
 from worker.outcomes import Fetch, Outcome, Succeed
-from worker.providers.base import Outputs, Provider, RemoteState, RemoteStatus
+from worker.providers.base import Provider
+from worker.providers.types import Outputs, RemoteState, RemoteStatus
 from worker.record import Job
 from worker.results.store import store_outputs
 from worker.results.upload import LeaseFence, choose_payload, upload_once

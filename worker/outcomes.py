@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from worker.errors import AuthError
-from worker.providers.base import RemoteStatus, Submission
+from worker.providers.types import RemoteStatus, Submission
 
 Changes = Mapping[str, Any]  # record fields to write (worker.record); None deletes
 

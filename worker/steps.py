@@ -18,7 +18,8 @@ from worker.apply import apply, failed_step
 from worker.cancel import cancel_job
 from worker.errors import ConfigError, JobfleetError
 from worker.outcomes import CancelRemote, Expire, RemoteEnded
-from worker.providers.base import Provider, RemoteStatus
+from worker.providers.base import Provider
+from worker.providers.types import RemoteStatus
 from worker.record import Job
 from worker.runtime import Runtime
 

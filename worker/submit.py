@@ -15,7 +15,8 @@ from worker import decide
 from worker.apply import apply, failed_step
 from worker.cancel import cancel_job
 from worker.outcomes import Admit, Create, Outcome, Search, Track
-from worker.providers.base import JobSpec, Provider, Submission
+from worker.providers.base import Provider
+from worker.providers.types import JobSpec, Submission
 from worker.record import Job
 from worker.results.upload import LeaseFence
 from worker.runtime import Runtime

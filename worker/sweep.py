@@ -37,7 +37,8 @@ from worker import decide, keys, scripts
 from worker.apply import apply_many
 from worker.errors import AuthError, ConfigError
 from worker.outcomes import RemoteEnded
-from worker.providers.base import Listed, Provider, RemoteStatus, Watched
+from worker.providers.base import Provider
+from worker.providers.types import Listed, RemoteStatus, Watched
 from worker.record import Job
 from worker.runtime import Runtime
 from worker.store import JobStore

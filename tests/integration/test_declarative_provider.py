@@ -20,8 +20,8 @@ from config.declarative import SpecSettings
 from emulator.control import EmulatorControl
 from tests.fixtures.providers import ScriptedOutage, wait_terminal
 from worker.errors import AuthError, BadResponse, ConfigError, TransientError
-from worker.providers.base import JobSpec, RemoteState
 from worker.providers.declarative import load_specs, platform_spec
+from worker.providers.types import JobSpec, RemoteState
 
 pytestmark = pytest.mark.integration
 

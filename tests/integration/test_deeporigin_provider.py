@@ -20,10 +20,10 @@ from emulator.control import EmulatorControl
 from emulator.tokens import make_jwt
 from tests.fixtures.providers import ScriptedOutage, wait_terminal
 from worker.errors import AuthError, BadResponse, OverBudget, RateLimited, TransientError
-from worker.providers.base import JobSpec, RemoteState, RemoteStatus
 from worker.providers.deeporigin import SPEC
 from worker.providers.deeporigin.provider import DeepOriginProvider
 from worker.providers.deeporigin.settings import DeepOriginSettings
+from worker.providers.types import JobSpec, RemoteState, RemoteStatus
 
 pytestmark = pytest.mark.integration
 

@@ -20,13 +20,13 @@ import pytest
 from emulator.control import EmulatorControl, start_emulator
 from tests.fixtures.providers import ScriptedOutage, wait_terminal
 from worker.errors import AuthError, BadResponse, PermanentError, TransientError
-from worker.providers.base import JobSpec, RemoteState, RemoteStatus
 from worker.providers.matching import FIND_MAX_PAGES, FIND_SLACK_S, SearchInconclusive
 from worker.providers.moderately import SPEC
 from worker.providers.moderately import provider as moderately
 from worker.providers.moderately.params import InvalidParams
 from worker.providers.moderately.provider import ModeratelyProvider
 from worker.providers.moderately.settings import ModeratelySettings
+from worker.providers.types import JobSpec, RemoteState, RemoteStatus
 
 pytestmark = pytest.mark.integration
 

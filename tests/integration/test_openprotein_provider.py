@@ -24,12 +24,12 @@ from tests.fixtures.emulator import FIXTURE_ARGS
 from tests.fixtures.providers import Planned, ScriptedOutage, wait_terminal
 from tests.unit.test_openprotein_emulator import load_npy
 from worker.errors import AuthError, PermanentError, TransientError
-from worker.providers.base import JobSpec, RemoteState, RemoteStatus
 from worker.providers.matching import FIND_SLACK_S, SearchInconclusive
 from worker.providers.openprotein import SPEC
 from worker.providers.openprotein import search as openprotein
 from worker.providers.openprotein.provider import OpenProteinProvider
 from worker.providers.openprotein.settings import OpenProteinSettings
+from worker.providers.types import JobSpec, RemoteState, RemoteStatus
 from worker.store import JobStore
 
 pytestmark = pytest.mark.integration

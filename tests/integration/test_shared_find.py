@@ -27,7 +27,7 @@ from worker import keys
 from worker.credentials import fingerprint
 from worker.errors import Throttled
 from worker.providers import shared_find
-from worker.providers.base import JobSpec, Provider
+from worker.providers.base import Provider
 from worker.providers.matching import SearchInconclusive
 from worker.providers.moderately import SPEC as MODERATELY
 from worker.providers.moderately import provider as moderately
@@ -35,6 +35,7 @@ from worker.providers.moderately.settings import ModeratelySettings
 from worker.providers.openprotein import SPEC as OPENPROTEIN
 from worker.providers.openprotein import search as openprotein
 from worker.providers.openprotein.settings import OpenProteinSettings
+from worker.providers.types import JobSpec
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from worker.cancel import cancel_job
-from worker.providers.base import Created, JobSpec
+from worker.providers.types import Created, JobSpec
 from worker.record import Job
 from worker.submit import _find_and_claim
 

@@ -32,7 +32,7 @@ from worker.outcomes import (
     Skip,
     Track,
 )
-from worker.providers.base import Created, Refused, RemoteState, RemoteStatus, Submission, Unknown
+from worker.providers.types import Created, Refused, RemoteState, RemoteStatus, Submission, Unknown
 from worker.record import Job
 
 NOW = 1000.0

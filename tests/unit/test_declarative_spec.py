@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from worker.providers.base import RemoteState
 from worker.providers.declarative import load_specs
 from worker.providers.declarative.spec import SpecError, load_spec
+from worker.providers.types import RemoteState
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "providers" / "jobsapi.toml"
 TEXT = EXAMPLE.read_text()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from worker.errors import BadResponse, ConfigError, PermanentError
-from worker.providers.base import JobSpec, RemoteState
 from worker.providers.deeporigin import SPEC
 from worker.providers.deeporigin.params import build_create_body, tool_params
 from worker.providers.deeporigin.records import (
@@ -15,6 +14,7 @@ from worker.providers.deeporigin.records import (
     remote_status,
 )
 from worker.providers.deeporigin.settings import DeepOriginSettings
+from worker.providers.types import JobSpec, RemoteState
 
 INPUTS = {"smiles": "c1ccccc1C", "radius": 1}
 

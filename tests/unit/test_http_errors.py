@@ -28,19 +28,19 @@ from worker.errors import (
     Throttled,
     TransientError,
 )
-from worker.providers.base import (
+from worker.providers.base import Provider
+from worker.providers.http import BACKOFF_MAX_S, SLEEP_BUDGET_S, HttpClient, make_session
+from worker.providers.http_errors import error_for, parse_retry_after
+from worker.providers.types import (
     Created,
     JobSpec,
     Outputs,
-    Provider,
     Refused,
     RemoteState,
     RemoteStatus,
     Submission,
     Unknown,
 )
-from worker.providers.http import BACKOFF_MAX_S, SLEEP_BUDGET_S, HttpClient, make_session
-from worker.providers.http_errors import error_for, parse_retry_after
 
 TOKEN = "eyJhbGciOiJub25lIn0.eyJleHAiOjQxMDI0NDQ4MDB9.s3cr3t-signature"  # JWT-shaped
 NOW = 1_700_000_000.0

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pytest
 
-from worker.providers.base import JobSpec
 from worker.providers.matching import (
     FIND_LOOKBACK_S,
     FIND_SLACK_S,
@@ -26,6 +25,7 @@ from worker.providers.matching import (
 )
 from worker.providers.moderately.params import create_request
 from worker.providers.moderately.records import execution_verdict, has_next_page
+from worker.providers.types import JobSpec
 
 FULL = "p" * 1000  # no room for the marker
 

@@ -8,7 +8,6 @@ import pytest
 from pydantic import SecretStr
 
 from worker.errors import ConfigError, PermanentError
-from worker.providers.base import JobSpec
 from worker.providers.moderately import SPEC
 from worker.providers.moderately.params import (
     InvalidParams,
@@ -20,6 +19,7 @@ from worker.providers.moderately.params import (
     upload_request,
 )
 from worker.providers.moderately.settings import ModeratelySettings
+from worker.providers.types import JobSpec
 
 AGENT_INPUT = {"question": "What changed in the FDA rules?"}
 PIPELINE_INPUT = {"documents": ["f1", "f2"]}

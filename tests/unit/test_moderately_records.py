@@ -8,7 +8,6 @@ import json
 import pytest
 
 from worker.errors import BadResponse, PermanentError
-from worker.providers.base import RemoteState
 from worker.providers.moderately.records import (
     failure_detail,
     file_id_of,
@@ -16,6 +15,7 @@ from worker.providers.moderately.records import (
     remote_status,
     s3_output,
 )
+from worker.providers.types import RemoteState
 
 SHA = "4ea98144b5c08e8062f1fe11370dc683de63218dd3b87743f6f1e9de4da0b282"
 

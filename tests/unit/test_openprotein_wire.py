@@ -6,9 +6,9 @@ import pytest
 import requests
 
 from worker.errors import BadResponse
-from worker.providers.base import RemoteState
 from worker.providers.openprotein.auth import token_from_answer
 from worker.providers.openprotein.records import fasta_of, remote_status
+from worker.providers.types import RemoteState
 
 
 def job(status: str, **extra) -> dict:

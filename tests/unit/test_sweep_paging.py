@@ -4,7 +4,7 @@ import pytest
 
 from worker.errors import BadResponse
 from worker.providers import paging
-from worker.providers.base import RemoteState, RemoteStatus
+from worker.providers.types import RemoteState, RemoteStatus
 from worker.sweep import match
 
 

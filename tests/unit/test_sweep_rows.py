@@ -4,8 +4,8 @@ running job is only noted, ended and malformed rows are read in full, as before.
 import pytest
 
 from worker.providers import paging
-from worker.providers.base import RemoteState
 from worker.providers.deeporigin.records import remote_status, running_row
+from worker.providers.types import RemoteState
 from worker.sweep import match
 
 

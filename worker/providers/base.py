@@ -5,6 +5,8 @@ The base class owns the shared flows: the create's outcome as a value (:meth:`Pr
 one status request checked and normalised (:meth:`Provider.status` over three hooks), bulk
 status falling back to one request per job; find-by-payload is
 :class:`worker.providers.matching.PayloadSearch`. A platform's provider fills in the hooks.
+The values it takes and returns (``JobSpec``, ``RemoteStatus``, ``Outputs``…) are
+:mod:`worker.providers.types`.
 
 Every method may raise the :mod:`worker.errors` tree: ``TransientError`` (try later),
 ``PermanentError`` (fail the job now), ``AuthError`` (fail fast), ``BadResponse``.
@@ -12,112 +14,35 @@ Every method may raise the :mod:`worker.errors` tree: ``TransientError`` (try la
 
 from __future__ import annotations
 
-import enum
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
 from worker.errors import BadResponse, ConfigError, ProviderError, UnsafeAnswer
+from worker.providers.types import (
+    Created,
+    CreateOutcome,
+    JobSpec,
+    Listed,
+    Outputs,
+    Refused,
+    RemoteState,
+    RemoteStatus,
+    Submission,
+    Unknown,
+    Watched,
+)
 from worker.results.names import UnsafeName, safe_file_name
 
 if TYPE_CHECKING:
     from worker.providers.spec import PlatformSpec
 
 
-class RemoteState(enum.StrEnum):
-    """A platform's status, normalised. Only the last three are terminal."""
-
-    PENDING = "pending"  # accepted, not started (Created, Queued, PENDING…)
-    QUOTED = "quoted"  # waiting for a price confirmation (Deep Origin)
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def terminal(self) -> bool:
-        return self in (RemoteState.SUCCEEDED, RemoteState.FAILED, RemoteState.CANCELLED)
-
-
-@dataclass(frozen=True)
-class RemoteStatus:
-    """What one status request told us about one remote job."""
-
-    state: RemoteState
-    raw: str  # the platform's own status string, kept for the record and for messages
-    detail: str | None = None  # the platform's failure reason, if any
-    poll_hint: float | None = None  # seconds until asking again, if the platform suggested it
-    record: Mapping[str, Any] = field(default_factory=dict, repr=False)  # the raw record
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    """What a provider needs to create one remote job. Holds no credential."""
-
-    job_id: str  # ours; sent to the platform as a tag / idempotency key where it accepts one
-    kind: str
-    params: Mapping[str, Any]
-    max_price: float | None = None  # a price ceiling, for platforms that quote
-    create_started: float | None = None  # epoch time an earlier create attempt began, if any
-    adopt_by_payload: bool = False  # a lost create may be found by identical inputs alone
-
-
-@dataclass(frozen=True)
-class Submission:
-    """A remote job that now exists."""
-
-    remote_id: str
-    status: RemoteStatus
-
-
-@dataclass(frozen=True)
-class Created:
-    """The create request succeeded: the remote job exists."""
-
-    submission: Submission
-
-
-@dataclass(frozen=True)
-class Refused:
-    """The platform answered no: nothing was created, a later attempt need not search."""
-
-    error: Exception
-
-
-@dataclass(frozen=True)
-class Unknown:
-    """No usable answer to the create request: the remote job may exist, search first."""
-
-    error: Exception
-
-
-CreateOutcome = Created | Refused | Unknown
-
-
-@dataclass(frozen=True, slots=True)
-class Watched:
-    """A running remote job that a status sweep looks for in the platform's lists."""
-
-    remote_id: str
-    kind: str
-    since: float  # epoch seconds: the remote job was created no earlier than this (our clock)
-
-
 SWEEP_CHUNK = 100  # jobs per bulk_status call in the default sweep
-Listed = tuple[str, RemoteStatus]  # (remote id, its status) from one row of a list page
-
-
-@dataclass(frozen=True)
-class Outputs:
-    """A finished job's result: JSON-able data plus any output files (name → bytes)."""
-
-    data: Mapping[str, Any]
-    files: Mapping[str, bytes] = field(default_factory=dict)
 
 
 class Provider(ABC):

@@ -44,7 +44,8 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from worker.errors import PermanentError
-from worker.providers.base import JobSpec, Provider, Submission
+from worker.providers.base import Provider
+from worker.providers.types import JobSpec, Submission
 
 FIND_SLACK_S = 60.0  # the platform's clock may run this far behind ours
 FIND_LOOKBACK_S = 15 * 60.0  # window when the earlier attempt's start is unknown

@@ -24,7 +24,7 @@ from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Se
 from typing import Any, TypeVar
 
 from worker.errors import BadResponse
-from worker.providers.base import Listed, RemoteState, RemoteStatus
+from worker.providers.types import Listed, RemoteState, RemoteStatus
 
 log = logging.getLogger("jobfleet.paging")
 

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from worker.errors import LeaseLost, PermanentError
-from worker.providers.base import Outputs, Provider
+from worker.providers.base import Provider
+from worker.providers.types import Outputs
 
 
 class LeaseStore(Protocol):

@@ -30,26 +30,17 @@ from urllib.parse import quote, urlsplit
 
 from config.declarative import SpecSettings
 from worker.errors import AuthError, BadResponse, PermanentError
-from worker.providers.base import (
-    JobSpec,
-    Outputs,
-    Provider,
-    RemoteState,
-    RemoteStatus,
-    Submission,
-    bad_answer,
-    setting,
-    url_setting,
-)
+from worker.providers.base import Provider, bad_answer, setting, url_setting
 from worker.providers.declarative.listing import pages
 from worker.providers.declarative.spec import ApiSpec, Request
 from worker.providers.declarative.templates import Missing, read_path, render
 from worker.providers.http import HttpClient
 from worker.providers.matching import SearchBudget
 from worker.providers.spec import PlatformSpec
+from worker.providers.types import JobSpec, Outputs, RemoteState, RemoteStatus, Submission
 
 if TYPE_CHECKING:  # the status sweep's types (worker.sweep)
-    from worker.providers.base import Listed, Watched
+    from worker.providers.types import Listed, Watched
 
 log = logging.getLogger("jobfleet.declarative")
 MAX_LIST_PAGES = 50  # cursor pages one listing may follow: a loop in the API's cursors ends

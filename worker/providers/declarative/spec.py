@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from worker.providers.base import RemoteState
 from worker.providers.declarative.reader import SpecError, Table
 from worker.providers.declarative.templates import known_name, placeholders
+from worker.providers.types import RemoteState
 
 NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 PARAM_TYPES = ("string", "integer", "number", "boolean", "object", "array")

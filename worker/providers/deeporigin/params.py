@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from worker.providers.base import JobSpec
 from worker.providers.deeporigin import TOOL
 from worker.providers.deeporigin.records import reject
+from worker.providers.types import JobSpec
 
 APP_TAG = "jobfleet"  # the ``app`` tag on every execution we create
 QUOTE_ONLY = -1  # approveAmount for "quote, do not run"; 0 would still run free quotes

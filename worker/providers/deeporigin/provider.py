@@ -18,17 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from worker.errors import AuthError, OverBudget, PermanentError
-from worker.providers.base import (
-    JobSpec,
-    Listed,
-    Outputs,
-    Provider,
-    RemoteState,
-    RemoteStatus,
-    Submission,
-    Watched,
-    setting,
-)
+from worker.providers.base import Provider, setting
 from worker.providers.deeporigin import SPEC
 from worker.providers.deeporigin.params import build_create_body, tool_params
 from worker.providers.deeporigin.records import (
@@ -54,6 +44,15 @@ from worker.providers.deeporigin.settings import DeepOriginSettings
 from worker.providers.http import HttpClient
 from worker.providers.http_errors import parse_json
 from worker.providers.paging import CLOCK_SKEW_S, listed, numbered
+from worker.providers.types import (
+    JobSpec,
+    Listed,
+    Outputs,
+    RemoteState,
+    RemoteStatus,
+    Submission,
+    Watched,
+)
 
 
 class DeepOriginProvider(Provider):

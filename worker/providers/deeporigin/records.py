@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from worker.errors import BadResponse, PermanentError, UnsafeAnswer
-from worker.providers.base import RemoteState, RemoteStatus, bad_answer, normalise_status
+from worker.providers.base import bad_answer, normalise_status
 from worker.providers.paging import still_running
+from worker.providers.types import RemoteState, RemoteStatus
 from worker.results.names import UnsafeName, safe_file_name
 
 NAME = "deeporigin"

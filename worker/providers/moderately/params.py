@@ -29,9 +29,9 @@ from collections.abc import Mapping
 from typing import Any, NoReturn
 
 from worker.errors import PermanentError
-from worker.providers.base import JobSpec
 from worker.providers.moderately import AGENT as AGENT_SCHEMA
 from worker.providers.moderately import PIPELINE as PIPELINE_SCHEMA
+from worker.providers.types import JobSpec
 
 NAME = "moderately"
 PLATFORM = "Moderately AI"  # as named in messages

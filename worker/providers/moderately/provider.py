@@ -48,15 +48,7 @@ import requests
 
 from worker.credentials import fingerprint
 from worker.errors import AuthError, PermanentError
-from worker.providers.base import (
-    JobSpec,
-    Listed,
-    Outputs,
-    RemoteStatus,
-    Submission,
-    Watched,
-    setting,
-)
+from worker.providers.base import setting
 from worker.providers.http import HttpClient
 from worker.providers.matching import (
     Candidate,
@@ -90,6 +82,7 @@ from worker.providers.moderately.records import (
 from worker.providers.moderately.settings import ModeratelySettings
 from worker.providers.paging import flagged, listed, reread
 from worker.providers.shared_find import SharedFind
+from worker.providers.types import JobSpec, Listed, Outputs, RemoteStatus, Submission, Watched
 
 CANCEL_REASON = "cancelled by jobfleet"
 EXECUTION_PAGE_SIZE = 100  # the largest page both execution lists take (agents: 1-100)

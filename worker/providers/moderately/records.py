@@ -16,10 +16,11 @@ from typing import Any
 
 from config.settings import fleet_settings
 from worker.errors import BadResponse, PermanentError
-from worker.providers.base import RemoteState, RemoteStatus, bad_answer, normalise_status
+from worker.providers.base import bad_answer, normalise_status
 from worker.providers.http_errors import MB, gunzip_bounded
 from worker.providers.matching import Verdict, same
 from worker.providers.moderately.params import AGENT, NAME, PIPELINE, carries_job_id
+from worker.providers.types import RemoteState, RemoteStatus
 
 STATES = {
     "pending": RemoteState.PENDING,

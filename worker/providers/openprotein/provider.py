@@ -34,15 +34,7 @@ from redis import Redis
 
 from worker.credentials import Sealer, fingerprint
 from worker.errors import AuthError, BadResponse, ConfigError, PermanentError
-from worker.providers.base import (
-    JobSpec,
-    Listed,
-    Outputs,
-    RemoteStatus,
-    Submission,
-    Watched,
-    setting,
-)
+from worker.providers.base import setting
 from worker.providers.http import HttpClient
 from worker.providers.http_errors import parse_json
 from worker.providers.matching import (
@@ -66,6 +58,7 @@ from worker.providers.openprotein.search import OpenProteinSearch
 from worker.providers.openprotein.settings import OpenProteinSettings
 from worker.providers.paging import CLOCK_SKEW_S, listed, to_empty
 from worker.providers.shared_find import SharedFind
+from worker.providers.types import JobSpec, Listed, Outputs, RemoteStatus, Submission, Watched
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,8 @@ from typing import Any
 import requests
 
 from worker.errors import BadResponse
-from worker.providers.base import RemoteState, RemoteStatus, bad_answer, normalise_status
+from worker.providers.base import bad_answer, normalise_status
+from worker.providers.types import RemoteState, RemoteStatus
 
 NAME = "openprotein"
 PLATFORM = "OpenProtein"  # as named in messages

@@ -23,7 +23,6 @@ from urllib.parse import quote
 import requests
 
 from worker.errors import AuthError, PermanentError
-from worker.providers.base import JobSpec
 from worker.providers.http_errors import parse_json
 from worker.providers.matching import (
     Candidate,
@@ -47,6 +46,7 @@ from worker.providers.openprotein.records import (
 )
 from worker.providers.paging import reread
 from worker.providers.shared_find import UNSURE
+from worker.providers.types import JobSpec
 
 log = logging.getLogger(__name__)
 
