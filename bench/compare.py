@@ -14,15 +14,13 @@ import argparse
 import json
 import os
 import random
-import shutil
 import signal
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from bench.chaos_jobs import make_jobs, planned_duration
-from bench.measure import do_credential, ratio
+from bench.measure import do_credential, ratio, run_dir
 from bench.runs import figures, measure
 from bench.systems import JobfleetSystem, NaiveSystem, System
 from devtools.localfleet import EmulatorCredentials
@@ -85,12 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     jobs = make_jobs(args.jobs, ["deeporigin"], duration=duration,
                      failure_rate=args.failure_rate, upload_share=0, upload_targets=[],
                      rng=random.Random(args.seed))
-    workdir = Path(args.keep_logs or tempfile.mkdtemp(prefix="jobfleet-compare-")).resolve()
-    try:
+    with run_dir(args.keep_logs, "jobfleet-compare-") as workdir:
         results = run_all(names, jobs, args, workdir)
-    finally:
-        if not args.keep_logs:
-            shutil.rmtree(workdir, ignore_errors=True)
     summary = summarise(results, args)
     render(summary)
     print(json.dumps(summary), flush=True)

@@ -16,16 +16,14 @@ import argparse
 import json
 import os
 import random
-import shutil
 import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from bench.chaos_jobs import make_jobs
-from bench.measure import cpu_seconds
+from bench.measure import cpu_seconds, run_dir
 from bench.runs import PROVIDER, WAIT_TICK_S
 from bench.systems import JobfleetSystem
 from devtools.localfleet import EmulatorCredentials
@@ -60,12 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     jobs = make_jobs(args.jobs, ["deeporigin"], duration=DurationSpec.parse(f"fixed:{run_time}"),
                      failure_rate=0.1, upload_share=0, upload_targets=[],
                      rng=random.Random(args.seed))
-    workdir = Path(args.keep_logs or tempfile.mkdtemp(prefix="jobfleet-finalize-")).resolve()
-    try:
+    with run_dir(args.keep_logs, "jobfleet-finalize-") as workdir:
         summary = run(jobs, args, run_time, workdir)
-    finally:
-        if not args.keep_logs:
-            shutil.rmtree(workdir, ignore_errors=True)
     render(summary)
     print(json.dumps(summary), flush=True)
     return 0 if summary.get("error") is None else 1

@@ -9,12 +9,16 @@ the naive baseline alike.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import shutil
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -28,6 +32,18 @@ MB = 1024 * 1024
 # Endpoint labels (as the emulator's stats name them) that are not status reads.
 NOT_STATUS = ("POST ", "PATCH ", "PUT ", "DELETE ", "/clusters", "/files", "storage",
               "(unmatched)")
+
+
+@contextlib.contextmanager
+def run_dir(keep: str | None, prefix: str) -> Iterator[Path]:
+    """The folder for one run's logs and data: ``keep`` (``--keep-logs``), left in place, or
+    a temporary one removed when the run ends."""
+    path = Path(keep or tempfile.mkdtemp(prefix=prefix)).resolve()
+    try:
+        yield path
+    finally:
+        if not keep:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def percentile(values: Sequence[float], p: float) -> float | None:

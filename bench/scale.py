@@ -15,10 +15,8 @@ import argparse
 import json
 import os
 import random
-import shutil
 import signal
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +30,7 @@ from bench.measure import (
     percentile,
     redis_used_bytes,
     request_figures,
+    run_dir,
 )
 from bench.runs import PROVIDER, Run, figures, measure
 from bench.systems import JobfleetSystem
@@ -161,12 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     jobs = make_jobs(args.jobs, ["deeporigin"], duration=duration, failure_rate=0.1,
                      upload_share=0, upload_targets=[], rng=random.Random(args.seed))
-    workdir = Path(args.keep_logs or tempfile.mkdtemp(prefix="jobfleet-scale-")).resolve()
-    try:
+    with run_dir(args.keep_logs, "jobfleet-scale-") as workdir:
         summary = run_scale(jobs, args, spec, workdir)
-    finally:
-        if not args.keep_logs:
-            shutil.rmtree(workdir, ignore_errors=True)
     render(summary)
     print(json.dumps(summary), flush=True)
     return 0
