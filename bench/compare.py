@@ -22,9 +22,8 @@ from typing import Any
 from bench.chaos_jobs import make_jobs, planned_duration
 from bench.measure import do_credential, ratio, run_dir
 from bench.runs import figures, measure
-from bench.systems import JobfleetSystem, NaiveSystem, System
+from bench.systems import JobfleetSystem, NaiveSystem, System, run_emulator
 from devtools.localfleet import EmulatorCredentials
-from emulator.control import start_emulator
 from emulator.settings import DurationSpec
 
 SLACK_S = 180  # a run is cut off this long after its longest job should have ended
@@ -96,9 +95,7 @@ def run_all(names: list[str], jobs: list[dict], args: argparse.Namespace,
     """Each system in turn on one emulator; returns its figures by name."""
     credentials = EmulatorCredentials.generate()
     timeout_s = max(planned_duration(job) for job in jobs) + SLACK_S
-    workdir.mkdir(parents=True, exist_ok=True)
-    emulator = start_emulator(["--seed", str(args.seed), *credentials.emulator_args()],
-                              log_path=workdir / "emulator.log")
+    emulator = run_emulator(credentials, args.seed, workdir)
     results = {}
     try:
         for name in names:

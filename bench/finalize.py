@@ -25,9 +25,8 @@ from typing import Any
 from bench.chaos_jobs import make_jobs
 from bench.measure import cpu_seconds, run_dir
 from bench.runs import PROVIDER, WAIT_TICK_S
-from bench.systems import JobfleetSystem
+from bench.systems import JobfleetSystem, run_emulator
 from devtools.localfleet import EmulatorCredentials
-from emulator.control import start_emulator
 from emulator.settings import DurationSpec
 from emulator.stats import max_in_any_window
 
@@ -68,9 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 def run(jobs: list[dict], args: argparse.Namespace, run_time: float,
         workdir: Path) -> dict[str, Any]:
     credentials = EmulatorCredentials.generate()
-    workdir.mkdir(parents=True, exist_ok=True)
-    emulator = start_emulator(["--seed", str(args.seed), *credentials.emulator_args()],
-                              log_path=workdir / "emulator.log")
+    emulator = run_emulator(credentials, args.seed, workdir)
     system = JobfleetSystem(workdir / "jobfleet", emulator.root_url, credentials, args.workers)
     try:
         system.start()

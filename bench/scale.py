@@ -33,9 +33,9 @@ from bench.measure import (
     run_dir,
 )
 from bench.runs import PROVIDER, Run, figures, measure
-from bench.systems import JobfleetSystem
+from bench.systems import JobfleetSystem, run_emulator
 from devtools.localfleet import EmulatorCredentials
-from emulator.control import EmulatorControl, start_emulator
+from emulator.control import EmulatorControl
 from emulator.settings import DurationSpec
 from emulator.stats import max_in_any_window
 
@@ -173,9 +173,7 @@ def run_scale(jobs: list[dict], args: argparse.Namespace, spec: str,
     durations = [planned_duration(job) for job in jobs]
     # creating every job may take as long as the jobs run on a busy machine: room for both
     timeout_s = 2 * max(durations) + max(180, len(jobs) / 500)
-    workdir.mkdir(parents=True, exist_ok=True)
-    emulator = start_emulator(["--seed", str(args.seed), *credentials.emulator_args()],
-                              log_path=workdir / "emulator.log")
+    emulator = run_emulator(credentials, args.seed, workdir)
     system = JobfleetSystem(workdir / "jobfleet", emulator.root_url, credentials, args.workers)
     try:
         system.start()

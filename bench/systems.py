@@ -28,12 +28,21 @@ from devtools.localfleet import (
     stop_process,
     wait_workers_ready,
 )
+from emulator.control import EmulatorProcess, start_emulator
 from producers.api import Fleet, UnknownBatch
 from worker.record import TERMINAL
 
 READY_TIMEOUT_S = 120  # workers on a loaded 2-core machine take a few seconds each
 NAIVE_STATES = {"Completed": "succeeded", "Succeeded": "succeeded", "Failed": "failed",
                 "Cancelled": "cancelled"}
+
+
+def run_emulator(credentials: EmulatorCredentials, seed: int, workdir: Path) -> EmulatorProcess:
+    """The emulator one benchmark run owns: accepting ``credentials``, seeded with ``seed``,
+    logging to ``workdir/emulator.log``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    return start_emulator(["--seed", str(seed), *credentials.emulator_args()],
+                          log_path=workdir / "emulator.log")
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.chaos_jobs import make_jobs
+from bench.systems import run_emulator
 from devtools.localfleet import EmulatorCredentials
-from emulator.control import start_emulator
 from emulator.settings import DurationSpec
 
 CREATE_THREADS = 16
@@ -41,8 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     credentials = EmulatorCredentials.generate()
     with tempfile.TemporaryDirectory(prefix="jobfleet-walk-") as workdir:
-        emulator = start_emulator(["--seed", "1", *credentials.emulator_args()],
-                                  log_path=Path(workdir) / "emulator.log")
+        emulator = run_emulator(credentials, 1, Path(workdir))
         try:
             os.environ.update(credentials.env(emulator.root_url))
             summary = run(args.jobs, args.walks)
