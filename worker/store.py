@@ -248,27 +248,28 @@ class JobStore:
                     require: str = "") -> tuple[str, str]:
         """Takes the lease of ``step``: ('fresh', 'resume', or the reason it was not taken),
         and the lease's token for :meth:`renew_lease`."""
-        now = self.clock()
-        token = f"{now + lease_s:.6f}"
-        status = self._scripts["claim"](keys=[keys.job_key(job_id)],
-                                        args=[step, ",".join(states), now, token, require])
-        return status, token
+        token, args = self._claim_args(step, states, lease_s, require)
+        return self._scripts["claim"](keys=[keys.job_key(job_id)], args=args), token
 
     def claim_leases(self, job_ids: Sequence[str], step: str, states: Sequence[str],
                      lease_s: float, require: str = "") -> list[tuple[Job, str]]:
         """:meth:`claim_lease` for many jobs in one round trip, each job's record read right
         after its claim; returns ``(job, token)`` for every job whose lease was taken."""
-        now = self.clock()
-        token = f"{now + lease_s:.6f}"
+        token, args = self._claim_args(step, states, lease_s, require)
         pipe = self.redis.pipeline(transaction=False)
         for job_id in job_ids:
-            self._scripts["claim"](keys=[keys.job_key(job_id)],
-                                   args=[step, ",".join(states), now, token, require],
-                                   client=pipe)
+            self._scripts["claim"](keys=[keys.job_key(job_id)], args=args, client=pipe)
             pipe.hgetall(keys.job_key(job_id))
         answers = pipe.execute()
         return [(decode(raw), token) for status, raw in zip(answers[::2], answers[1::2])
                 if status in ("fresh", "resume") and raw]
+
+    def _claim_args(self, step: str, states: Sequence[str], lease_s: float,
+                    require: str) -> tuple[str, list[Any]]:
+        """A lease's token (its end) and the claim script's arguments."""
+        now = self.clock()
+        token = f"{now + lease_s:.6f}"
+        return token, [step, ",".join(states), now, token, require]
 
     def renew_lease(self, job_id: str, step: str, token: str, lease_s: float) -> str | None:
         """Extends a lease we still hold, before an action that must not run twice (an
