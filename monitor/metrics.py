@@ -63,8 +63,8 @@ class FleetCollector:
     def _state(self):
         m = self.monitor
         platforms = fleet.read_fleet(m.redis, m.platforms, m.limit_of)
-        jobs = GaugeMetricFamily("jobfleet_jobs", "Jobs by platform and state, all batches (ended "
-                                 "ones stay counted when their batch expires)",
+        jobs = GaugeMetricFamily("jobfleet_jobs", "Jobs by platform and state, all batches held "
+                                 "(an expired or forgotten batch's jobs leave it)",
                                  labels=["platform", "state"])
         for (platform, state), n in sorted(fleet.job_counts(m.redis).items()):
             if state in STATES:

@@ -3,7 +3,9 @@
 Start a worker with ``jobfleet worker`` (or ``celery -A worker.app worker``). Each worker
 process also runs a dispatcher thread that turns due jobs into messages (see
 :mod:`worker.dispatcher`) and one status-sweep thread per platform, of which a Redis lease
-lets exactly one in the fleet sweep each credential (see :mod:`worker.sweep`).
+lets exactly one in the fleet sweep each credential (see :mod:`worker.sweep`), and a
+retention thread that removes ended jobs' result files and retires expired batches (see
+:mod:`worker.retention`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from worker.dispatcher import Dispatcher, DispatcherThread
 from worker.pickup import PickupWindow
 from worker.providers import provider_names
 from worker.record import STEPS
+from worker.retention import Janitor, RetentionThread
 from worker.runtime import runtime
 from worker.sweep import Sweeper, SweepThread
 from worker.telemetry import recorder
@@ -36,6 +39,7 @@ app.conf.include = ["worker.tasks"]
 log = logging.getLogger("jobfleet.worker")
 _dispatcher: DispatcherThread | None = None
 _sweepers: list[SweepThread] = []
+_janitor: RetentionThread | None = None
 
 
 def send_step(step: str, job_ids: list[str], until: float | None = None) -> None:
@@ -67,16 +71,18 @@ def _make_dispatcher() -> Dispatcher:
 
 @signals.worker_ready.connect
 def _start_dispatcher(**_: object) -> None:
-    global _dispatcher
+    global _dispatcher, _janitor
     _dispatcher = DispatcherThread(_make_dispatcher, runtime.settings.dispatch_interval_s)
     _dispatcher.start()
+    _janitor = RetentionThread(lambda: Janitor(runtime.store, runtime.results))
+    _janitor.start()
     runtime.heartbeat.start()
     recorder.attach(runtime.redis)
     for name in PROVIDERS:
         thread = SweepThread(name, lambda name=name: _make_sweeper(name))
         thread.start()
         _sweepers.append(thread)
-    log.info("dispatcher and status sweeps started")
+    log.info("dispatcher, status sweeps and retention started")
 
 
 def _make_sweeper(name: str) -> Sweeper | None:
@@ -94,8 +100,9 @@ def _child_metrics(**_: object) -> None:
 
 @signals.worker_shutdown.connect
 def _stop(**_: object) -> None:
-    if _dispatcher is not None:
-        _dispatcher.stop()
+    for thread in (_dispatcher, _janitor):
+        if thread is not None:
+            thread.stop()
     runtime.heartbeat.stop()
     recorder.stop()
     for thread in _sweepers:

@@ -24,6 +24,10 @@ with :data:`PREFIX`. Layout (single-node Redis)::
                                        ``:asked`` hashes
     jf:pickup:{step}            hash   worker process → its longest recent queue wait
                                        (the adaptive pickup window, worker.pickup)
+    jf:retention:batches        zset   finished batch → when its retention ends
+    jf:retention:files          hash   ended job id → the result files it holds (JSON list)
+    jf:retention:files:due      zset   ended job id → when its result files are removed
+    jf:retention:lease          string which worker process runs this round of the janitor
 
 ``{credential}`` is ``provider:fingerprint`` (:mod:`worker.credentials`): every part of
 the credential, secret included, so a corrected credential is a different key.
@@ -39,9 +43,11 @@ Aggregates for monitoring, moved in the same Lua step as each state change (read
     jf:batch:{b}:ended          hash   "{10 s bucket}:{terminal state}" → jobs ended then
 
 Retention (``JOBFLEET_RETENTION_DAYS``): a job's hash and its registry entry expire that long
-after the job ends; a batch's keys that long after its last job ends (a new job or a retry
-makes them permanent again). ``jf:batches`` members whose batch has expired are pruned by the
-dispatchers' janitor.
+after the job ends, and its result files are removed then; a batch's keys that long after its
+last job ends (a new job or a retry makes them permanent again). The files, and a batch's
+``:platforms`` counts (taken off ``jf:counts`` first), are removed by the retention janitor
+(:mod:`worker.retention`), not by Redis. ``jf:batches`` members whose batch has expired are
+pruned by the dispatchers.
 
 The Lua scripts get the prefixes below from :mod:`worker.scripts`, never spelled twice.
 """
@@ -65,6 +71,10 @@ METRICS = f"{PREFIX}metrics"
 BATCHES = f"{PREFIX}batches"
 COUNTS = f"{PREFIX}counts"
 PICKUP = f"{PREFIX}pickup:"
+RETIRING = f"{PREFIX}retention:batches"
+HELD_FILES = f"{PREFIX}retention:files"
+FILES_DUE = f"{PREFIX}retention:files:due"
+RETENTION_LEASE = f"{PREFIX}retention:lease"
 ENDED_BUCKET_S = 10  # width of the ended-jobs-over-time buckets
 
 
@@ -93,7 +103,8 @@ def remote_key(provider: str, remote_id: str) -> str:
     return f"{REMOTE}{provider}:{remote_id}"
 
 
-BATCH_PARTS = ("", ":ids", ":platforms", ":reasons", ":examples", ":ended")  # a batch's keys
+PLATFORMS_PART = ":platforms"  # kept past the batch's expiry until the janitor retires it
+BATCH_PARTS = ("", ":ids", PLATFORMS_PART, ":reasons", ":examples", ":ended")  # a batch's keys
 
 
 def batch_keys(batch: str) -> list[str]:

@@ -1,9 +1,10 @@
 """A batch's life after its jobs end: listing batches, retrying failed jobs, forgetting.
 
-Retention itself needs nothing here: the job store's scripts give ended jobs and finished
-batches their expiry (see :mod:`worker.keys`). What is here: the batch list (and pruning the
-names of batches that have expired from it), a retry that never starts a second remote job
-while the first may still run, and removing one batch at once with everything it owns.
+Retention is not here: the job store's scripts give ended jobs and finished batches their
+expiry (see :mod:`worker.keys`) and :mod:`worker.retention` removes what Redis cannot expire.
+What is here: the batch list (and pruning the names of batches that have expired from it), a
+retry that never starts a second remote job while the first may still run, and removing one
+batch at once with everything it owns.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from worker import keys
 from worker.record import ACTIVE, STATES
+from worker.retention import drop_held_files, retire_now
 from worker.store import JobStore
 
 FORGET_PAGE = 500  # jobs deleted per Redis round trip
@@ -70,8 +72,9 @@ def failed_jobs(store: JobStore, batch: str, reasons: Iterable[str] = ()) -> Ite
 
 
 def forget_batch(store: JobStore, batch: str) -> int:
-    """Deletes a batch now: every job record, registry entry and batch key; returns how many
-    jobs were removed. The caller makes sure no job is in flight."""
+    """Deletes a batch now: every job record, registry entry and batch key, and takes its jobs
+    off the fleet-wide counts; returns how many jobs were removed. The caller makes sure no
+    job is in flight, and removes the batch's result files."""
     removed = 0
     while True:
         ids = store.redis.lrange(keys.batch_ids_key(batch), 0, FORGET_PAGE - 1)
@@ -81,10 +84,10 @@ def forget_batch(store: JobStore, batch: str) -> int:
         pipe = store.redis.pipeline(transaction=False)
         pipe.delete(*doomed)
         pipe.ltrim(keys.batch_ids_key(batch), len(ids), -1)
+        drop_held_files(pipe, ids)
         pipe.execute()
         removed += len(ids)
-    store.redis.delete(*keys.batch_keys(batch))
-    store.redis.zrem(keys.BATCHES, batch)
+    retire_now(store, batch)
     return removed
 
 

@@ -18,7 +18,8 @@ from worker.record import ACTIVE, ALIVE, ATTEMPT_FIELDS, STATES, STEPS, TERMINAL
 
 DEFAULT_RETENTION_S = int(RETENTION_DAYS * 86400)
 NAMES = ("transition", "claim", "renew", "claim_due", "create", "flag", "retry", "push_due",
-         "touch_due")
+         "touch_due")  # the job store's
+RETENTION_NAMES = ("retire", "release_files")  # the retention janitor's (worker.retention)
 
 
 def _lua(value: str) -> str:
@@ -42,6 +43,8 @@ def header(retention_s: int) -> str:
         f"local ENDED_BUCKET = {keys.ENDED_BUCKET_S}",
         f"local REMOTE, RETENTION = {_lua(keys.REMOTE)}, {int(retention_s)}",
         "local BATCH_PARTS = {" + ", ".join(_lua(p) for p in keys.BATCH_PARTS) + "}",
+        f"local PLATFORMS_PART, RETIRING = {_lua(keys.PLATFORMS_PART)}, {_lua(keys.RETIRING)}",
+        f"local HELD_FILES, FILES_DUE = {_lua(keys.HELD_FILES)}, {_lua(keys.FILES_DUE)}",
         "local STATES = {" + ", ".join(_lua(s) for s in STATES) + "}",
         "local ACTIVE = {" + ", ".join(_lua(s) for s in ACTIVE) + "}",
         "local ATTEMPT_FIELDS = {" + ", ".join(_lua(f) for f in ATTEMPT_FIELDS) + "}",
@@ -57,6 +60,6 @@ def read(name: str) -> str:
 @cache
 def source(name: str, retention_s: int = DEFAULT_RETENTION_S) -> str:
     """The full text of script ``name``: the header, the shared helpers, then the script."""
-    if name not in NAMES:
+    if name not in NAMES + RETENTION_NAMES:
         raise KeyError(f"no job store script {name!r}")
     return header(retention_s) + read("common") + read("aggregates") + read(name)

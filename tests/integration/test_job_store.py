@@ -2,7 +2,15 @@
 
 import pytest
 
-from worker.keys import batch_key, batch_keys, due_key, job_key, remote_key
+from worker.keys import (
+    PLATFORMS_PART,
+    RETIRING,
+    batch_key,
+    batch_keys,
+    due_key,
+    job_key,
+    remote_key,
+)
 from worker.record import Job, make_job_id
 from worker.store import JobStore
 
@@ -166,7 +174,9 @@ def test_an_ended_job_and_its_finished_batch_expire_and_new_work_keeps_the_batch
     assert redis_client.ttl(batch_key("b1")) == -1  # b is still queued
     store.transition(b, ["queued"], "cancelled")
     assert all(0 < redis_client.ttl(k) <= 500 for k in batch_keys("b1")
-               if redis_client.exists(k))
+               if redis_client.exists(k) and not k.endswith(PLATFORMS_PART))
+    assert redis_client.ttl(batch_key("b1") + PLATFORMS_PART) == -1  # the janitor's to retire
+    assert redis_client.zscore(RETIRING, "b1") == clock.now + 500
     store.create_many([record("c")], due_in=30)
     assert all(redis_client.ttl(k) == -1 for k in batch_keys("b1") if redis_client.exists(k))
 

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -95,7 +96,7 @@ def test_batches_lists_and_forget_refuses_live_jobs_unless_cancelled(
     assert not any(batch in key or quick["id"] in key
                    for key in api.store.redis.scan_iter("jf:*"))
     assert not any(api.store.redis.scan_iter(f"jf:remote:*:{quick['remote_id']}"))
-    assert not __import__("pathlib").Path(stored["location"]).exists()
+    assert not Path(stored["location"]).exists()
     assert batch not in cli(["batches"], pool.env).stdout
 
 
@@ -113,12 +114,17 @@ def test_after_the_retention_the_store_holds_nothing_of_the_batch(private_emulat
         marks = [batch, *(line["id"] for line in lines),
                  *(line["remote_id"] for line in lines)]
         redis = api.store.redis
+        stored = [entry["location"] for line in lines if line["state"] == "succeeded"
+                  for entry in line["result"]["files"].values()]
+        assert stored and all(Path(at).is_file() for at in stored)
 
         def leftovers() -> list[str]:
             found = [k for k in redis.scan_iter("jf:*") if any(m in k for m in marks)]
             found += [k for k in redis.scan_iter("jf:remote:*") if redis.get(k) in marks]
-            if redis.zscore("jf:batches", batch) is not None:
-                found.append("jf:batches member")
+            for index in ("jf:batches", "jf:retention:batches", "jf:retention:files:due"):
+                found += [f"{index} member" for m in marks if redis.zscore(index, m) is not None]
+            found += [f"held files of {m}" for m in marks if redis.hexists("jf:retention:files", m)]
+            found += [f"file {at}" for at in stored if Path(at).exists()]
             return found
 
         assert leftovers()  # held while the retention runs
@@ -126,4 +132,5 @@ def test_after_the_retention_the_store_holds_nothing_of_the_batch(private_emulat
         while leftovers() and time.monotonic() < deadline:
             time.sleep(0.5)
         assert leftovers() == []
+        assert not any(int(n) for n in redis.hgetall("jf:counts").values())
         assert "unknown batch" in cli(["status", batch], pool.env).stderr

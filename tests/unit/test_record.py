@@ -69,7 +69,7 @@ def test_a_field_that_cannot_be_read_is_named():
 def test_the_scripts_get_prefixes_and_states_from_python_not_their_own_text():
     source = scripts.source("transition")
     assert f'"{keys.DUE}"' in source and f'"{keys.INFLIGHT}"' in source
-    for name in scripts.NAMES:
+    for name in scripts.NAMES + scripts.RETENTION_NAMES:
         body = scripts.read(name)
         assert keys.PREFIX not in body
         assert "'succeeded'" not in body and "'submitting'" not in body
@@ -84,5 +84,5 @@ def test_every_script_file_is_package_data_so_an_install_ships_it():
     globs = pyproject["tool"]["setuptools"]["package-data"]["worker"]
     shipped = {p for pattern in globs for p in root.glob(pattern)}
     assert set((root / "lua").glob("*.lua")) <= shipped
-    for name in scripts.NAMES:
+    for name in scripts.NAMES + scripts.RETENTION_NAMES:
         assert scripts.source(name)  # each is found the way an installed worker finds it

@@ -17,7 +17,10 @@ local function listed(csv, value)
   return pos
 end
 -- Retention: an ended job's hash and registry entry expire RETENTION seconds after it ends;
--- a batch's keys when its last job has ended. New work in the batch keeps them again.
+-- a batch's keys when its last job has ended, except its per-platform counts, which the
+-- retention janitor (worker/retention.py) takes off the fleet-wide COUNTS before it deletes
+-- them (RETIRING says when). The result files a job's manifest names are held (HELD_FILES)
+-- and due for removal (FILES_DUE) when its record expires. New work keeps them all again.
 local function batch_keys(b)
   local out = {}
   for i, part in ipairs(BATCH_PARTS) do out[i] = BATCH .. b .. part end
@@ -25,16 +28,41 @@ local function batch_keys(b)
 end
 local function keep_batch(b)
   for _, k in ipairs(batch_keys(b)) do redis.call('PERSIST', k) end
+  redis.call('ZREM', RETIRING, b)
 end
-local function expire_ended(job, provider)
+local function hold_files(job, id, due_at)
+  local held = cjson.decode(redis.call('HGET', HELD_FILES, id) or '[]')
+  local seen = {}
+  for _, at in ipairs(held) do seen[at] = true end
+  local function add(at)
+    if type(at) == 'string' and not seen[at] then seen[at] = true; held[#held + 1] = at end
+  end
+  local ok, manifest = pcall(cjson.decode, redis.call('HGET', job, 'result') or 'null')
+  if ok and type(manifest) == 'table' then
+    if type(manifest.files) == 'table' then
+      for _, file in pairs(manifest.files) do
+        if type(file) == 'table' then add(file.location) end
+      end
+    end
+    add(manifest.data_location)
+  end
+  if #held == 0 then return end
+  redis.call('HSET', HELD_FILES, id, cjson.encode(held))
+  redis.call('ZADD', FILES_DUE, due_at, id)
+end
+local function expire_ended(job, id, provider, now)
   redis.call('EXPIRE', job, RETENTION)
   local rid = redis.call('HGET', job, 'remote_id')
   if rid then redis.call('EXPIRE', REMOTE .. provider .. ':' .. rid, RETENTION) end
+  hold_files(job, id, tonumber(now) + RETENTION)
 end
 local function expire_batch_if_finished(b, now)
   for _, state in ipairs(ACTIVE) do
     if tonumber(redis.call('HGET', BATCH .. b, state) or '0') > 0 then return end
   end
   redis.call('HSET', BATCH .. b, 'finished_at', now)
-  for _, k in ipairs(batch_keys(b)) do redis.call('EXPIRE', k, RETENTION) end
+  for i, k in ipairs(batch_keys(b)) do
+    if BATCH_PARTS[i] ~= PLATFORMS_PART then redis.call('EXPIRE', k, RETENTION) end
+  end
+  redis.call('ZADD', RETIRING, tonumber(now) + RETENTION, b)
 end

@@ -16,6 +16,7 @@ for i = 4, #ARGV, 3 do
     end
     redis.call('HSET', job, 'state', INITIAL, TIME .. INITIAL, now, unpack(flat))
     created[#created + 1] = id
+    redis.call('ZREM', FILES_DUE, id)  -- a key submitted again after its retention
     due[provider] = due[provider] or {}
     local members = due[provider]
     members[#members + 1] = due_at

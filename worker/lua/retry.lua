@@ -34,6 +34,7 @@ redis.call('HINCRBY', BATCH .. b, INITIAL, 1)
 if reason then redis.call('HINCRBY', BATCH .. b .. ':reasons', reason, -1) end
 note_change(job, b, provider, cur, INITIAL, ARGV[1])
 redis.call('PERSIST', job)
+redis.call('ZREM', FILES_DUE, id)  -- its files are kept with it (HELD_FILES)
 keep_batch(b)
 redis.call('ZADD', due_key('submit', provider), ARGV[2], id)
 return 1

@@ -30,7 +30,7 @@ if cur ~= to then note_change(job, b, provider, cur, to, ARGV[3]) end
 if TERMINAL[to] then
   redis.call('HDEL', job, 'lease_until')
   unschedule(id, provider)
-  expire_ended(job, provider)
+  expire_ended(job, id, provider, ARGV[3])
   if cur ~= to then expire_batch_if_finished(b, ARGV[3]) end
 elseif ARGV[4] ~= '' then
   unschedule(id, provider)

@@ -12,6 +12,8 @@ Layout, every name made safe by :mod:`worker.results.names`::
 
 The job record keeps the manifest: ``{"data": ...}`` (or ``{"data_location": ...}``) and
 ``{"files": {name: {"location", "sha256", "size"}}}``, so ``results`` answers from Redis alone.
+Retention removes exactly the files a manifest names (:meth:`ResultStore.remove_file`), and
+never a location outside the store's root.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
 import secrets
 from collections.abc import Mapping
 from typing import Any
@@ -30,6 +33,10 @@ from worker.results.names import key_dir, safe_file_names, safe_segment
 
 INLINE_DATA_BYTES = 16 * 1024  # result data up to this size stays on the job record
 DATA_FILE = "_data.json"  # leading underscore: no output file name cleans to it
+
+
+class RefusedLocation(ValueError):
+    """A location that is not a file under the result store's root: never removed."""
 
 
 class ResultStore:
@@ -68,6 +75,44 @@ class ResultStore:
         except OSError as exc:
             raise TransientError(f"cannot remove {self.location(folder)}: {exc}",
                                  provider="results") from exc
+
+    def remove_file(self, location: str) -> None:
+        """Deletes one file :meth:`put` wrote, given its location (a file already gone is
+        fine); a local store also drops the folders it leaves empty, up to the root. Raises
+        ``RefusedLocation`` for a location not under the root, whatever it points at, or a
+        folder."""
+        path = self._inside(location)
+        if self.local and os.path.isdir(path):
+            raise RefusedLocation(f"{location} is a folder, not a stored file")
+        try:
+            self.fs.rm_file(path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise TransientError(f"cannot remove {location}: {exc}", provider="results") from exc
+        folder = os.path.dirname(path)
+        while self.local and folder.startswith(self.root.rstrip("/") + "/"):
+            try:
+                os.rmdir(folder)  # only when empty: anything else in it stays
+            except OSError:
+                break
+            folder = os.path.dirname(folder)
+
+    def _inside(self, location: str) -> str:
+        """The store's path for ``location`` when it lies under the root, else RefusedLocation."""
+        scheme = location.split("://", 1)[0] if "://" in location else ""
+        if scheme in (("", "file") if self.local else _protocols(self.fs)):
+            root = self.root.rstrip("/")
+            if self.local:
+                path = os.path.normpath(os.path.abspath(self.fs._strip_protocol(location)))
+                real = os.path.realpath(os.path.dirname(path)) + "/"
+                inside = real.startswith(os.path.realpath(root) + "/")
+            else:
+                path = posixpath.normpath(self.fs._strip_protocol(location))
+                inside = True
+            if inside and path.startswith(root + "/"):
+                return path
+        raise RefusedLocation(f"{location} is outside the result store {self.location(self.root)}")
 
     def location(self, path: str) -> str:
         return path if self.local else self.fs.unstrip_protocol(path)

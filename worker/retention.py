@@ -1,0 +1,138 @@
+"""The retention janitor: what ``JOBFLEET_RETENTION_DAYS`` removes that Redis cannot expire.
+
+Redis expires an ended job's record and a finished batch's keys by itself (the job store's
+scripts set the expiries, see :mod:`worker.keys`). Two things need a hand:
+
+* **result files**: when a job ends, its scripts hold the locations its manifest names (the
+  files finalize wrote for it, and its ``_data.json``) with the time its record expires; the
+  janitor then removes exactly those files from the result store, local or S3, and never a
+  location outside the store's root (refused with one line, and not asked again);
+* **the fleet-wide counts** (``jobfleet_jobs`` on ``/metrics``): a batch's jobs per platform
+  and state are taken off them when its retention ends, and its last keys go with them.
+
+Every worker process runs a :class:`RetentionThread`; a short Redis lease gives each round to
+one of them. Both removals are safe to repeat, and new work in a batch (a retry, a key
+submitted again) keeps its files and counts. ``jobfleet forget`` retires a batch the same way
+at once (:func:`retire_now`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from worker import keys, scripts
+from worker.results.store import RefusedLocation, ResultStore
+from worker.store import JobStore
+
+log = logging.getLogger("jobfleet.retention")
+
+JANITOR_MAX_S = 60.0  # files and counts go at most this long after their retention ends
+PAGE = 500  # jobs or batches handled per Redis round trip
+
+
+@dataclass(frozen=True)
+class Swept:
+    """What one round removed: batches retired, files removed, locations refused."""
+
+    batches: int = 0
+    files: int = 0
+    refused: int = 0
+
+
+class Janitor:
+    """Removes the result files and batch counts whose retention has ended."""
+
+    def __init__(self, store: JobStore, results: ResultStore) -> None:
+        self.redis = store.redis
+        self.clock = store.clock
+        self.results = results
+        self.interval = min(JANITOR_MAX_S, store.retention_s)
+        self._retire = _script(store, "retire")
+        self._release = _script(store, "release_files")
+        self._token = secrets.token_hex(8)
+
+    def take_turn(self) -> bool:
+        """True when this process runs this round (a lease a little shorter than a round)."""
+        return bool(self.redis.set(keys.RETENTION_LEASE, self._token, nx=True,
+                                   px=max(1, int(self.interval * 900))))
+
+    def run_once(self) -> Swept:
+        """One round: every job's files whose retention has ended, then every such batch."""
+        now = self.clock()
+        files, refused = self._remove_files(now)
+        return Swept(self._retire_batches(now), files, refused)
+
+    def _remove_files(self, now: float) -> tuple[int, int]:
+        removed = refused = 0
+        while True:
+            ids = self.redis.zrangebyscore(keys.FILES_DUE, "-inf", now, start=0, num=PAGE)
+            if not ids:
+                break
+            for job_id, held in zip(ids, self.redis.hmget(keys.HELD_FILES, ids)):
+                for location in json.loads(held or "[]"):
+                    try:
+                        self.results.remove_file(location)
+                        removed += 1
+                    except RefusedLocation as exc:
+                        log.warning("retention: not removed for job %s: %s", job_id, exc)
+                        refused += 1
+            self._release(args=[now, *ids])
+            if len(ids) < PAGE:
+                break
+        return removed, refused
+
+    def _retire_batches(self, now: float) -> int:
+        retired = 0
+        while True:
+            names = self.redis.zrangebyscore(keys.RETIRING, "-inf", now, start=0, num=PAGE)
+            if not names:
+                break
+            retired += len(self._retire(args=[now, "", *names]))
+            if len(names) < PAGE:
+                break
+        return retired
+
+
+def retire_now(store: JobStore, batch: str) -> None:
+    """Takes a batch being forgotten off the fleet-wide counts and deletes its keys now."""
+    _script(store, "retire")(args=[store.clock(), "1", batch])
+
+
+def drop_held_files(pipe, job_ids: list[str]) -> None:
+    """Forgets the files these jobs held, on a pipeline (``forget`` removes the batch's
+    folder itself)."""
+    pipe.zrem(keys.FILES_DUE, *job_ids)
+    pipe.hdel(keys.HELD_FILES, *job_ids)
+
+
+def _script(store: JobStore, name: str):
+    return store.redis.register_script(scripts.source(name, store.retention_s))
+
+
+class RetentionThread(threading.Thread):
+    """Runs a :class:`Janitor` once a round (:attr:`Janitor.interval`) until stopped."""
+
+    def __init__(self, make: Callable[[], Janitor]) -> None:
+        super().__init__(name="jobfleet-retention", daemon=True)
+        self.make = make
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        janitor = self.make()
+        while not self.stopping.wait(janitor.interval):
+            try:
+                if janitor.take_turn():
+                    swept = janitor.run_once()
+                    if swept != Swept():
+                        log.info("retention: %d batch(es) retired, %d file(s) removed",
+                                 swept.batches, swept.files)
+            except Exception:  # noqa: BLE001 - Redis or the store may be away; next round
+                log.warning("retention round failed; trying again next round", exc_info=True)
+
+    def stop(self) -> None:
+        self.stopping.set()
