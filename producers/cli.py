@@ -52,7 +52,7 @@ def _describe(exc: Exception) -> tuple[str, int]:
     from producers.api import UnknownBatch
     from producers.commands.common import UserError
     from worker.errors import JobfleetError
-    from worker.providers.declarative.spec import SpecError
+    from worker.providers.declarative.reader import SpecError
 
     if isinstance(exc, UserError):
         return str(exc), exc.status

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from worker.providers.declarative import load_specs
-from worker.providers.declarative.spec import SpecError, load_spec
+from worker.providers.declarative.loader import SpecError, load_spec
 from worker.providers.types import RemoteState
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "providers" / "jobsapi.toml"

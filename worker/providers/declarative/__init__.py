@@ -1,9 +1,10 @@
 """Platforms described by spec files: found in ``JOBFLEET_PROVIDERS_DIR`` at start-up.
 
-Every ``*.toml`` file there is one API (see :mod:`.spec` and the README's "Adding a
-platform"). The registry (:mod:`worker.providers`) calls :func:`SPECS`, which makes each
-file a :class:`PlatformSpec` like a platform package's; a bad file stops start-up with
-``SpecError`` naming the file, the field and the reason.
+Every ``*.toml`` file there is one API (read by :mod:`.loader` into the values of
+:mod:`.spec`; the format is in the README's "Adding a platform"). The registry
+(:mod:`worker.providers`) calls :func:`SPECS`, which makes each file a :class:`PlatformSpec`
+like a platform package's; a bad file stops start-up with ``SpecError`` naming the file, the
+field and the reason.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from config.declarative import SpecSettings, providers_dir, spec_settings
-from worker.providers.declarative.spec import ApiSpec, SpecError, load_spec
+from worker.providers.declarative.loader import SpecError, load_spec
+from worker.providers.declarative.spec import ApiSpec
 
 if TYPE_CHECKING:
     from worker.providers.spec import PlatformSpec
