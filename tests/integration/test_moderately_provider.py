@@ -22,7 +22,7 @@ from tests.fixtures.providers import ScriptedOutage, wait_terminal
 from worker.errors import AuthError, BadResponse, PermanentError, TransientError
 from worker.providers.matching import FIND_MAX_PAGES, FIND_SLACK_S, SearchInconclusive
 from worker.providers.moderately import SPEC
-from worker.providers.moderately import provider as moderately
+from worker.providers.moderately import search as moderately_search
 from worker.providers.moderately.params import InvalidParams
 from worker.providers.moderately.provider import ModeratelyProvider
 from worker.providers.moderately.settings import ModeratelySettings
@@ -377,7 +377,7 @@ def test_a_create_processed_but_dropped_is_recovered_exactly_once(
 def test_the_agent_list_has_no_documented_order_so_it_is_read_to_its_end(
     provider, fresh_emulator, monkeypatch
 ):
-    monkeypatch.setattr(moderately, "EXECUTION_PAGE_SIZE", 2)
+    monkeypatch.setattr(moderately_search, "EXECUTION_PAGE_SIZE", 2)
     job = agent_job(LONG)
     started = time.time()
     created = provider.submit(job)
@@ -391,7 +391,7 @@ def test_the_agent_list_has_no_documented_order_so_it_is_read_to_its_end(
 def test_the_pipeline_list_is_read_newest_first_and_only_until_the_window_ends(
     provider, fresh_emulator, monkeypatch
 ):
-    monkeypatch.setattr(moderately, "EXECUTION_PAGE_SIZE", 2)
+    monkeypatch.setattr(moderately_search, "EXECUTION_PAGE_SIZE", 2)
     job = pipeline_job(LONG)
     for _ in range(5):
         provider.submit(twin(job))
@@ -403,7 +403,7 @@ def test_the_pipeline_list_is_read_newest_first_and_only_until_the_window_ends(
 def test_a_list_longer_than_the_search_may_read_fails_the_job_rather_than_guess(
     provider, monkeypatch
 ):
-    monkeypatch.setattr(moderately, "EXECUTION_PAGE_SIZE", 1)
+    monkeypatch.setattr(moderately_search, "EXECUTION_PAGE_SIZE", 1)
     job = agent_job(LONG)
     for _ in range(FIND_MAX_PAGES + 1):
         provider.submit(twin(job))

@@ -30,7 +30,7 @@ from worker.providers import shared_find
 from worker.providers.base import Provider
 from worker.providers.matching import SearchInconclusive
 from worker.providers.moderately import SPEC as MODERATELY
-from worker.providers.moderately import provider as moderately
+from worker.providers.moderately import search as moderately_search
 from worker.providers.moderately.settings import ModeratelySettings
 from worker.providers.openprotein import SPEC as OPENPROTEIN
 from worker.providers.openprotein import search as openprotein
@@ -62,8 +62,8 @@ def emulator(private_emulator: EmulatorControl) -> EmulatorControl:
 
 @pytest.fixture(autouse=True)
 def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(moderately.WALK_PAGE_SIZES, "agent", PAGE)
-    monkeypatch.setitem(moderately.WALK_PAGE_SIZES, "pipeline", PAGE)
+    monkeypatch.setitem(moderately_search.WALK_PAGE_SIZES, "agent", PAGE)
+    monkeypatch.setitem(moderately_search.WALK_PAGE_SIZES, "pipeline", PAGE)
     monkeypatch.setattr(openprotein, "LIST_PAGE_SIZE", PAGE)
 
 

@@ -4,7 +4,7 @@ Tasks talk to this interface only; they never see URLs, payloads or status strin
 The base class owns the shared flows: the create's outcome as a value (:meth:`Provider.create`),
 one status request checked and normalised (:meth:`Provider.status` over three hooks), bulk
 status falling back to one request per job; find-by-payload is
-:class:`worker.providers.matching.PayloadSearch`. A platform's provider fills in the hooks.
+:class:`worker.providers.payload_search.PayloadSearch`. A platform's provider fills in the hooks.
 The values it takes and returns (``JobSpec``, ``RemoteStatus``, ``Outputs``…) are
 :mod:`worker.providers.types`.
 

@@ -1,7 +1,7 @@
 """One walk of a platform's recent creations settles every lost create waiting on it.
 
 A create whose answer was lost is settled by looking for the remote job it may have made
-(:class:`~worker.providers.matching.PayloadSearch`). Searched job by job, a burst costs
+(:class:`~worker.providers.payload_search.PayloadSearch`). Searched job by job, a burst costs
 N searches × the pages of the whole burst: when 2,500 jobs of one platform are created within
 a minute, each search reads thousands of rows and runs past its bounds. Where the remote job
 carries our job id in a field we can read back (a **marker**: Moderately's summary, the

@@ -15,7 +15,7 @@ echoes back, so it carries our job id: ``jobfleet job <job id>`` when the params
 else the caller's summary with `` [jobfleet <job id>]`` appended when that fits the limit
 (500 characters for agents, 1,000 for pipelines). A summary too long for the marker is sent
 as given; such a job can be found again only by comparing inputs (see
-:meth:`~worker.providers.moderately.provider.ModeratelyProvider.find`). Everything the platform
+:mod:`~worker.providers.moderately.search`). Everything the platform
 documents as a limit is checked here, before any request, so a bad job fails at once with a
 message naming the field instead of with the platform's generic 400.
 """
@@ -36,6 +36,8 @@ from worker.providers.types import JobSpec
 NAME = "moderately"
 PLATFORM = "Moderately AI"  # as named in messages
 AGENT, PIPELINE = "agent", "pipeline"
+EXECUTION_PATHS = {AGENT: "/agent-executions", PIPELINE: "/pipeline-executions"}
+EXECUTION_PAGE_SIZE = 100  # the largest page both execution lists take (agents: 1-100)
 AGENT_SUMMARY_MAX = 500  # agentInputSummary: 1-500 characters
 PIPELINE_SUMMARY_MAX = 1000  # pipelineInputSummary: at most 1,000 characters
 FILE_NAME_MAX = 1000  # fileName: 1-1,000 characters
@@ -183,9 +185,9 @@ def create_request(job: JobSpec) -> tuple[str, dict[str, Any]]:
     if job.max_price is not None:
         _reject("moderately quotes no prices, so max_price cannot be enforced; remove it")
     if job.kind == AGENT:
-        return "/agent-executions", agent_body(job)
+        return EXECUTION_PATHS[AGENT], agent_body(job)
     if job.kind == PIPELINE:
-        return "/pipeline-executions", pipeline_body(job)
+        return EXECUTION_PATHS[PIPELINE], pipeline_body(job)
     _reject(f"unsupported job kind {job.kind!r}; moderately runs 'agent' and 'pipeline' jobs")
 
 

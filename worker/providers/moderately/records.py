@@ -5,7 +5,7 @@ without a server. Statuses are the six of the OpenAPI enum, spelled British (``c
 ``paused`` is not terminal. Anything else is a ``BadResponse`` quoting the record.
 
 :func:`execution_verdict` decides whether a listed execution is the one a lost create made
-(see :meth:`~worker.providers.moderately.ModeratelyProvider.find`).
+(see :mod:`.search`).
 """
 
 from __future__ import annotations

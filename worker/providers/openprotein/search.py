@@ -7,7 +7,7 @@ then ``v1/jobs/{id}/args``) and compared with ours (:mod:`.params`). An MSA whos
 named after the job is matched by that name in one shared walk per login
 (:mod:`~worker.providers.shared_find`). The search rules themselves (oldest first, a job
 another of ours tracks is skipped, an unreadable candidate makes the search inconclusive)
-are :class:`~worker.providers.matching.PayloadSearch`'s.
+are :class:`~worker.providers.payload_search.PayloadSearch`'s.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from worker.errors import AuthError, PermanentError
 from worker.providers.http_errors import parse_json
 from worker.providers.matching import (
     Candidate,
-    PayloadSearch,
     SearchBudget,
     Verdict,
     iso_utc,
@@ -45,6 +44,7 @@ from worker.providers.openprotein.records import (
     listed_jobs,
 )
 from worker.providers.paging import reread
+from worker.providers.payload_search import PayloadSearch
 from worker.providers.shared_find import UNSURE
 from worker.providers.types import JobSpec
 
