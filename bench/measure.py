@@ -25,7 +25,7 @@ import psutil
 import redis
 
 from emulator.control import EmulatorControl, EmulatorError
-from emulator.stats import credential_label
+from emulator.credentials import credential_label
 from emulator.tokens import decode_jwt
 
 MB = 1024 * 1024

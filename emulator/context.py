@@ -17,9 +17,10 @@ from typing import Any
 
 from emulator.blobs import Blob, BlobStore, UrlSigner
 from emulator.clock import JobClock, JobRecord, Plan
+from emulator.credentials import ANONYMOUS
 from emulator.index import JobIndex
 from emulator.settings import ProviderSettings
-from emulator.stats import ANONYMOUS, ProviderStats, RateMeter
+from emulator.stats import ProviderStats, RateMeter
 
 # The credential of the request being handled; aiohttp runs each request in its own task.
 CURRENT_CREDENTIAL: ContextVar[str] = ContextVar("emulator_credential", default=ANONYMOUS)

@@ -21,7 +21,7 @@ the client cannot know it. A job whose `_emulator` override says `lose_answer` h
 dropped the same way, so a test can lose exactly the answers it chooses. The control
 endpoints (`/_emulator/*`) sit outside every provider and never see faults.
 
-Each request is also counted under its credential (`stats.credential_of`: a hash, never the
+Each request is also counted under its credential (`credentials.credential_of`: a hash, never the
 secret); the label stays in `CURRENT_CREDENTIAL` while the handler runs, so a job the handler
 creates is put down to the credential that created it.
 """
@@ -37,7 +37,7 @@ from aiohttp import web
 
 from emulator import hostile
 from emulator.context import CURRENT_CREDENTIAL, LOSE_ANSWER
-from emulator.stats import credential_of
+from emulator.credentials import credential_of
 
 if TYPE_CHECKING:
     from emulator.context import ProviderContext

@@ -164,7 +164,7 @@ def test_without_a_key_a_lost_create_fails_submit_unknown_and_is_never_sent_twic
 
 
 def test_fleet_wide_limits_hold_for_a_spec_file_platform(private_emulator, tmp_path, run):
-    from emulator.stats import credential_label
+    from emulator.credentials import credential_label
 
     credentials = EmulatorCredentials(ja_api_key="limits-test-key")
     jobs = [{**job, "key": f"limited-{i}"} for i, job in enumerate(jobs_like_the_example(24))]

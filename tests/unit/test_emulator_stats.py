@@ -9,13 +9,11 @@ import time
 import pytest
 
 from emulator.clock import JobRecord, Plan
+from emulator.credentials import ANONYMOUS, credential_label, credential_of
 from emulator.stats import (
-    ANONYMOUS,
     ProviderStats,
     RateMeter,
     SlidingWindow,
-    credential_label,
-    credential_of,
     job_interval,
     max_in_any_window,
     peak_concurrency,
