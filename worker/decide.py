@@ -119,11 +119,15 @@ def at_limit(policy: Policy, now: float) -> Reschedule:
     return Reschedule("submit", now + policy.at_limit_retry_s, {"lease_until": None})
 
 
-def before_create(job: Job, *, resumed: bool, searched: bool, can_find: bool,
+def before_create(job: Job, *, interrupted: bool, searched: bool, can_find: bool,
                   cancel_requested: bool, now: float = 0.0,
                   settle_s: float = 0.0) -> Search | Fail | Cancel | Create | Reschedule:
     """Whether to search for a remote job an earlier attempt may have made, before creating.
 
+    ``interrupted`` says an earlier attempt of the step was cut short after admitting the job
+    (a worker died holding its lease): it may have sent a create whose note was never
+    written, so the platform is searched. A job the step handed back (the request pace said
+    wait, the platform refused the create) was not interrupted: nothing of it is out there.
     ``create_started`` stays on the record while a create's outcome is unknown. Then, if the
     platform can be searched we search at once: a create whose answer was lost (a dropped
     connection, a Redis restart before the answer was written) is usually there already.
@@ -133,7 +137,7 @@ def before_create(job: Job, *, resumed: bool, searched: bool, can_find: bool,
     search after it that finds nothing leads to a create. If the platform cannot be
     searched, the job fails rather than risk a second remote job.
     """
-    if not searched and (resumed or job.create_started):
+    if not searched and (interrupted or job.create_started):
         if can_find:
             return Search()
         if job.create_started:

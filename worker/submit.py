@@ -34,10 +34,10 @@ def submit_job(rt: Runtime, job_id: str) -> None:
         return
     fence = LeaseFence(rt.store, job_id, "submit", token, rt.policy.lease_s)
     with rt.heartbeat.holding(fence):  # a slow search or create is never taken over
-        _submit(rt, job_id, resumed=claim == "resume")
+        _submit(rt, job_id, interrupted=claim == "resume")
 
 
-def _submit(rt: Runtime, job_id: str, *, resumed: bool) -> None:
+def _submit(rt: Runtime, job_id: str, *, interrupted: bool) -> None:
     job = rt.store.get(job_id)
     if job is not None and job.state == "queued":
         job = _admit(rt, job) if _paced(rt, job) else None
@@ -45,7 +45,7 @@ def _submit(rt: Runtime, job_id: str, *, resumed: bool) -> None:
         return
     try:
         provider = rt.provider(job.provider)
-        outcome = _find_or_create(rt, provider, job, resumed=resumed)
+        outcome = _find_or_create(rt, provider, job, interrupted=interrupted)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
         failed_step(rt, job, "submit", exc)
         return
@@ -80,17 +80,17 @@ def _admit(rt: Runtime, job: Job) -> Job | None:
 
 
 def _find_or_create(rt: Runtime, provider: Provider, job: Job, *,
-                    resumed: bool) -> Outcome | None:
+                    interrupted: bool) -> Outcome | None:
     """Adopts a remote job an earlier attempt made, or creates one; the outcome to apply."""
     spec = _spec(rt, job)
-    decision = _before_create(rt, provider, job, resumed=resumed, searched=False)
+    decision = _before_create(rt, provider, job, interrupted=interrupted, searched=False)
     if isinstance(decision, Search):
         found = _find_and_claim(rt, provider, job, spec)
         if found is not None:
             log.info("job %s: adopting remote job %s from an earlier attempt",
                      job.id, found.remote_id)
             return decide.track(job, found, rt.policy, rt.store.clock())
-        decision = _before_create(rt, provider, job, resumed=resumed, searched=True)
+        decision = _before_create(rt, provider, job, interrupted=interrupted, searched=True)
     if isinstance(decision, Create):
         return _create(rt, provider, job, spec)
     return decision
@@ -113,9 +113,9 @@ def _find_and_claim(rt: Runtime, provider: Provider, job: Job,
     return found  # still racing: tracking it fails the job as a duplicate, never twice
 
 
-def _before_create(rt: Runtime, provider: Provider, job: Job, *, resumed: bool,
+def _before_create(rt: Runtime, provider: Provider, job: Job, *, interrupted: bool,
                    searched: bool) -> Outcome | Search | Create:
-    return decide.before_create(job, resumed=resumed, searched=searched,
+    return decide.before_create(job, interrupted=interrupted, searched=searched,
                                 can_find=provider.supports_find,
                                 cancel_requested=_cancel_asked(rt, job),
                                 now=rt.store.clock(), settle_s=rt.policy.create_settle_s)

@@ -2,7 +2,9 @@
 
 Many threads across two worker processes want to create at once (one job per message), so
 most jobs meet a slot too far off to sleep for and are handed back: they must come again
-still queued — created once each, never searched for, no error counted.
+still queued — created once each, never searched for, no error counted. The request bucket
+(``_RPS``) can instead hold a create back after its job was admitted: that job comes again
+in ``submitting``, and is not searched for either, since its create never left.
 """
 
 from __future__ import annotations
@@ -52,3 +54,21 @@ def test_creates_keep_the_pace_and_handed_back_jobs_are_created_once(fresh_emula
     assert stats["requests_by_endpoint"].get(LIST, 0) == 0
     created = [fresh_emulator.job("deeporigin", job.remote_id)["created_at"] for job in records]
     assert max_in_any_window(created) <= CREATE_RPS + BURST
+
+
+def test_creates_held_back_by_the_request_limit_after_admission_are_never_searched_for(
+        fresh_emulator, tmp_path):
+    jobs = [sample_job(f"rq-{i}", "deeporigin", "tool", duration_s=0.2) for i in range(JOBS)]
+    with private_fleet(fresh_emulator, tmp_path, workers=2,
+                       JOBFLEET_DEEPORIGIN_CREATE_RPS="0",  # admitted at once...
+                       JOBFLEET_DEEPORIGIN_RPS=str(CREATE_RPS),  # ...then held back here
+                       JOBFLEET_DEEPORIGIN_BURST=str(BURST),
+                       JOBFLEET_CHUNK_SIZE="1",
+                       JOBFLEET_SWEEP_ENABLED="false") as (fleet, _):
+        batch = fleet.enqueue_batch(jobs, batch="request-limited")
+        status = wait_done(fleet, batch, timeout_s=180)
+        assert handed_back(fleet) > 0, "no create met a far slot: the test proves nothing"
+    assert status["states"]["succeeded"] == JOBS
+    stats = fresh_emulator.stats(brief=True)["deeporigin"]
+    assert stats["requests_by_endpoint"][CREATE] == JOBS
+    assert stats["requests_by_endpoint"].get(LIST, 0) == 0

@@ -111,6 +111,18 @@ def test_a_step_lease_excludes_a_second_worker_until_it_expires(store, clock):
     assert store.claim_lease(job_id, "submit", ("queued", "submitting"), 30)[0] == "running"
 
 
+def test_a_step_handed_back_without_its_lease_is_not_claimed_as_interrupted(store, clock):
+    [job_id] = store.create_many([record("a")], due_in=0)
+    store.claim_lease(job_id, "submit", ("queued", "submitting"), 30)
+    store.transition(job_id, ["queued"], "submitting")
+    store.transition(job_id, ["submitting"], "submitting", schedule=("submit", clock.now + 1),
+                     lease_until=None)  # the create was throttled before it left
+    clock.now += 2
+    assert store.claim_lease(job_id, "submit", ("queued", "submitting"), 30)[0] == "fresh"
+    clock.now += 31  # this attempt dies holding the lease: the next one resumes
+    assert store.claim_lease(job_id, "submit", ("queued", "submitting"), 30)[0] == "resume"
+
+
 def test_a_claim_can_require_a_field(store):
     [job_id] = store.create_many([record("a")], due_in=0)
     store.transition(job_id, ["queued"], "running")

@@ -113,7 +113,7 @@ UNKNOWN = Fail("submit_unknown", "deeporigin: an earlier create request may have
 
 
 @pytest.mark.parametrize(
-    ("create_started", "resumed", "searched", "can_find", "cancel", "expected"),
+    ("create_started", "interrupted", "searched", "can_find", "cancel", "expected"),
     [
         (None, False, False, True, False, Create()),  # a first attempt creates at once
         (None, False, False, True, True, Cancel(("submitting",))),
@@ -126,9 +126,9 @@ UNKNOWN = Fail("submit_unknown", "deeporigin: an earlier create request may have
     ],
 )
 def test_before_creating_an_unknown_earlier_create_is_searched_for_or_fails_the_job(
-        create_started, resumed, searched, can_find, cancel, expected):
+        create_started, interrupted, searched, can_find, cancel, expected):
     current = job(state="submitting", create_started=create_started, remote_id=None)
-    decision = decide.before_create(current, resumed=resumed, searched=searched,
+    decision = decide.before_create(current, interrupted=interrupted, searched=searched,
                                     can_find=can_find, cancel_requested=cancel)
     assert decision == expected
 
@@ -167,6 +167,33 @@ TRACKED = {"remote_id": "r-9", "create_started": None, "lease_until": None, "err
 def test_the_creates_answer_decides_tracking_or_retrying(outcome, deadline_s, expected):
     current = job(state="submitting", remote_id=None, create_started=NOW, deadline_s=deadline_s)
     assert decide.after_create(current, outcome, POLICY, NOW, rand=MID) == expected
+
+
+@pytest.mark.parametrize(
+    ("outcome", "expected"),
+    [
+        # the request pace said wait before the create left: nothing was sent
+        (Refused(Throttled("fleet-wide limit", provider=P, retry_after=3.0)), Create()),
+        # the platform answered no (a 429 or a 5xx with an answer): nothing was created
+        (Refused(RateLimited("slow down", provider=P, status=429)), Create()),
+        (Refused(TransientError("503", provider=P, status=503)), Create()),
+        # sent and no usable answer: the remote job may exist
+        (Unknown(TransientError("timed out", provider=P)), Search()),
+        (Unknown(BadResponse("not JSON", provider=P, status=200)), Search()),
+    ],
+)
+def test_a_job_handed_back_after_a_create_that_never_left_is_created_without_a_search(
+        outcome, expected):
+    """The next attempt searches only when the create may exist remotely. A handed-back step
+    clears its lease, and the claim reports a job without an earlier lease as not
+    interrupted (``worker/lua/claim.lua``): only ``create_started`` can ask for a search."""
+    sent = job(state="submitting", remote_id=None, create_started=NOW, lease_until="1045.0")
+    retry = decide.after_create(sent, outcome, POLICY, NOW, rand=MID)
+    assert isinstance(retry, Reschedule) and retry.changes["lease_until"] is None
+    after = dataclasses.replace(sent, **retry.changes)
+    assert decide.before_create(after, interrupted=after.lease_until is not None,
+                                searched=False, can_find=True,
+                                cancel_requested=False) == expected
 
 
 def test_a_create_is_noted_before_it_goes_out_and_held_for_a_lease():
@@ -302,16 +329,16 @@ def test_a_failed_remote_cancel_leaves_the_job_for_the_next_poll(error, expected
 def test_an_unanswered_create_is_searched_for_at_once_and_created_again_only_after_settling(
         now, searched, expected):
     lost = job(state="submitting", remote_id=None, create_started=100.0)
-    assert decide.before_create(lost, resumed=True, searched=searched, can_find=True,
+    assert decide.before_create(lost, interrupted=True, searched=searched, can_find=True,
                                 cancel_requested=False, now=now, settle_s=10.0) == expected
 
 
 def test_a_cancel_waits_for_the_settle_time_while_an_earlier_create_may_be_processed():
     lost = job(state="submitting", remote_id=None, create_started=100.0)
-    early = decide.before_create(lost, resumed=False, searched=True, can_find=True,
+    early = decide.before_create(lost, interrupted=False, searched=True, can_find=True,
                                  cancel_requested=True, now=104.0, settle_s=10.0)
     assert isinstance(early, Reschedule) and early.at == 110.0
-    later = decide.before_create(lost, resumed=False, searched=True, can_find=True,
+    later = decide.before_create(lost, interrupted=False, searched=True, can_find=True,
                                  cancel_requested=True, now=110.0, settle_s=10.0)
     assert later == Cancel(("submitting",))
 

@@ -1,6 +1,8 @@
 -- KEYS: job. ARGV: step, comma list of states, now, lease-until, required field ('' = none).
 -- Takes the job's step lease when the state matches and no live lease is held by another.
--- Returns 'fresh' (state was the first listed), 'resume' (a later one), or why not.
+-- Returns 'resume' when an earlier attempt was cut short in a later state than the first listed
+-- (its lease is still on the record; a step that handed the job back cleared it), 'fresh'
+-- otherwise, or why not.
 local job = KEYS[1]
 local cur = redis.call('HGET', job, 'state')
 if not cur then return 'missing' end
@@ -13,5 +15,5 @@ local id, provider = redis.call('HGET', job, 'id'), redis.call('HGET', job, 'pro
 redis.call('HSET', job, 'lease_until', ARGV[4])
 unschedule(id, provider)
 redis.call('ZADD', due_key(ARGV[1], provider), ARGV[4], id)
-if pos == 1 then return 'fresh' end
+if pos == 1 or lease == 0 then return 'fresh' end
 return 'resume'
