@@ -252,6 +252,8 @@ def summary_line(result: dict[str, Any]) -> dict[str, Any]:
     restarts = sum(1 for e in result["events"] if e["kind"].startswith("redis"))
     return {
         "platforms": result["platforms"],
+        "jobs_by_kind": {f"{p}/{key[5:]}": n for p, row in result["rows"].items()
+                         for key, n in row.items() if key.startswith("kind:")},
         "duplicate_creations_by_platform": result["duplicate_creations_by_platform"],
         "duplicate_creations_untagged": sum(
             n for p, n in result["duplicate_creations_by_platform"].items() if p not in TAGGED),

@@ -46,11 +46,14 @@ KINDS: dict[str, tuple[str, ...]] = {
 PREFIX = {"deeporigin": "do", "moderately": "md", "openprotein": "op", "jobsapi": "ja"}
 
 
-def platform_job(platform: str, index: int, plan: Plan, rng: random.Random) -> dict[str, Any]:
-    """Job ``index`` of ``platform``, telling the emulator to follow ``plan``."""
+def platform_job(platform: str, index: int, plan: Plan, rng: random.Random,
+                 nth: int = 0) -> dict[str, Any]:
+    """Job ``index`` of the run, the ``nth`` of ``platform``'s, telling the emulator to follow
+    ``plan``. Its kind cycles with ``nth``, not ``index``: with platforms taken round-robin,
+    a platform's indexes can share a parity (every other one) and so one kind of two."""
     kinds = KINDS[platform]
     reason = PLANNED_FAILURE if plan.outcome == "failed" else None
-    return sample_job(f"{PREFIX[platform]}-{index:05d}", platform, kinds[index % len(kinds)],
+    return sample_job(f"{PREFIX[platform]}-{index:05d}", platform, kinds[nth % len(kinds)],
                       duration_s=plan.duration_s, outcome=plan.outcome, reason=reason, rng=rng)
 
 
@@ -67,9 +70,10 @@ def unavailable_reason(platform: str, served: Iterable[str]) -> str | None:
     if platform not in provider_names():
         return "no platform package under worker/providers exports its spec"
     try:
-        [job], _ = split_plans([platform_job(platform, 0, Plan(1.0, "succeeded"),
-                                             random.Random(0))])
-        validate(job)
+        for nth in range(len(KINDS[platform])):  # every kind it will be given
+            [job], _ = split_plans([platform_job(platform, 0, Plan(1.0, "succeeded"),
+                                                 random.Random(0), nth)])
+            validate(job)
     except ValueError as exc:
         return f"job files refuse its jobs: {exc}"
     return None
@@ -85,13 +89,14 @@ def make_jobs(
     upload_targets: list[str],
     rng: random.Random,
 ) -> list[dict[str, Any]]:
-    """``n`` jobs spread round-robin over ``platforms``, each with its plan."""
+    """``n`` jobs spread round-robin over ``platforms``, each with its plan; each platform's
+    jobs cycle through all its kinds."""
     jobs = []
     for i in range(n):
         platform = platforms[i % len(platforms)]
         outcome = "failed" if rng.random() < failure_rate else "succeeded"
         plan = Plan(round(duration.sample(rng), 2), outcome)
-        job = platform_job(platform, i, plan, rng)
+        job = platform_job(platform, i, plan, rng, nth=i // len(platforms))
         if upload_targets and rng.random() < upload_share:
             job["upload"] = {"to": upload_targets[i % len(upload_targets)]}
         jobs.append(job)

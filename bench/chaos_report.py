@@ -62,11 +62,14 @@ def render(result: dict[str, Any]) -> None:
 def _platforms(result: dict[str, Any]) -> Table:
     table = Table(title="per platform")
     table.add_column("platform", no_wrap=True, min_width=11)
+    table.add_column("kinds")
     for _, title in PLATFORM_COLUMNS:
         table.add_column(title, justify="right")
     for platform in result["platforms"]:
         row = result["rows"][platform]
-        table.add_row(escape(platform), *(str(row.get(key, 0)) for key, _ in PLATFORM_COLUMNS))
+        kinds = ", ".join(f"{key[5:]} {n}" for key, n in row.items() if key.startswith("kind:"))
+        table.add_row(escape(platform), escape(kinds),
+                      *(str(row.get(key, 0)) for key, _ in PLATFORM_COLUMNS))
     return table
 
 

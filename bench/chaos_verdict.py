@@ -15,6 +15,11 @@ so the rules can be read in one place:
 * ``duplicate_uploads``: SHA-256s stored as more than one file on a platform (emulator
   stats); ``repeated_uploads`` also counts the same file sent again (a retried PUT).
 * ``upload_missing``: a job that says it uploaded bytes the platform does not hold.
+
+Each platform's row also counts its jobs by kind (``kind:<kind>``), so a run shows which
+kinds took part: a Moderately pipeline and an agent execution are judged alike (their
+decisions, payloads and uploads are looked up the same way), but only a run that made both
+has tried both.
 """
 
 from __future__ import annotations
@@ -76,6 +81,7 @@ def judge(
         verdict = classify(job, decided)
         row = rows[job.provider]
         row["jobs"] += 1
+        row[f"kind:{job.kind}"] += 1
         row[verdict] += 1
         if job.state in TERMINAL:
             row["terminal"] += 1

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 
 import pytest
 
-from bench.chaos_jobs import find_override, make_jobs
+from bench.chaos_jobs import KINDS, find_override, make_jobs
 from bench.chaos_verdict import classify, duplicate_extras, judge
 from emulator.settings import DurationSpec
 from worker.record import Job, decode
@@ -15,7 +16,7 @@ from worker.record import Job, decode
 
 def job(state: str, provider: str = "deeporigin", **fields: str) -> Job:
     raw = {"id": fields.pop("id", "j1"), "batch": "b", "key": "k", "provider": provider,
-           "kind": "tool", "params": "{}", "state": state, **fields}
+           "kind": fields.pop("kind", "tool"), "params": "{}", "state": state, **fields}
     return decode(raw)
 
 
@@ -79,3 +80,19 @@ def test_jobs_carry_their_plan_and_unique_inputs():
     assert len({json.dumps(j["params"], sort_keys=True) for j in jobs}) == len(jobs)
     failed = [o for o in overrides if o["outcome"] == "failed"]
     assert all(o["reason"] for o in failed)
+
+
+def test_every_platform_gets_all_its_kinds_whatever_its_place_in_the_rotation():
+    platforms = ["deeporigin", "moderately", "openprotein", "jobsapi"]  # moderately: odd indexes
+    jobs = make_jobs(40, platforms, duration=DurationSpec.parse("uniform:2,4"), failure_rate=0,
+                     upload_share=0, upload_targets=[], rng=random.Random(1))
+    kinds = Counter((j["provider"], j["kind"]) for j in jobs)
+    assert kinds == {(p, k): 10 // len(KINDS[p]) for p in platforms for k in KINDS[p]}
+
+
+def test_judge_counts_each_platforms_jobs_by_kind():
+    records = [job("succeeded", provider="moderately", remote_id=f"r{i}", id=f"j{i}", kind=kind)
+               for i, kind in enumerate(["pipeline", "agent", "pipeline"])]
+    verdict = judge(records, {r.id: SUCCEEDED for r in records}, {}, ["moderately"])
+    row = verdict["rows"]["moderately"]
+    assert (row["kind:pipeline"], row["kind:agent"], row["ok-succeeded"]) == (2, 1, 3)
