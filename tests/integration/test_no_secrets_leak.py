@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 import redis
-import requests
 
-from devtools.localfleet import (
-    EmulatorCredentials,
-    free_port,
-    start_flower,
-    stop_process,
-    wait_until,
-)
+from devtools.localfleet import EmulatorCredentials
 from emulator.control import start_emulator
 from emulator.samples import KINDS, sample_job
 from tests.fixtures.emulator import FIXTURE_ARGS
 from tests.fixtures.fleet import private_fleet, wait_done
+from tests.fixtures.flower import running_flower, task_names, wait_for_tasks, wait_until_heard
 
 pytestmark = pytest.mark.integration
+TASKS = {"jobfleet.submit", "jobfleet.finalize"}  # what every job's life runs, at the least
 
 
 def redis_dump(url: str) -> str:
@@ -33,33 +27,15 @@ def redis_dump(url: str) -> str:
     return "\n".join(parts)
 
 
-def flower_tasks(port: int, want: int, timeout_s: float = 20) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            tasks = requests.get(f"http://127.0.0.1:{port}/api/tasks", timeout=5).json()
-            if len(tasks) >= want or time.monotonic() > deadline:
-                return tasks
-        except (requests.RequestException, ValueError):
-            if time.monotonic() > deadline:
-                raise
-        time.sleep(0.3)
-
-
 def test_no_configured_secret_appears_in_redis_logs_or_flower(tmp_path, example_providers):
     creds = EmulatorCredentials.generate()
     emulator = start_emulator([*FIXTURE_ARGS, *creds.emulator_args()],
                               log_path=tmp_path / "emulator.log")
-    flower = None
     try:
-        with private_fleet(emulator.control, tmp_path, workers=2,
-                           credentials=creds) as (fleet, pool):
-            port = free_port()
-            flower = start_flower({**pool.env, "FLOWER_UNAUTHENTICATED_API": "true"}, port,
-                                  tmp_path / "flower.log")
-            wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/healthcheck",
-                                            timeout=1).ok, 60, "flower")
-            time.sleep(2)  # Flower subscribes to events before the tasks run
+        with (private_fleet(emulator.control, tmp_path, workers=2,
+                            credentials=creds) as (fleet, pool),
+              running_flower(pool.env, tmp_path, FLOWER_UNAUTHENTICATED_API="true") as flower):
+            wait_until_heard(flower, pool.procs)  # so Flower sees every task below
             jobs = [sample_job(f"{kind}-{i}", provider, kind, duration_s=0.3,
                                outcome="failed" if i % 3 == 2 else "succeeded",
                                upload={"to": "moderately"} if kind == "msa" else None)
@@ -68,12 +44,10 @@ def test_no_configured_secret_appears_in_redis_logs_or_flower(tmp_path, example_
                 [{k: v for k, v in job.items() if v is not None} for job in jobs])
             batch = fleet.enqueue_batch(jobs, batch="secrets")
             wait_done(fleet, batch, timeout_s=60)
-            tasks = flower_tasks(port, want=3)
+            tasks = wait_for_tasks(flower, lambda seen: task_names(seen) >= TASKS)
             dump = redis_dump(pool.env["JOBFLEET_REDIS_URL"])
             logs = pool.logs()
-        assert tasks, "Flower saw no task"
-        assert {t["name"] for t in tasks.values()} <= {"jobfleet.submit", "jobfleet.poll",
-                                                       "jobfleet.finalize", "jobfleet.cancel"}
+        assert task_names(tasks) <= {*TASKS, "jobfleet.poll", "jobfleet.cancel"}
         for task in tasks.values():  # the only argument is a list of job ids
             assert re.fullmatch(r"\[\[('[0-9a-f]{24}'(, )?)+\]\]", task["args"]), task["args"]
         places = {"redis": dump, "worker logs": logs, "flower tasks": str(tasks)}
@@ -82,5 +56,4 @@ def test_no_configured_secret_appears_in_redis_logs_or_flower(tmp_path, example_
                 assert secret not in text, f"a credential is in the {place}"
         assert "jf:token:openprotein" in dump  # the shared token is there, not the password
     finally:
-        stop_process(flower)
         emulator.stop()

@@ -16,18 +16,18 @@ from pathlib import Path
 
 import pytest
 import redis
-import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from config.settings import FleetSettings
-from devtools.localfleet import REPO, fleet_env, redis_binary, start_flower, stop_process
+from devtools.localfleet import REPO, fleet_env, redis_binary, stop_process
 from emulator.control import free_port
 from emulator.samples import sample_job
 from producers.api import Fleet
 from tests.fixtures.fleet import TEST_SETTINGS, WorkerPool, wait_done
+from tests.fixtures.flower import running_flower, task_names, wait_for_tasks, wait_until_heard
 
 pytestmark = pytest.mark.integration
 
@@ -107,42 +107,22 @@ def test_the_whole_fleet_runs_on_a_secured_redis_and_never_prints_its_password(
     secured, emulator, tmp_path
 ):
     env = fleet_env(secured, emulator.url, tmp_path / "results", **TEST_SETTINGS)
-    pool = WorkerPool(env, tmp_path)
+    pool = WorkerPool(env, tmp_path)  # its logs() reads every log in tmp_path, Flower's too
     pool.start("secured")
-    flower_port = free_port()
-    flower = start_flower({**env, "FLOWER_UNAUTHENTICATED_API": "true"}, flower_port,
-                          tmp_path / "flower.log")
     fleet = Fleet(FleetSettings(redis_url=secured))
     try:
-        time.sleep(2)  # Flower subscribes to events before the tasks run
-        jobs = [sample_job(f"s-{i}", "deeporigin", "tool", duration_s=0.2) for i in range(4)]
-        batch = fleet.enqueue_batch(jobs, batch="secured")
-        assert wait_done(fleet, batch, timeout_s=60)["states"]["succeeded"] == 4
-        cli = subprocess.run([sys.executable, "-m", "producers.cli", "status", batch],
-                             env=env, cwd=REPO, capture_output=True, text=True, timeout=60)
-        assert cli.returncode == 0, cli.stderr
-        tasks = flower_tasks(flower_port)
-        assert "jobfleet.finalize" in {t["name"] for t in tasks.values()}
+        with running_flower(env, tmp_path, FLOWER_UNAUTHENTICATED_API="true") as flower:
+            wait_until_heard(flower, pool.procs)  # so Flower sees the tasks below
+            jobs = [sample_job(f"s-{i}", "deeporigin", "tool", duration_s=0.2)
+                    for i in range(4)]
+            batch = fleet.enqueue_batch(jobs, batch="secured")
+            assert wait_done(fleet, batch, timeout_s=60)["states"]["succeeded"] == 4
+            cli = subprocess.run([sys.executable, "-m", "producers.cli", "status", batch],
+                                 env=env, cwd=REPO, capture_output=True, text=True, timeout=60)
+            assert cli.returncode == 0, cli.stderr
+            wait_for_tasks(flower, lambda tasks: "jobfleet.finalize" in task_names(tasks))
     finally:
         fleet.close()
-        stop_process(flower)
         pool.stop_all()
-    printed = pool.logs() + (tmp_path / "flower.log").read_text() + cli.stdout + cli.stderr
+    printed = pool.logs() + cli.stdout + cli.stderr
     assert PASSWORD not in printed
-
-
-def flower_tasks(port: int, timeout_s: float = 30) -> dict:
-    """The tasks Flower saw (through the secured broker), once it has seen some."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            answer = requests.get(f"http://127.0.0.1:{port}/api/tasks", timeout=5)
-            if answer.status_code == 200 and len(answer.json()) >= 2:
-                return answer.json()
-        except (requests.RequestException, ValueError):
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"Flower on port {port} saw no task in {timeout_s}s")
-        time.sleep(0.5)
-
-
