@@ -68,10 +68,15 @@ class FleetThrottle:
         self._acquire = client.register_script(scripts.read("limit_acquire"))
         self._pause = client.register_script(scripts.read("limit_pause"))
 
-    def before_request(self) -> None:
+    def before_request(self) -> float:
+        """Waits for this credential's next request slot; returns when that slot is, on
+        Redis's clock (the time the bucket counts in, whatever the sender's delays).
+
+        Raises ``Throttled`` instead when the slot is more than :data:`MAX_SLEEP_S` away.
+        """
         while True:
-            raw_wait, reserved = self._acquire(keys=[self.key],
-                                               args=[self.rps, self.burst, MAX_SLEEP_S])
+            raw_wait, reserved, slot = self._acquire(keys=[self.key],
+                                                     args=[self.rps, self.burst, MAX_SLEEP_S])
             wait = float(raw_wait)
             if wait > MAX_SLEEP_S:
                 recorder.count(WAITS, platform=self.provider, outcome="handed_back")
@@ -82,7 +87,7 @@ class FleetThrottle:
                 recorder.count(WAIT_SECONDS, wait, platform=self.provider)
                 self.sleep(wait)
             if reserved:
-                return
+                return float(slot)
 
     def rate_limited(self, retry_after: float | None) -> None:
         pause = DEFAULT_PAUSE_S if retry_after is None else min(retry_after, MAX_PAUSE_S)

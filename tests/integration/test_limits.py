@@ -12,34 +12,37 @@ from worker.store import JobStore
 
 
 def most_in_any_window(stamps, width=1.0):
+    """The most stamps in any closed window of ``width`` seconds (to the microsecond)."""
     stamps = sorted(stamps)
     best, start = 0, 0
     for end, t in enumerate(stamps):
-        while t - stamps[start] >= width:
+        while t - stamps[start] > width + 1e-6:
             start += 1
         best = max(best, end - start + 1)
     return best
 
 
 def test_many_threads_share_one_bucket_and_never_exceed_rate_plus_burst(redis_client):
-    stamps, lock = [], threading.Lock()
+    # The slots as the bucket gave them, on Redis's clock: when a thread then got to send
+    # depends on how busy the machine was, which the bucket does not promise.
+    slots, lock = [], threading.Lock()
 
     def caller():
         throttle = FleetThrottle(redis_client, "deeporigin:test-bucket", rps=20, burst=5)
         for _ in range(10):
-            throttle.before_request()
+            slot = throttle.before_request()
             with lock:
-                stamps.append(time.monotonic())
+                slots.append(slot)
 
     threads = [threading.Thread(target=caller) for _ in range(6)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert len(stamps) == 60
-    assert most_in_any_window(stamps) <= 20 + 5
+    assert len(slots) == 60
+    assert most_in_any_window(slots) <= 20 + 5
     # 60 requests at 20/s after a burst of 5 take at least (60 - 5) / 20 s
-    assert max(stamps) - min(stamps) >= (60 - 5) / 20 - 0.1
+    assert max(slots) - min(slots) >= (60 - 5) / 20 - 1e-6
 
 
 def test_a_long_wait_gives_the_thread_back_instead_of_sleeping(redis_client):
@@ -79,7 +82,7 @@ def test_a_429_pauses_every_worker_of_that_credential_and_no_other(redis_client)
     assert slept == []
     with pytest.raises(Throttled) as err:
         other.before_request()
-    assert 4.5 < err.value.retry_after <= 5.1
+    assert 3.0 < err.value.retry_after <= 5.001  # the 5 s pause, less the time since it began
 
 
 def test_a_short_pause_is_slept_through(redis_client):
@@ -90,9 +93,11 @@ def test_a_short_pause_is_slept_through(redis_client):
         time.sleep(seconds)
 
     throttle = FleetThrottle(redis_client, "deeporigin:pause", rps=None, burst=1, sleep=nap)
-    throttle.rate_limited(0.3)
-    throttle.before_request()
-    assert len(naps) == 1 and 0.2 < naps[0] <= 0.35
+    throttle.rate_limited(1.0)
+    until = float(redis_client.hget(throttle.key, "pause_until"))
+    went = throttle.before_request()
+    assert len(naps) == 1 and 0 < naps[0] <= 1.001  # the rest of the pause, slept
+    assert went >= until
 
 
 def test_the_in_flight_cap_holds_jobs_back_until_others_end(redis_client):

@@ -108,8 +108,9 @@ def _presigned(provider: str) -> Iterator[None]:
 class Throttle(Protocol):
     """The fleet-wide limiter of one platform credential (see :mod:`worker.limits`)."""
 
-    def before_request(self) -> None:
-        """Waits for a request slot, or raises ``RateLimited`` when the wait would be long."""
+    def before_request(self) -> float:
+        """Waits for a request slot and returns when it is (on the limiter's clock), or raises
+        ``RateLimited`` when the wait would be long."""
 
     def rate_limited(self, retry_after: float | None) -> None:
         """Tells the whole fleet that the platform answered 429."""
