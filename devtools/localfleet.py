@@ -197,11 +197,12 @@ def wait_workers_ready(procs: dict[str, subprocess.Popen], logdir: Path,
     deadline = time.monotonic() + timeout_s
     for name, proc in procs.items():
         log = logdir / f"{name}.log"
-        while " ready." not in (log.read_text(errors="replace") if log.exists() else ""):
+        while " ready." not in (text := log.read_text(errors="replace") if log.exists() else ""):
             if time.monotonic() > deadline:
-                raise TimeoutError(f"worker {name} not ready after {timeout_s:g}s: {log}")
+                raise TimeoutError(f"worker {name} not ready after {timeout_s:g}s: {log}\n"
+                                   f"{text[-3000:]}")
             if proc.poll() is not None:
-                raise RuntimeError(f"worker {name} exited at start-up; see {log}")
+                raise RuntimeError(f"worker {name} exited at start-up; see {log}\n{text[-3000:]}")
             time.sleep(0.2)
 
 
