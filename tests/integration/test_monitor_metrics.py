@@ -79,7 +79,7 @@ def eventually(check, timeout_s: float = SETTLE_S):
         except (AssertionError, KeyError):
             if time.monotonic() > deadline:
                 raise
-            time.sleep(1)
+            time.sleep(0.25)
 
 
 def emulator_classes(stats: dict, platform: str) -> Counter:
