@@ -20,6 +20,10 @@ def jobs(prefix: str, n: int, duration_s: float) -> list[dict]:
             for i in range(n)]
 
 
+def created_remotely(status: dict) -> int:
+    return status["total"] - status["states"]["queued"] - status["states"]["submitting"]
+
+
 def created(emulator) -> tuple[int, int]:
     stats = emulator.stats()["deeporigin"]
     return stats["executions_created"], stats["duplicate_tags"]
@@ -32,7 +36,10 @@ def test_a_worker_killed_mid_run_loses_no_job_and_creates_none_twice(
     with private_fleet(private_emulator, tmp_path, workers=2,
                        JOBFLEET_LEASE_S=str(LEASE_S)) as (fleet, pool):
         batch = fleet.enqueue_batch(jobs("kill", 40, 3.0), batch="killed-worker")
-        time.sleep(1.0)
+        deadline = time.monotonic() + 60
+        while created_remotely(fleet.status(batch)) < 10:  # the workers are mid-run
+            assert time.monotonic() < deadline, f"no work under way: {fleet.status(batch)}"
+            time.sleep(0.1)
         victim = pool.procs.pop("p0")
         victim.send_signal(signal.SIGKILL)
         status = wait_done(fleet, batch, timeout_s=60)
