@@ -1,0 +1,66 @@
+"""A worker's consumer after its Redis connections are cut while every thread is busy.
+
+Cutting them (``CLIENT KILL``, as a proxy or a Redis restart does) used to leave the consumer
+hung for good while the process lived on (see ``bench/README.md``, "A consumer that stops
+taking messages"). The fleet's transport now reconnects instead.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.fixtures.fleet import private_fleet, wait_done
+
+pytestmark = pytest.mark.integration
+THREADS = 16  # the worker's default concurrency: one message each (chunks of one job)
+BUSY = {"JOBFLEET_CHUNK_SIZE": "1", "JOBFLEET_HTTP_TIMEOUT_S": "60", "JOBFLEET_HTTP_RETRIES": "0"}
+
+
+def jobs(prefix: str, n: int) -> list[dict]:
+    return [{"key": f"{prefix}-{i}", "provider": "deeporigin", "kind": "tool",
+             "params": {"tool": "deeporigin.docking",
+                        "inputs": {"n": i, "_emulator": {"duration_s": 0.5}}}}
+            for i in range(n)]
+
+
+def wait_for_count(path: Path, text: str, count: int, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while path.read_text(errors="replace").count(text) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{text!r} not {count} times in {path} after {timeout_s}s")
+        time.sleep(0.1)
+
+
+def busy_then_cut(fleet, emulator, log: Path, redis_port: int, slow_s: float) -> str:
+    """Fills every thread of the worker writing ``log`` with a step waiting on a slow platform,
+    then cuts all of its Redis connections at once; returns the batch."""
+    emulator.configure(fault_slow=1.0, slow_s=slow_s)
+    batch = fleet.enqueue_batch(jobs("busy", 2 * THREADS), batch=f"busy-{time.time_ns()}")
+    wait_for_count(log, "] received", THREADS)
+    client = redis.Redis(port=redis_port)
+    me = client.client_id()
+    for connection in client.client_list():
+        if int(connection["id"]) != me:
+            client.client_kill_filter(_id=connection["id"])
+    client.close()
+    emulator.configure(fault_slow=0.0)
+    return batch
+
+
+def test_a_busy_worker_whose_connections_are_cut_goes_on_taking_messages(
+        private_emulator, tmp_path):
+    with private_fleet(private_emulator, tmp_path, workers=1, **BUSY) as (fleet, pool):
+        log = tmp_path / "p0.log"
+        busy = busy_then_cut(fleet, private_emulator, log, pool.redis_server.port, slow_s=3)
+        after = fleet.enqueue_batch(jobs("after", 10), batch=f"after-{time.time_ns()}")
+        done = [wait_done(fleet, batch, timeout_s=120) for batch in (busy, after)]
+        alive = pool.procs["p0"].poll() is None
+    private_emulator.restore_defaults()
+    assert [status["states"].get("succeeded") for status in done] == [2 * THREADS, 10]
+    assert alive
+    text = log.read_text(errors="replace")
+    assert "Connection to broker lost" in text  # the cut reached Celery, which reconnected
