@@ -26,6 +26,10 @@ DISPATCH_INTERVAL_S = 0.5  # how often due work is looked for: completion seen i
 DISPATCH_BATCH = 500  # due jobs claimed per dispatcher round trip
 CHUNK_SIZE = 20  # job ids per Celery message: fewer messages, still spread over workers
 QUEUE_HIGH_WATER = 50  # messages waiting in a step's queue beyond which dispatch pauses
+CONSUMER_STALL_S = 60.0  # a worker whose consumer takes nothing this long while work waits and
+# it has room exits for its supervisor to replace it (worker.liveness); longer than kombu's own
+# repair of a silent BRPOP connection (51 s with our transport options), so that goes first
+CONSUMER_STALL_MIN_S = 10.0  # shorter, an ordinary reconnect (a few seconds) could pass for a stall
 VISIBILITY_TIMEOUT_S = 600  # Redis redelivery backstop; our leases recover far sooner
 MAX_STEP_ERRORS = 8  # consecutive transient failures of one job's step before it fails
 HTTP_TIMEOUT_S = 10.0  # per request; a step longer than the lease is kept by its heartbeat
@@ -63,6 +67,7 @@ class FleetSettings(BaseSettings):
     chunk_size: int = Field(CHUNK_SIZE, gt=0)
     queue_high_water: int = Field(QUEUE_HIGH_WATER, gt=0)
     visibility_timeout_s: int = Field(VISIBILITY_TIMEOUT_S, gt=0)
+    consumer_stall_s: float = Field(CONSUMER_STALL_S, ge=CONSUMER_STALL_MIN_S)
     max_step_errors: int = Field(MAX_STEP_ERRORS, gt=0)
     http_timeout_s: float = Field(HTTP_TIMEOUT_S, gt=0)
     http_retries: int = Field(HTTP_RETRIES, ge=0)

@@ -3,9 +3,10 @@
 Start a worker with ``jobfleet worker`` (or ``celery -A worker.app worker``). Each worker
 process also runs a dispatcher thread that turns due jobs into messages (see
 :mod:`worker.dispatcher`) and one status-sweep thread per platform, of which a Redis lease
-lets exactly one in the fleet sweep each credential (see :mod:`worker.sweep`), and a
+lets exactly one in the fleet sweep each credential (see :mod:`worker.sweep`), a
 retention thread that removes ended jobs' result files and retires expired batches (see
-:mod:`worker.retention`).
+:mod:`worker.retention`), and a thread that ends the process if its consumer stops taking
+messages (see :mod:`worker.liveness`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from config.celery import QUEUES, TASKS, celery_config
 from config.settings import fleet_settings, limit_settings
 from worker import broker
 from worker.dispatcher import Dispatcher, DispatcherThread
+from worker.liveness import ConsumerWatch
 from worker.pickup import PickupWindow
 from worker.providers import provider_names
 from worker.record import STEPS
@@ -40,6 +42,7 @@ log = logging.getLogger("jobfleet.worker")
 _dispatcher: DispatcherThread | None = None
 _sweepers: list[SweepThread] = []
 _janitor: RetentionThread | None = None
+_watch: ConsumerWatch | None = None
 
 
 def send_step(step: str, job_ids: list[str], until: float | None = None) -> None:
@@ -70,12 +73,14 @@ def _make_dispatcher() -> Dispatcher:
 
 
 @signals.worker_ready.connect
-def _start_dispatcher(**_: object) -> None:
-    global _dispatcher, _janitor
+def _start_dispatcher(sender: object = None, **_: object) -> None:
+    global _dispatcher, _janitor, _watch
     _dispatcher = DispatcherThread(_make_dispatcher, runtime.settings.dispatch_interval_s)
     _dispatcher.start()
     _janitor = RetentionThread(lambda: Janitor(runtime.store, runtime.results))
     _janitor.start()
+    _watch = ConsumerWatch(sender, runtime.redis, runtime.settings.consumer_stall_s)
+    _watch.start()  # a consumer that stops taking messages ends the process (worker.liveness)
     runtime.heartbeat.start()
     recorder.attach(runtime.redis)
     for name in PROVIDERS:
@@ -100,7 +105,7 @@ def _child_metrics(**_: object) -> None:
 
 @signals.worker_shutdown.connect
 def _stop(**_: object) -> None:
-    for thread in (_dispatcher, _janitor):
+    for thread in (_dispatcher, _janitor, _watch):
         if thread is not None:
             thread.stop()
     runtime.heartbeat.stop()

@@ -74,7 +74,8 @@ def test_settings_errors_name_the_variable(env):
 
 
 @pytest.mark.parametrize(("variable", "value"), [("JOBFLEET_DEEPORIGIN_CREATE_RPS", "-1"),
-                                                 ("JOBFLEET_MODERATELY_RPS", "fast")])
+                                                 ("JOBFLEET_MODERATELY_RPS", "fast"),
+                                                 ("JOBFLEET_CONSUMER_STALL_S", "5")])
 def test_a_worker_with_a_bad_platform_limit_stops_at_once_naming_it(env, variable, value):
     one_line_error(cli(["worker"], env, **{variable: value}), f"{variable}={value!r}")
 

@@ -2,22 +2,29 @@
 
 Cutting them (``CLIENT KILL``, as a proxy or a Redis restart does) used to leave the consumer
 hung for good while the process lived on (see ``bench/README.md``, "A consumer that stops
-taking messages"). The fleet's transport now reconnects instead.
+taking messages"). The fleet's transport now reconnects instead; kombu's own transport is
+the negative control, where the stall check (``worker.liveness``) must end the worker.
 """
 
 from __future__ import annotations
 
+import signal
 import time
 from pathlib import Path
 
 import pytest
 import redis
 
-from tests.fixtures.fleet import private_fleet, wait_done
+from devtools.localfleet import start_worker, stop_process
+from tests.fixtures.fleet import private_fleet, wait_done, wait_for_log
+from worker.liveness import EXIT_CODE
 
 pytestmark = pytest.mark.integration
 THREADS = 16  # the worker's default concurrency: one message each (chunks of one job)
-BUSY = {"JOBFLEET_CHUNK_SIZE": "1", "JOBFLEET_HTTP_TIMEOUT_S": "60", "JOBFLEET_HTTP_RETRIES": "0"}
+STALL_S = 10  # the shortest bound the setting takes
+STALL_LINE = "consumer stalled"
+BUSY = {"JOBFLEET_CHUNK_SIZE": "1", "JOBFLEET_CONSUMER_STALL_S": str(STALL_S),
+        "JOBFLEET_HTTP_TIMEOUT_S": "60", "JOBFLEET_HTTP_RETRIES": "0"}
 
 
 def jobs(prefix: str, n: int) -> list[dict]:
@@ -64,3 +71,55 @@ def test_a_busy_worker_whose_connections_are_cut_goes_on_taking_messages(
     assert alive
     text = log.read_text(errors="replace")
     assert "Connection to broker lost" in text  # the cut reached Celery, which reconnected
+    assert STALL_LINE not in text
+
+
+def test_a_stalled_consumer_ends_its_worker_and_a_new_one_finishes_the_work(
+        private_emulator, tmp_path):
+    """Negative control: kombu's own transport hangs on the cut; the check notices it, the
+    worker exits for its supervisor, and the replacement (started here, as a supervisor would)
+    finishes every job, the stalled worker's too."""
+    with private_fleet(private_emulator, tmp_path, workers=0, **BUSY) as (fleet, pool):
+        log = tmp_path / "stock.log"
+        stock = start_worker(pool.env, "stock", log, app="tests.fixtures.stock_broker")
+        try:
+            wait_for_log(log, " ready.")
+            busy = busy_then_cut(fleet, private_emulator, log, pool.redis_server.port,
+                                 slow_s=3)
+            after = fleet.enqueue_batch(jobs("after", 10), batch=f"after-{time.time_ns()}")
+            status = stock.wait(timeout=180)
+        finally:
+            stop_process(stock, signal.SIGKILL)
+        pool.start("p0")  # the supervisor's replacement
+        done = [wait_done(fleet, batch, timeout_s=120) for batch in (busy, after)]
+    private_emulator.restore_defaults()
+    assert status == EXIT_CODE
+    lines = [line for line in log.read_text(errors="replace").splitlines() if STALL_LINE in line]
+    assert len(lines) == 1, lines
+    assert "JOBFLEET_CONSUMER_STALL_S=10" in lines[0]
+    assert [s["states"].get("succeeded") for s in done] == [2 * THREADS, 10]
+
+
+def test_the_stall_check_never_trips_while_busy_idle_or_across_a_redis_restart(
+        private_emulator, tmp_path):
+    with private_fleet(private_emulator, tmp_path, workers=1, **BUSY) as (fleet, pool):
+        log = tmp_path / "p0.log"
+        # busy on every thread, with work waiting, for longer than the bound
+        private_emulator.configure(fault_slow=1.0, slow_s=STALL_S * 2.5)
+        busy = fleet.enqueue_batch(jobs("busy", 2 * THREADS), batch="slow")
+        wait_for_count(log, "] received", THREADS)
+        time.sleep(STALL_S * 2)
+        private_emulator.configure(fault_slow=0.0)
+        wait_done(fleet, busy, timeout_s=180)
+        # a Redis restart in the middle of a batch
+        batch = fleet.enqueue_batch(jobs("restart", 30), batch="restart")
+        wait_for_count(log, "] received", 2 * THREADS + 1)
+        pool.redis_server.restart()
+        restarted = wait_done(fleet, batch, timeout_s=120)
+        # idle, nothing waiting, for longer than the bound
+        time.sleep(STALL_S * 2)
+        alive = pool.procs["p0"].poll() is None
+    private_emulator.restore_defaults()
+    assert restarted["states"].get("succeeded") == 30
+    assert alive
+    assert STALL_LINE not in log.read_text(errors="replace")
