@@ -9,9 +9,9 @@ queue while we time it) and measures, each on a fresh batch:
   writing (``Fleet.add_valid``: records, batch counters, due index, submit messages);
 - ``Fleet.enqueue_batch`` on the job dicts (validation included).
 
-Then checks that every job exists once, queued, and due in its platform's submit index. Prints a
-table, then **one JSON object as the last line**. ``--profile`` prints the in-process path's
-hottest functions (cProfile) to stderr.
+Then checks that every job exists once, queued, and due for its first submit (its platform's
+index of jobs not yet started). Prints a table, then **one JSON object as the last line**.
+``--profile`` prints the in-process path's hottest functions (cProfile) to stderr.
 """
 
 from __future__ import annotations
@@ -145,10 +145,11 @@ def check_batch(fleet: Fleet, batch: str, n: int) -> dict[str, Any]:
 
 
 def due_for_submit(redis_url: str, platforms: list[str]) -> int:
-    """Jobs waiting in the platforms' submit indexes, where dispatchers pick them up."""
+    """Jobs waiting for their first submit (the platforms' indexes of jobs not yet started),
+    where dispatchers pick them up."""
     client = redis.Redis.from_url(redis_url)
     try:
-        return sum(client.zcard(keys.due_key("submit", p)) for p in platforms)
+        return sum(client.zcard(keys.unstarted_key(p)) for p in platforms)
     finally:
         client.close()
 

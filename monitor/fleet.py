@@ -1,8 +1,9 @@
 """The fleet's state per platform, as the fleet page and ``/metrics`` show it.
 
 All reads are O(platforms × steps): the in-flight counters, each due index's size and its
-earliest member, the pauses index written by the throttle on a 429, and the remembered
-credential refusals. Nothing here reads a job.
+earliest member (the jobs not yet started first, as index ``unstarted``), the pauses index
+written by the throttle on a 429, and the remembered credential refusals. Nothing here reads
+a job.
 """
 
 from __future__ import annotations
@@ -13,13 +14,24 @@ from dataclasses import dataclass
 
 import redis
 
-from worker.keys import COUNTS, INFLIGHT, PAUSES, REFUSALS, authfail_key, due_key
+from worker.keys import (
+    COUNTS,
+    INFLIGHT,
+    PAUSES,
+    REFUSALS,
+    authfail_key,
+    due_key,
+    unstarted_key,
+)
 from worker.record import STEPS
+
+UNSTARTED = "unstarted"  # the index of jobs not yet started, shown beside the steps' ones
 
 
 @dataclass(frozen=True)
 class DueIndex:
-    """One step's due index for one platform."""
+    """One step's due index for one platform (step ``unstarted``: the jobs not yet started,
+    waiting for their first submit)."""
 
     step: str
     depth: int
@@ -56,9 +68,9 @@ def read_fleet(
     pipe.hgetall(PAUSES)
     pipe.zrangebyscore(REFUSALS, now, "+inf", withscores=True)
     for platform in platforms:
-        for step in STEPS:
-            pipe.zcard(due_key(step, platform))
-            pipe.zrange(due_key(step, platform), 0, 0, withscores=True)
+        for _, key in _indexes(platform):
+            pipe.zcard(key)
+            pipe.zrange(key, 0, 0, withscores=True)
     replies = iter(pipe.execute())
     in_flight, pauses, refusals = next(replies), next(replies), next(replies)
     reasons = _refusal_reasons(client, refusals)
@@ -66,7 +78,7 @@ def read_fleet(
     for platform in platforms:
         refused = [(r, until - now) for c, until, r in reasons if c.split(":")[0] == platform]
         due = []
-        for step in STEPS:
+        for step, _ in _indexes(platform):
             depth, first = next(replies), next(replies)
             overdue = max(now - first[0][1], 0.0) if first else 0.0
             due.append(DueIndex(step, depth, overdue))
@@ -80,6 +92,11 @@ def read_fleet(
             refused_ttl_s=refused[0][1] if refused else None,
         ))
     return states
+
+
+def _indexes(platform: str) -> list[tuple[str, str]]:
+    """(name, key) of each of ``platform``'s due indexes, as shown: not started, then steps."""
+    return [(UNSTARTED, unstarted_key(platform))] + [(s, due_key(s, platform)) for s in STEPS]
 
 
 def _refusal_reasons(client: redis.Redis, refusals: list) -> list[tuple[str, float, str]]:

@@ -91,7 +91,8 @@ def _platform_families(platforms: list[fleet.PlatformState]):
                                   "or running) per platform credential", labels=["platform"])
     limit = GaugeMetricFamily("jobfleet_in_flight_limit", "The configured most remote jobs "
                               "alive at once (absent: unlimited)", labels=["platform"])
-    depth = GaugeMetricFamily("jobfleet_due_jobs", "Jobs waiting in a step's due index",
+    depth = GaugeMetricFamily("jobfleet_due_jobs", "Jobs waiting in a step's due index "
+                              "(step unstarted: new jobs waiting for their first submit)",
                               labels=["step", "platform"])
     overdue = GaugeMetricFamily("jobfleet_due_oldest_overdue_seconds", "How late the most "
                                 "overdue job of a due index is (0: none due)",

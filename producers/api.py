@@ -1,7 +1,8 @@
 """The Python API for backends: enqueue jobs, follow batches, cancel, read results.
 
-It writes job records to Redis, each due at once in its platform's submit index, where the
-workers' dispatchers find it and send the submit messages (as they do for every later step);
+It writes job records to Redis, each due at once in its platform's index of jobs not yet
+started, where the workers' dispatchers find it and send the submit messages (as they do for
+every later step, which goes first);
 cancels are sent as Celery tasks **by name**. It imports no task or provider code, so a web
 backend can use it with nothing but a Redis URL::
 
@@ -98,7 +99,7 @@ class Fleet:
     def add_valid(self, batch: str, jobs: list[dict[str, Any]]) -> list[str]:
         """Writes already-validated jobs; returns the ids of those that are new.
 
-        New jobs are due at once in the submit index: no message is sent from here, so a
+        New jobs are due at once, waiting for their first submit: no message is sent from here, so a
         100,000-job file costs a few hundred Redis calls, and submission follows the
         dispatchers' pace, in-flight limits and queue bounds like every other step.
         """

@@ -2,7 +2,10 @@
 
 Waiting jobs are members of sorted sets in Redis (``jf:due:{step}:{provider}``), scored by
 when their next step is due; no message exists for a waiting job, so 100,000 jobs in flight
-cost 100,000 small set members, not 100,000 countdown messages in worker memory.
+cost 100,000 small set members, not 100,000 countdown messages in worker memory. Jobs not
+yet started wait in an index of their own (``jf:unstarted:{provider}``) and are claimed for
+submit only with the room the started work leaves: a retry, a resumed step or a job whose
+message was lost is never sent behind a backlog of new jobs.
 
 Every worker process runs one dispatcher thread. Claiming is one atomic script that moves
 the claimed members' due time forward by the pickup window, so dispatchers never hand out
@@ -108,7 +111,7 @@ class Dispatcher:
             chunk = self.chunk_of(step)
             limit = int(min(self.batch, room * chunk, budgets[provider]))
             until = round(self.store.clock() + self.pickup(step), 6)
-            ids = self.store.claim_due(step, provider, 0.0, limit, until=until)
+            ids = self.store.claim_due(step, provider, limit, until=until)
             for start in range(0, len(ids), chunk):
                 self.send(step, ids[start : start + chunk], until=until)
                 room -= 1

@@ -7,6 +7,10 @@ with :data:`PREFIX`. Layout (single-node Redis)::
     jf:batch:{b}                hash   total, one counter per state, cancel flag: O(1) status
     jf:batch:{b}:ids            list   job ids in submission order
     jf:due:{step}:{provider}    zset   job id → when its next step is due
+    jf:unstarted:{provider}     zset   job id → when due, for jobs no dispatcher has claimed
+                                       yet (new or retried, waiting for their first submit):
+                                       claimed only after the submit step's due index, so
+                                       work already started goes first (see claim_keys)
     jf:inflight                 hash   provider → remote jobs alive now (submitting + running)
     jf:remote:{provider}:{rid}  string the job tracking remote job rid (never two); its own key
                                        so it expires with the job (``id#n``: a past attempt)
@@ -54,10 +58,13 @@ The Lua scripts get the prefixes below from :mod:`worker.scripts`, never spelled
 
 from __future__ import annotations
 
+from worker.record import STEPS
+
 PREFIX = "jf:"
 JOB = f"{PREFIX}job:"
 BATCH = f"{PREFIX}batch:"
 DUE = f"{PREFIX}due:"
+UNSTARTED = f"{PREFIX}unstarted:"
 INFLIGHT = f"{PREFIX}inflight"
 REMOTE = f"{PREFIX}remote:"
 AUTHFAIL = f"{PREFIX}authfail:"
@@ -96,6 +103,22 @@ def batch_ids_key(batch: str) -> str:
 def due_key(step: str, provider: str) -> str:
     """The due index of one step for one provider (a sorted set scored by due time)."""
     return f"{DUE}{step}:{provider}"
+
+
+def unstarted_key(provider: str) -> str:
+    """The index of ``provider``'s jobs not yet started (a sorted set scored by due time)."""
+    return f"{UNSTARTED}{provider}"
+
+
+FIRST_STEP = STEPS[0]  # the step a job not yet started waits for (submit)
+
+
+def claim_keys(step: str, provider: str) -> list[str]:
+    """What a dispatcher claims ``step``'s due jobs of ``provider`` from, in order: the
+    step's due index, then (for the first step) the jobs not yet started, which a claim
+    moves into the due index (see claim_due.lua)."""
+    due = due_key(step, provider)
+    return [due, unstarted_key(provider)] if step == FIRST_STEP else [due]
 
 
 def remote_key(provider: str, remote_id: str) -> str:

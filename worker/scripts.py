@@ -36,6 +36,7 @@ def header(retention_s: int) -> str:
     return "\n".join([
         f"local JOB, BATCH = {_lua(keys.JOB)}, {_lua(keys.BATCH)}",
         f"local DUE, INFLIGHT = {_lua(keys.DUE)}, {_lua(keys.INFLIGHT)}",
+        f"local UNSTARTED = {_lua(keys.UNSTARTED)}",
         "local STEPS = {" + ", ".join(_lua(s) for s in STEPS) + "}",
         f"local TERMINAL, ALIVE = {_set(TERMINAL)}, {_set(ALIVE)}",
         f"local INITIAL, TIME = {_lua(STATES[0])}, {_lua(TIME_FIELD)}",

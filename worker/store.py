@@ -1,10 +1,12 @@
-"""The job store: atomic operations on job records, batches and the due index in Redis.
+"""The job store: atomic operations on job records, batches and the due indexes in Redis.
 
 We own these keys (laid out in :mod:`worker.keys`); Celery's result backend is not used.
 Every transition is one Lua script (:mod:`worker.scripts`): check the current state, write
-the new one with its timestamp, move the batch counters, and drop the job from the due index
-when it ends. A step in progress holds a lease (``lease_until``): a worker that dies
-mid-step leaves a lease that expires, and the dispatcher hands the step to another worker.
+the new one with its timestamp, move the batch counters, and drop the job from the due
+indexes when it ends. A new job waits in its provider's index of jobs not yet started until
+a dispatcher claims it, after the work already started (:func:`worker.keys.claim_keys`).
+A step in progress holds a lease (``lease_until``): a worker that dies mid-step leaves a
+lease that expires, and the dispatcher hands the step to another worker.
 Records are encoded and decoded by :mod:`worker.record` only.
 """
 
@@ -63,9 +65,10 @@ class JobStore:
     def create_many(self, jobs: Sequence[Job], due_in: float) -> list[str]:
         """Creates the jobs that do not exist yet; returns the ids of those newly created.
 
-        Each new job is put in its provider's submit index ``due_in`` seconds from now, where
-        a dispatcher finds it. One script call writes :data:`CREATE_CHUNK` jobs of a batch,
-        and the calls go in one pipeline: a large file costs a few hundred round trips.
+        Each new job is put in its provider's index of jobs not yet started, due ``due_in``
+        seconds from now, where a dispatcher finds it once the work already started is out.
+        One script call writes :data:`CREATE_CHUNK` jobs of a batch, and the calls go in one
+        pipeline: a large file costs a few hundred round trips.
         """
         now = self.clock()
         by_batch: dict[str, list[Job]] = {}
@@ -278,15 +281,13 @@ class JobStore:
         renewed = self._scripts["renew"](keys=[keys.job_key(job_id)], args=[step, token, new])
         return new if renewed else None
 
-    def claim_due(self, step: str, provider: str, lease_s: float, limit: int,
-                  until: float | None = None) -> list[str]:
-        """Claims due jobs of one step and provider, pushing their due time out by the lease
-        (to exactly ``until`` when given, written as ``f"{until:.6f}"``: a message that
-        carries it can later move exactly the jobs still so claimed)."""
-        now = self.clock()
-        until = now + lease_s if until is None else until
-        return self._scripts["claim_due"](keys=[keys.due_key(step, provider)],
-                                          args=[now, f"{until:.6f}", limit])
+    def claim_due(self, step: str, provider: str, limit: int, *, until: float) -> list[str]:
+        """Claims up to ``limit`` due jobs of one step and provider, pushing their due time to
+        exactly ``until`` (written as ``f"{until:.6f}"``: a message that carries it can later
+        move exactly the jobs still so claimed). For the first step, jobs already started
+        go before jobs not yet started (:func:`worker.keys.claim_keys`)."""
+        return self._scripts["claim_due"](keys=keys.claim_keys(step, provider),
+                                          args=[self.clock(), f"{until:.6f}", limit])
 
     def due_ids(self, step: str, provider: str) -> list[str]:
         """Every job in one step's due index (a status sweep's running jobs: step "poll")."""

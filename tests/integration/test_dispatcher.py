@@ -71,3 +71,20 @@ def test_a_submit_message_carries_a_quarter_of_the_chunk_the_others_all_of_it(st
     assert (dispatcher.chunk_of("poll"), dispatcher.chunk_of("submit"),
             dispatcher.chunk_of("finalize")) == (12, 3, 12)
     assert make(store, [], chunk=2).chunk_of("submit") == 1  # never an empty message
+
+
+def test_a_lost_message_is_sent_again_before_the_backlog_of_new_jobs(store):
+    first = enqueue(store, 3)  # one message of three
+    sent: list = []
+    make(store, sent, queued=9).run_once()  # room for that one message: then it is lost
+    assert [(step, sorted(ids)) for step, ids in sent] == [("submit", sorted(first))]
+    store.clock.now += 31  # nobody started it: due again
+    backlog = store.create_many([Job.new("b", f"later-{i}", "deeporigin", "k", {})
+                                 for i in range(30)], due_in=-60)  # older than the claim
+    sent.clear()
+    make(store, sent, queued=9).run_once()
+    assert [(step, sorted(ids)) for step, ids in sent] == [("submit", sorted(first))]  # not
+    # three of the thirty new jobs, although they were due earlier
+    sent.clear()
+    make(store, sent).run_once()
+    assert sorted(i for _, chunk in sent for i in chunk) == sorted(backlog)

@@ -36,7 +36,7 @@ def test_a_large_create_writes_every_job_once_with_its_fields_counters_and_due_e
     assert store.batch_counts("b1")["queued"] == N + 3
     ids = [i for page in store.batch_job_ids("b1") for i in page]
     assert ids == [job.id for job in jobs("b1", N + 3)]
-    due = redis_client.zrange(keys.due_key("submit", "moderately"), 0, -1, withscores=True)
+    due = redis_client.zrange(keys.unstarted_key("moderately"), 0, -1, withscores=True)
     assert len(due) == (N + 3) // 2 + 5 and {score for _, score in due} == {1000.0}
     counts = redis_client.hgetall(keys.COUNTS)
     assert int(counts["deeporigin:queued"]) + int(counts["moderately:queued"]) == N + 13

@@ -10,6 +10,7 @@ from worker.keys import (
     due_key,
     job_key,
     remote_key,
+    unstarted_key,
 )
 from worker.record import Job, make_job_id
 from worker.store import JobStore
@@ -28,9 +29,10 @@ def test_creating_the_same_keys_twice_creates_nothing_new(store):
     assert store.batch_counts("b1")["queued"] == 3
 
 
-def test_a_new_job_is_in_the_submit_index_as_a_safety_net(store, redis_client, clock):
+def test_a_new_job_waits_in_the_index_of_jobs_not_yet_started(store, redis_client, clock):
     [job_id] = store.create_many([record("a")], due_in=30)
-    assert redis_client.zscore(due_key("submit", "deeporigin"), job_id) == clock.now + 30
+    assert redis_client.zscore(unstarted_key("deeporigin"), job_id) == clock.now + 30
+    assert redis_client.zscore(due_key("submit", "deeporigin"), job_id) is None
 
 
 def test_transitions_move_batch_counters_and_stamp_times(store, clock):
@@ -91,13 +93,13 @@ def test_a_field_the_record_does_not_have_is_refused_before_anything_is_written(
 
 def test_claiming_due_jobs_hands_each_out_once_and_leases_it(store, clock):
     ids = store.create_many([record(str(i)) for i in range(5)], due_in=0)
-    first = store.claim_due("submit", "deeporigin", lease_s=30, limit=3)
-    second = store.claim_due("submit", "deeporigin", lease_s=30, limit=10)
+    first = store.claim_due("submit", "deeporigin", 3, until=clock.now + 30)
+    second = store.claim_due("submit", "deeporigin", 10, until=clock.now + 30)
     assert len(first) == 3 and len(second) == 2
     assert set(first) | set(second) == set(ids)
-    assert store.claim_due("submit", "deeporigin", lease_s=30, limit=10) == []
+    assert store.claim_due("submit", "deeporigin", 10, until=clock.now + 30) == []
     clock.now += 31  # the lease ran out: nobody finished the step, so it is handed out again
-    assert sorted(store.claim_due("submit", "deeporigin", lease_s=30, limit=10)) == sorted(ids)
+    assert sorted(store.claim_due("submit", "deeporigin", 10, until=clock.now + 30)) == sorted(ids)
 
 
 def test_a_step_lease_excludes_a_second_worker_until_it_expires(store, clock):

@@ -1,9 +1,13 @@
 -- Helpers shared by the job store's scripts. The constants they use (JOB, BATCH, DUE,
--- INFLIGHT, STEPS, TERMINAL, ALIVE, INITIAL, TIME) are declared above this file by
--- worker/scripts.py from the Python definitions; nothing here spells a key or a state.
+-- UNSTARTED, INFLIGHT, STEPS, TERMINAL, ALIVE, INITIAL, TIME) are declared above
+-- this file by worker/scripts.py from the Python definitions; nothing here spells a key or
+-- a state.
 local function due_key(step, provider) return DUE .. step .. ':' .. provider end
+local function unstarted_key(provider) return UNSTARTED .. provider end
+-- A job is in at most one index: a step's due index, or the index of jobs not yet started.
 local function unschedule(id, provider)
   for _, step in ipairs(STEPS) do redis.call('ZREM', due_key(step, provider), id) end
+  redis.call('ZREM', unstarted_key(provider), id)
 end
 local function set_fields(key, argv, first)
   for i = first, #argv, 2 do

@@ -2,7 +2,8 @@
 -- provider, and its fields as one JSON object of strings (fewer arguments to pack and parse
 -- than flat pairs: a 100,000-job file is enqueued in a few hundred calls).
 -- Creates each record in the INITIAL state unless it exists, appends it to the batch and
--- puts it in its provider's submit index at due-at; returns the ids created, in order.
+-- puts it in its provider's index of jobs not yet started at due-at; returns the ids
+-- created, in order.
 local now, due_at, b = ARGV[1], ARGV[2], ARGV[3]
 local created, due = {}, {}
 for i = 4, #ARGV, 3 do
@@ -30,7 +31,7 @@ if #created > 0 then
   redis.call('RPUSH', KEYS[2], unpack(created))
   keep_batch(b)
   for provider, members in pairs(due) do
-    redis.call('ZADD', due_key('submit', provider), unpack(members))
+    redis.call('ZADD', unstarted_key(provider), unpack(members))
     note_created(b, provider, #members / 2, now)
   end
 end

@@ -36,5 +36,5 @@ note_change(job, b, provider, cur, INITIAL, ARGV[1])
 redis.call('PERSIST', job)
 redis.call('ZREM', FILES_DUE, id)  -- its files are kept with it (HELD_FILES)
 keep_batch(b)
-redis.call('ZADD', due_key('submit', provider), ARGV[2], id)
+redis.call('ZADD', unstarted_key(provider), ARGV[2], id)  -- a new attempt, not started
 return 1
