@@ -5,7 +5,8 @@ jobs that were *mid-step* at that moment:
 
 * state ``submitting``;
 * a step lease still running (``lease_until`` in the future);
-* a due time already passed (the job waits in ``jf:due:*`` for a dispatcher);
+* a due time already passed (the job waits in ``jf:due:*`` for a dispatcher, or, not yet
+  started, in ``jf:unstarted:*`` for its first submit);
 * a poll in flight: its due entry was pushed past the scheduled ``next_poll`` by a
   dispatcher's claim, so a message for it is out with some worker.
 
@@ -17,10 +18,17 @@ snapshot cannot know which worker held what), so the maximum is what means somet
 that a dead worker held waits out its lease, then a dispatcher claims it again.
 A job still unchanged when the run ends counts with the time up to the end.
 
+Jobs not yet started (new jobs waiting for their first submit, in ``jf:unstarted:*``) are
+caught too, but their figures are kept apart (``unstarted_max_s``, ``unstarted_max_stall_s``;
+run-wide ``max_recovery_unstarted_s``, ``max_stall_unstarted_s``): no step of theirs was
+under way, so no disruption stranded one; they wait their turn behind a backlog, disruption
+or not, and the dispatchers take them only after the work already started. ``max_recovery_s``
+and ``max_stall_s`` are over the jobs whose work had started; the largest of both pairs is
+the figure over every caught job, as the harness reported it before the two were told apart.
+
 For a kill, the jobs of the messages the killed worker held (:mod:`bench.chaos_held`) are
 also named, and their figures kept apart (``held_max_s``, ``held_max_stall_s``): what the
-kill itself stranded, beside everything that merely waited its turn at that moment. The
-acceptance figures stay the ones over every mid-step job.
+kill itself stranded, beside everything that merely waited its turn at that moment.
 
 A dispatcher's re-claim moves the due time, so it ends a recovery even when the message it
 sends is lost again (to the next kill). ``max_stall_s`` is therefore also kept: per
@@ -41,13 +49,19 @@ from pathlib import Path
 import redis
 
 from bench.chaos_held import held_jobs, unacked_messages
-from worker.keys import due_key, job_key
+from worker.keys import due_key, job_key, unstarted_key
 from worker.record import STEPS
 
 POLL_S = 0.5
 IN_FLIGHT_SLACK_S = 1.0  # a claim pushes the due time a whole lease past next_poll
 WORST_KEPT = 12  # jobs per disruption kept as evidence in the result file
 FIELDS = ("state", "lease_until", "next_poll", "polls", "errors", "remote_done")
+UNSTARTED = "unstarted"  # a snapshot's index for a job not yet started (jf:unstarted:*)
+INDEXES = (*STEPS, UNSTARTED)
+
+
+def _largest(values: list[float]) -> float:
+    return round(max(values), 2) if values else 0.0
 
 
 @dataclass
@@ -64,17 +78,34 @@ class Watch:
     progressed: dict[str, float] = field(default_factory=dict)  # job id → seconds after `at`
     unrecovered: list[str] = field(default_factory=list)
 
+    @property
+    def unstarted(self) -> set[str]:
+        """The caught jobs not yet started: waiting for their first submit."""
+        return {job_id for job_id, snap in self.before.items() if snap.step == UNSTARTED}
+
+    def times(self, unstarted: bool = False) -> tuple[list[float], list[float]]:
+        """Recovery and stall times of the started jobs (or of those not yet started)."""
+        new = self.unstarted
+        ids = [j for j in self.before if (j in new) == unstarted]
+        return ([self.recovered[j] for j in ids if j in self.recovered],
+                [self.progressed[j] for j in ids if j in self.progressed])
+
     def summary(self) -> dict[str, object]:
-        times, stalls = list(self.recovered.values()), list(self.progressed.values())
+        (times, stalls), (new_times, new_stalls) = self.times(), self.times(unstarted=True)
+        started = {j: t for j, t in self.progressed.items() if j not in self.unstarted}
         return {
-            "kind": self.kind, "at_s": self.offset_s, "mid_step": len(self.before),
-            "max_s": round(max(times), 2) if times else 0.0,
+            "kind": self.kind, "at_s": self.offset_s,
+            "mid_step": len(self.before) - len(self.unstarted),
+            "max_s": _largest(times),
             "median_s": round(statistics.median(times), 2) if times else 0.0,
-            "max_stall_s": round(max(stalls), 2) if stalls else 0.0,
+            "max_stall_s": _largest(stalls),
             "unrecovered": len(self.unrecovered),
+            "unstarted": len(self.unstarted), "unstarted_max_s": _largest(new_times),
+            "unstarted_max_stall_s": _largest(new_stalls),
             **self._held_summary(),
-            "slowest": self._slowest(self.progressed, "stall_s"),
-            "slowest_recovery": self._slowest(self.recovered, "recovery_s"),
+            "slowest": self._slowest(started, "stall_s"),
+            "slowest_recovery": self._slowest(
+                {j: t for j, t in self.recovered.items() if j in started}, "recovery_s"),
             "worst": [self._evidence(job_id) for job_id in sorted(
                 self.before, key=lambda j: -max(self.recovered.get(j, 0.0),
                                                 self.progressed.get(j, 0.0)))[:WORST_KEPT]],
@@ -86,9 +117,8 @@ class Watch:
             return {}
         times = [self.recovered[j] for j in self.held if j in self.recovered]
         stalls = [self.progressed[j] for j in self.held if j in self.progressed]
-        return {"held": len(self.held),
-                "held_max_s": round(max(times), 2) if times else 0.0,
-                "held_max_stall_s": round(max(stalls), 2) if stalls else 0.0}
+        return {"held": len(self.held), "held_max_s": _largest(times),
+                "held_max_stall_s": _largest(stalls)}
 
     def _evidence(self, job_id: str) -> dict[str, object]:
         snap = self.before[job_id]
@@ -117,7 +147,7 @@ class Snapshot:
 
     state: str | None
     lease_until: str | None
-    step: str | None  # the due index the job is in, if any
+    step: str | None  # the due index the job is in, if any (UNSTARTED: not yet started)
     due: float | None
     next_poll: float | None
     work: tuple  # polls, errors, remote_done: they move only when a step really ran
@@ -193,21 +223,21 @@ class RecoveryTracker(threading.Thread):
         self.client.close()
         return self.watches
 
-    def max_recovery_s(self) -> float:
-        times = [t for w in self.watches for t in w.recovered.values()]
-        return round(max(times), 2) if times else 0.0
+    def max_recovery_s(self, unstarted: bool = False) -> float:
+        """The longest recovery of a job whose work had started (or, ``unstarted``, of a
+        job not yet started), over every disruption."""
+        return _largest([t for w in self.watches for t in w.times(unstarted)[0]])
 
-    def max_stall_s(self) -> float:
-        times = [t for w in self.watches for t in w.progressed.values()]
-        return round(max(times), 2) if times else 0.0
+    def max_stall_s(self, unstarted: bool = False) -> float:
+        """As :meth:`max_recovery_s`, until the job's step ran again (or first ran)."""
+        return _largest([t for w in self.watches for t in w.times(unstarted)[1]])
 
     def max_held_s(self) -> tuple[float, float]:
         """The largest recovery and stall over jobs a killed worker held (every kill)."""
         held = [(w.recovered, w.progressed, w.held) for w in self.watches if w.held]
         times = [r[j] for r, _, h in held for j in h if j in r]
         stalls = [p[j] for _, p, h in held for j in h if j in p]
-        return (round(max(times), 2) if times else 0.0,
-                round(max(stalls), 2) if stalls else 0.0)
+        return _largest(times), _largest(stalls)
 
     def _check(self) -> None:
         with self.lock:
@@ -245,15 +275,17 @@ class RecoveryTracker(threading.Thread):
     def _snapshots(self, job_ids: list[str]) -> dict[str, Snapshot]:
         pipe = self.client.pipeline(transaction=False)
         for job_id in job_ids:
+            provider = self.providers[job_id]
             pipe.hmget(job_key(job_id), *FIELDS)
             for step in STEPS:
-                pipe.zscore(due_key(step, self.providers[job_id]), job_id)
+                pipe.zscore(due_key(step, provider), job_id)
+            pipe.zscore(unstarted_key(provider), job_id)
         answers = pipe.execute()
         out = {}
-        width = 1 + len(STEPS)
+        width = 1 + len(INDEXES)
         for i, job_id in enumerate(job_ids):
             (state, lease, next_poll, *work), *scores = answers[i * width:(i + 1) * width]
-            step, due = next(((s, d) for s, d in zip(STEPS, scores) if d is not None),
+            step, due = next(((s, d) for s, d in zip(INDEXES, scores) if d is not None),
                              (None, None))
             out[job_id] = Snapshot(state, lease, step, due,
                                    float(next_poll) if next_poll else None, tuple(work))

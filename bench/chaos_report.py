@@ -55,7 +55,9 @@ def render(result: dict[str, Any]) -> None:
         f"submission (budget: longest job + 120 s = {result['budget_s']} s); "
         f"max recovery {result['max_recovery_s']} s; max stall {result['max_stall_s']} s "
         f"(jobs a killed worker held: {result['max_recovery_held_s']} s, "
-        f"{result['max_stall_held_s']} s)"
+        f"{result['max_stall_held_s']} s; jobs not yet started, until claimed: "
+        f"{result['max_recovery_unstarted_s']} s, until their submit ran: "
+        f"{result['max_stall_unstarted_s']} s)"
         + (f"; logs in {result['workdir']}" if result.get("workdir") else "")))
 
 
@@ -74,10 +76,12 @@ def _platforms(result: dict[str, Any]) -> Table:
 
 
 def _disruptions(result: dict[str, Any]) -> Table:
-    table = Table(title="disruptions (recovery: until a mid-step job's record next changed)")
+    table = Table(title="disruptions (recovery: until a mid-step job's record next changed; "
+                        "jobs not yet started apart)")
     for title in ("at s", "what", "target", "down s", "mid-step jobs", "max recovery s",
                   "median s", "max stall s", "never moved", "held by the killed worker",
-                  "held: max recovery s", "held: max stall s"):
+                  "held: max recovery s", "held: max stall s", "not started",
+                  "not started: max claim s", "not started: max wait s"):
         table.add_column(title, justify="right")
     watches = iter(result["recovery"])
     for event in result["events"]:
@@ -86,8 +90,10 @@ def _disruptions(result: dict[str, Any]) -> Table:
         if watch:
             cells += [watch["mid_step"], watch["max_s"], watch["median_s"],
                       watch["max_stall_s"], watch["unrecovered"], watch.get("held", ""),
-                      watch.get("held_max_s", ""), watch.get("held_max_stall_s", "")]
+                      watch.get("held_max_s", ""), watch.get("held_max_stall_s", ""),
+                      watch["unstarted"], watch["unstarted_max_s"],
+                      watch["unstarted_max_stall_s"]]
         else:
-            cells += [""] * 8
+            cells += [""] * 11
         table.add_row(*(escape(str(c)) for c in cells))
     return table
