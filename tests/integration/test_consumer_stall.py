@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from devtools.localfleet import start_worker, stop_process
-from tests.fixtures.fleet import private_fleet, wait_done, wait_for_log
+from devtools.localfleet import start_worker, stop_process, wait_workers_ready
+from tests.fixtures.fleet import private_fleet, wait_done
 from worker.liveness import EXIT_CODE
 
 pytestmark = pytest.mark.integration
@@ -83,7 +83,7 @@ def test_a_stalled_consumer_ends_its_worker_and_a_new_one_finishes_the_work(
         log = tmp_path / "stock.log"
         stock = start_worker(pool.env, "stock", log, app="tests.fixtures.stock_broker")
         try:
-            wait_for_log(log, " ready.")
+            wait_workers_ready({"stock": stock}, tmp_path, timeout_s=60)
             busy = busy_then_cut(fleet, private_emulator, log, pool.redis_server.port,
                                  slow_s=3)
             after = fleet.enqueue_batch(jobs("after", 10), batch=f"after-{time.time_ns()}")
