@@ -43,6 +43,7 @@ from worker.providers.types import (
     RemoteState,
     RemoteStatus,
     Submission,
+    Unknown,
 )
 from worker.record import Job
 
@@ -175,6 +176,39 @@ def after_create(job: Job, outcome: CreateOutcome, policy: Policy, now: float,
         return Fail(exc.reason, exc.describe(), {"remote_id": exc.remote_id})
     cleared = {"create_started": None} if isinstance(outcome, Refused) else None
     return step_error(job, "submit", exc, policy, now, rand, cleared)
+
+
+def search_now(outcome: CreateOutcome, can_find: bool) -> bool:
+    """Whether to search for the remote job at once, in the same step, after the create's
+    answer: when the answer was lost (a dropped connection, a timeout, a garbled or 5xx
+    answer; not a refusal, and not an error that fails the job anyway) and the platform
+    can be searched. The remote job is usually there already; adopting it now spares the
+    job a round trip through the queue."""
+    return (can_find and isinstance(outcome, Unknown)
+            and not isinstance(outcome.error, PermanentError | ConfigError | Throttled))
+
+
+def after_lost_create(job: Job, outcome: Unknown, found: Submission | None, policy: Policy,
+                      now: float, *, sent_at: float, ask_at: float | None = None,
+                      rand: float | None = None) -> Track | Fail | Reschedule:
+    """What a search made right after a lost answer (see :func:`search_now`) means.
+
+    Found: track it. Not found: the create's failure counts as any (:func:`after_create`),
+    but the next attempt, which searches first, is due no earlier than the create's settle
+    time (a search before it can find the remote job but never show it absent, so an
+    earlier attempt would only search in vain) nor than ``ask_at``, when a shared search
+    under way said to ask again.
+    """
+    if found is not None:
+        return track(job, found, policy, now, rand)
+    decision = after_create(job, outcome, policy, now, rand)
+    if not isinstance(decision, Reschedule):
+        return decision
+    at = max(decision.at, sent_at + policy.create_settle_s, ask_at or 0.0)
+    changes = decision.changes
+    note = (f"submit failed ({changes['errors']}/{policy.max_step_errors}), searched for at "
+            f"once and not found yet, again in {at - now:.1f}s: {changes['last_error']}")
+    return Reschedule(decision.step, at, changes, note=note)
 
 
 def track(job: Job, sub: Submission, policy: Policy, now: float,

@@ -10,13 +10,15 @@ are in :mod:`worker.decide`; this module gathers what they need and makes the ca
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from worker import decide
 from worker.apply import apply, failed_step
 from worker.cancel import cancel_job
+from worker.errors import Throttled, TransientError
 from worker.outcomes import Admit, Create, Outcome, Search, Track
 from worker.providers.base import Provider
-from worker.providers.types import JobSpec, Submission
+from worker.providers.types import JobSpec, Submission, Unknown
 from worker.record import Job
 from worker.results.upload import LeaseFence
 from worker.runtime import Runtime
@@ -122,11 +124,39 @@ def _before_create(rt: Runtime, provider: Provider, job: Job, *, interrupted: bo
 
 
 def _create(rt: Runtime, provider: Provider, job: Job, spec: JobSpec) -> Outcome | None:
-    """Notes the create, sends it, and decides what its answer means."""
-    if not apply(rt, job, decide.create_started(rt.policy, rt.store.clock())).done:
+    """Notes the create, sends it, and decides what its answer means; a lost answer is
+    searched for at once (:func:`worker.decide.search_now`)."""
+    started = decide.create_started(rt.policy, rt.store.clock())
+    if not apply(rt, job, started).done:
         return None  # the job moved on meanwhile (cancelled, failed): create nothing
     outcome = provider.create(spec)
+    if isinstance(outcome, Unknown) and decide.search_now(outcome, provider.supports_find):
+        return _search_lost(rt, provider, job, spec, outcome, started.at)
     return decide.after_create(job, outcome, rt.policy, rt.store.clock())
+
+
+def _search_lost(rt: Runtime, provider: Provider, job: Job, spec: JobSpec, outcome: Unknown,
+                 sent_at: float) -> Outcome:
+    """Searches for the remote job a create whose answer was lost may have made, in the same
+    step. A search that cannot answer yet (a shared walk under way, the platform failing)
+    leaves it to the next attempt, which searches first as any attempt after a lost answer.
+    A search that cannot settle it (``SearchInconclusive``) fails the job, never creates."""
+    log.info("job %s: the create's answer was lost (%s); searching for it at once",
+             job.id, outcome.error)
+    spec = replace(spec, create_started=sent_at,
+                   settle_at=sent_at + rt.policy.create_settle_s)
+    found, ask_at = None, None
+    try:
+        found = _find_and_claim(rt, provider, job, spec)
+    except Throttled as exc:  # a shared search under way, or not settled yet: ask again then
+        ask_at = rt.store.clock() + (exc.retry_after or decide.THROTTLED_RETRY_S)
+    except TransientError as exc:  # the search itself failed: the next attempt searches
+        log.info("job %s: search after the lost answer failed: %s", job.id, exc)
+    if found is not None:
+        log.info("job %s: adopting remote job %s, made by the create whose answer was lost",
+                 job.id, found.remote_id)
+    return decide.after_lost_create(job, outcome, found, rt.policy, rt.store.clock(),
+                                    sent_at=sent_at, ask_at=ask_at)
 
 
 def _cancel_asked(rt: Runtime, job: Job) -> bool:
@@ -135,6 +165,8 @@ def _cancel_asked(rt: Runtime, job: Job) -> bool:
 
 
 def _spec(rt: Runtime, job: Job) -> JobSpec:
+    settle_at = (job.create_started or 0.0) + rt.policy.create_settle_s
     return JobSpec(job_id=job.remote_tag, kind=job.kind, params=job.params,
                    max_price=job.max_price, create_started=job.create_started,
+                   settle_at=settle_at if job.create_started else 0.0,
                    adopt_by_payload=rt.settings.adopt_by_payload)

@@ -2,9 +2,10 @@
 
 The emulator makes the chosen jobs' remote jobs and then closes the connection without an
 answer (the ``lose_answer`` override), so the worker cannot know the create worked. Each such
-job must be settled by the shared search (one walk per list for all of them) and run to
-success on the one remote job it made: no job failed ``submit_unknown``, no remote job made
-twice, none adopted by the wrong job.
+job must be settled by a search made at once, in the step whose answer was lost (Deep
+Origin's by tag; on Moderately and OpenProtein the shared search, one walk per list for all
+of them), and run to success on the one remote job it made: no job failed
+``submit_unknown``, no remote job made twice, none adopted by the wrong job.
 """
 
 from __future__ import annotations
@@ -16,14 +17,17 @@ from tests.fixtures.fleet import wait_done
 
 pytestmark = pytest.mark.integration
 
-KINDS = (("moderately", "agent"), ("moderately", "pipeline"), ("openprotein", "msa"))
+KINDS = (("moderately", "agent"), ("moderately", "pipeline"), ("openprotein", "msa"),
+         ("deeporigin", "tool"))
+PLATFORMS = ("moderately", "openprotein", "deeporigin")
 PER_KIND, EVERY = 8, 3  # jobs per kind; every third loses its create's answer
 
 
 def created(emulator) -> dict[str, int]:
     stats = emulator.stats()
     return {"moderately": stats["moderately"]["executions_created"],
-            "openprotein": stats["openprotein"]["jobs_created"]}
+            "openprotein": stats["openprotein"]["jobs_created"],
+            "deeporigin": stats["deeporigin"]["executions_created"]}
 
 
 def dropped(emulator, platform: str) -> int:
@@ -38,7 +42,7 @@ def test_creates_whose_answer_was_lost_are_found_and_never_made_twice(
             for platform, kind in KINDS for i in range(PER_KIND)]
     lost = len(KINDS) * len(range(0, PER_KIND, EVERY))
     before = created(emulator)
-    drops = {platform: dropped(emulator, platform) for platform in ("moderately", "openprotein")}
+    drops = {platform: dropped(emulator, platform) for platform in PLATFORMS}
     batch = fleet.enqueue_batch(emulator.plan_jobs(jobs), batch=batch_name)
     wait_done(fleet, batch, timeout_s=180)
     lines = list(fleet.results(batch))
@@ -50,6 +54,7 @@ def test_creates_whose_answer_was_lost_are_found_and_never_made_twice(
     after = created(emulator)
     assert after["moderately"] - before["moderately"] == 2 * PER_KIND  # none made twice
     assert after["openprotein"] - before["openprotein"] == PER_KIND
+    assert after["deeporigin"] - before["deeporigin"] == PER_KIND
     lost_answers = sum(dropped(emulator, p) - drops[p] for p in drops)
     assert lost_answers >= lost  # the answers really were lost
     for line in lines:  # each Moderately job tracks the execution that names it

@@ -230,8 +230,9 @@ def test_a_walk_past_its_bound_fails_the_search_and_creates_nothing(
 
 
 def test_a_search_while_another_process_walks_is_asked_again_then_answered(
-    emulator, redis_client
+    emulator, redis_client, monkeypatch
 ):
+    monkeypatch.setattr(shared_find, "HOLD_S", 0.0)  # hands back at once instead of waiting
     provider = moderately_provider(emulator, redis_client)
     lost, started = burst(provider, "pipeline", redis_client)
     job_id, remote_id = next(iter(lost.items()))
@@ -244,3 +245,71 @@ def test_a_search_while_another_process_walks_is_asked_again_then_answered(
     assert "GET /pipeline-executions" not in requests(emulator, "moderately")
     redis_client.delete(lock)  # that walk ended without recording anything
     assert provider.find(searched(job_id, started)).remote_id == remote_id
+
+
+def scope_lock(control: EmulatorControl, kind: str, config: str) -> str:
+    credential = fingerprint("moderately", moderately_settings(control))
+    return f"{keys.find_prefix(credential)}{kind}:{config}:lock"
+
+
+def test_a_search_waits_in_its_step_for_the_walk_under_way_then_is_answered(
+    emulator, redis_client
+):
+    provider = moderately_provider(emulator, redis_client)
+    lost, started = burst(provider, "agent", redis_client)
+    job_id, remote_id = next(iter(lost.items()))
+    lock = scope_lock(emulator, "agent", "acv_burst")
+    redis_client.set(lock, "another process")
+    pauses: list[float] = []
+
+    def walk_ends(seconds: float) -> None:  # the other process's walk ends while we wait
+        pauses.append(seconds)
+        redis_client.delete(lock)
+
+    provider.shared.sleep = walk_ends
+    assert provider.find(searched(job_id, started)).remote_id == remote_id  # no hand-back
+    assert pauses == [shared_find.HOLD_POLL_S]
+
+
+def test_a_walk_before_the_create_settled_finds_it_but_never_shows_it_absent(
+    emulator, redis_client
+):
+    provider = moderately_provider(emulator, redis_client)
+    lost, started = burst(provider, "agent", redis_client)
+    never = job_of("agent", 998)
+    lost_jobs[never.job_id] = never
+    settling = dataclasses.replace(searched(never.job_id, started), settle_at=time.time() + 60)
+    with pytest.raises(shared_find.WalkUnderWay) as caught:
+        provider.find(settling)  # walked: not there, but it may still be processed
+    assert 0 < caught.value.retry_after <= 60
+    assert "the create may still be processed" in str(caught.value)
+    job_id, remote_id = next(iter(lost.items()))  # one that is there is found meanwhile
+    early = dataclasses.replace(searched(job_id, started), settle_at=time.time() + 60)
+    assert provider.find(early).remote_id == remote_id
+    other = job_of("agent", 997)  # another that never reached the platform, settled now
+    lost_jobs[other.job_id] = other
+    settled = dataclasses.replace(searched(other.job_id, started), settle_at=time.time())
+    assert provider.find(settled) is None  # a walk begun after settling shows it absent
+
+
+def test_a_walk_that_ends_makes_the_searches_waiting_on_it_due_at_once(
+    emulator, redis_client, monkeypatch
+):
+    monkeypatch.setattr(shared_find, "HOLD_S", 0.0)
+    provider = moderately_provider(emulator, redis_client)
+    lost, started = burst(provider, "agent", redis_client)
+    (waiting, _), (held, _), (walker, walker_remote) = list(lost.items())[:3]
+    due = keys.due_key("submit", "moderately")
+    later = time.time() + 300
+    lock = scope_lock(emulator, "agent", "acv_burst")
+    redis_client.set(lock, "another process")
+    for job_id in (waiting, held):  # both asked while another process walked
+        with pytest.raises(shared_find.WalkUnderWay):
+            provider.find(searched(job_id, started))
+        redis_client.hset(keys.job_key(job_id), mapping={"state": "submitting"})
+        redis_client.zadd(due, {job_id: later})  # handed back to wait, as the step does
+    redis_client.hset(keys.job_key(held), "lease_until", f"{later:.6f}")  # a step holds it
+    redis_client.delete(lock)
+    assert provider.find(searched(walker, started)).remote_id == walker_remote  # walks
+    assert redis_client.zscore(due, waiting) <= time.time()  # woken: asks again at once
+    assert redis_client.zscore(due, held) == later  # a job a step holds is left alone

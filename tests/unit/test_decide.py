@@ -350,3 +350,59 @@ def test_an_unanswered_create_is_retried_by_backoff_and_the_retry_searches_first
     retry = decide.after_create(lost, unanswered, policy, now=105.0, rand=MID)
     assert isinstance(retry, Reschedule) and retry.at == 107.0  # the backoff, not the settle
     assert "create_started" not in retry.changes  # kept: the retry searches before creating
+
+
+@pytest.mark.parametrize(
+    ("outcome", "can_find", "expected"),
+    [
+        (Unknown(TransientError("timed out", provider=P)), True, True),
+        (Unknown(BadResponse("not JSON", provider=P, status=200)), True, True),
+        (Unknown(TransientError("timed out", provider=P)), False, False),  # cannot search
+        (Refused(TransientError("503", provider=P, status=503)), True, False),  # nothing made
+        (Created(SUB), True, False),
+        (Unknown(PermanentError("no such tool", provider=P, status=404)), True, False),
+        (Unknown(Throttled("no slot", provider=P)), True, False),  # nothing was sent
+    ],
+)
+def test_only_a_lost_answer_is_searched_for_in_the_same_step(outcome, can_find, expected):
+    assert decide.search_now(outcome, can_find) is expected
+
+
+SETTLING = dataclasses.replace(POLICY, create_settle_s=10.0)
+LOST = Unknown(TransientError("timed out", provider=P))
+LOST_ERROR = {"errors": 1, "last_error": "deeporigin: timed out", "lease_until": None}
+
+
+@pytest.mark.parametrize(
+    ("found", "ask_at", "errors", "expected"),
+    [
+        # found at once: tracked, the error forgotten
+        (SUB, None, 0, Track(SUB, "poll", 105.0 + 2.0, {**TRACKED, "remote_state": "Queued",
+                                                        "deadline_at": None})),
+        # not found before the settle time (sent at 100): the next attempt, which searches
+        # first, is due when the create has settled, not at the backoff (107)
+        (None, None, 0, Reschedule("submit", 110.0, LOST_ERROR, note=(
+            "submit failed (1/3), searched for at once and not found yet, again in 5.0s: "
+            "deeporigin: timed out"))),
+        # a shared search under way said to ask again later than that
+        (None, 113.0, 0, Reschedule("submit", 113.0, LOST_ERROR, note=(
+            "submit failed (1/3), searched for at once and not found yet, again in 8.0s: "
+            "deeporigin: timed out"))),
+        # the error budget is spent: failed as after any lost answer, never created again
+        (None, None, 2, Fail("transient", "gave up after 3 attempts to submit: "
+                             "deeporigin: timed out")),
+    ],
+)
+def test_a_search_right_after_a_lost_answer_adopts_or_waits_for_the_settle_time(
+        found, ask_at, errors, expected):
+    lost = job(state="submitting", remote_id=None, create_started=100.0, errors=errors)
+    assert decide.after_lost_create(lost, LOST, found, SETTLING, 105.0, sent_at=100.0,
+                                    ask_at=ask_at, rand=MID) == expected
+
+
+def test_a_lost_answer_found_absent_after_its_settle_time_is_retried_by_backoff():
+    lost = job(state="submitting", remote_id=None, create_started=100.0)
+    retry = decide.after_lost_create(lost, LOST, None, SETTLING, 115.0, sent_at=100.0,
+                                     rand=MID)
+    assert isinstance(retry, Reschedule) and retry.at == 117.0
+    assert "create_started" not in retry.changes  # kept: the retry searches before creating

@@ -71,7 +71,8 @@ class PayloadSearch(Provider):
         remote_id = self.shared.settle(
             job.job_id, repr(job.create_started), scope, since,
             lambda start, budget: self.scope_jobs(scope, start, budget),
-            lambda candidate, budget: self.row_marker(scope, candidate, budget))
+            lambda candidate, budget: self.row_marker(scope, candidate, budget),
+            not_before=job.settle_at)
         if remote_id is None:
             return None
         if taken(remote_id):

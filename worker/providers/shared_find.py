@@ -16,10 +16,13 @@ seed name of an OpenProtein MSA), the fleet searches once per platform credentia
   oldest remote job carrying it), then what it covered in ``:{scope}:walked`` (when it
   started, from when, which rows it could not read);
 * a search answers from ``:marks`` as soon as its marker appears; it answers "none" only
-  from a walk that started after the search began (so after the create had settled) and
-  reached back past the search's window with no unreadable row in it. Otherwise it makes
-  the next walk, or, while another process walks, raises :class:`WalkUnderWay`: its step
-  is asked again shortly, costing no error and holding no worker thread.
+  from a walk that started after the search began and after the create had settled (the
+  job's ``settle_at``), and reached back past the search's window with no unreadable row in
+  it. Otherwise it makes the next walk, or, while another process walks, waits in its step
+  for that walk's end (up to :data:`HOLD_S`), then raises :class:`WalkUnderWay`: its step is
+  asked again shortly, costing no error and holding no worker thread;
+* a walk that ends makes every search waiting on its scope (and settled) due at once
+  (``worker/lua/wake_due.lua``), so none waits out its own pause for the next walk.
 
 Rows a walk need not read: those already tracked by the job whose record holds them (the
 create's answer arrived). A row registered to a job whose record does not hold it (a worker
@@ -45,6 +48,7 @@ from typing import Any
 from worker import keys
 from worker.errors import Throttled, TransientError
 from worker.providers.matching import Candidate, SearchBudget, SearchInconclusive
+from worker.scripts import read as read_script
 
 log = logging.getLogger("jobfleet.find")
 
@@ -55,12 +59,16 @@ Walk = Callable[[float, SearchBudget], Iterable[Candidate]]  # the scope's rows 
 LOCK_S = 15.0  # a walker that died frees the scope within this
 WAIT_S = 1.0  # shortest wait of a search for a walk under way
 MAX_PAUSE_S = 10.0  # longest
+HOLD_S = 10.0  # a search waits this long in its step for a walk under way, then hands back
+HOLD_POLL_S = 0.2  # how often it looks meanwhile
 WAITING_S = 120.0  # a waiting search not refreshed for this long no longer widens walks
 KEEP_S = 3600.0  # markers, read rows and the last walk are kept this long
 WALK_MAX_PAGES = 1_000  # 100,000 rows at 100 a page; past it the walk is inconclusive
 WALK_BUDGET_S = 300.0  # one walk's wall time; the searching jobs' leases are heartbeated
 WAIT_LIMIT_S = 2 * WALK_BUDGET_S + LOCK_S  # a search unanswered this long starts afresh
 CHUNK = 100  # rows looked up in Redis at once
+SUBMIT = keys.FIRST_STEP  # the step a waiting search is asked again in
+_WAKE = read_script("wake_due")
 
 
 class WalkUnderWay(Throttled):
@@ -95,74 +103,106 @@ class SharedFind:
     """The shared search of one platform credential (see the module docstring)."""
 
     def __init__(self, redis: Any, credential: str, provider: str,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.redis = redis
         self.provider = provider
         self.clock = clock
+        self.sleep = sleep
         self._prefix = keys.find_prefix(credential)
         self._marks = f"{self._prefix}marks"
         self._seen = f"{self._prefix}seen"
         self._asked = f"{self._prefix}asked"
 
     def settle(self, job_id: str, attempt: str, scope: str, since: float, walk: Walk,
-               marker: Marker) -> str | None:
+               marker: Marker, not_before: float = 0.0) -> str | None:
         """The remote job marked with ``job_id`` in ``scope``; None when a walk that began
-        after this search first asked and reached back to ``since`` showed none.
+        after this search first asked, and not before ``not_before`` (the create's settle
+        time: it may be processed until then), reached back to ``since`` and showed none.
 
         ``attempt`` names the create searched for (its start): the search's start and window
         are those of its first ask, however often the step is asked again.
 
-        Walks the scope itself when no one else is. While another process walks it, raises
-        :class:`WalkUnderWay` (a ``Throttled``: the step is asked again shortly, costing no
-        error and holding no thread); the search keeps its place and its start meanwhile.
-        Raises ``SearchInconclusive`` when the walk that would answer ran past its bounds or
-        twice could not read a row of the window, and ``TransientError`` when no walk
-        answered within :data:`WAIT_LIMIT_S` (the step is tried again later, afresh).
+        Walks the scope itself when no one else is; while another process walks it, waits
+        for that walk's end up to :data:`HOLD_S` (polling, its lease heartbeated), then
+        raises :class:`WalkUnderWay` (a ``Throttled``: the step is asked again shortly, or
+        as soon as a walk ends, costing no error and holding no thread); the search keeps
+        its place and its start meanwhile. Before ``not_before``, a search that found nothing
+        is asked again then. Raises ``SearchInconclusive`` when the walk that would answer
+        ran past its bounds or twice could not read a row of the window, and
+        ``TransientError`` when no walk answered within :data:`WAIT_LIMIT_S` (the step is
+        tried again later, afresh).
         """
         search = json.dumps([job_id, attempt])
         now = self.clock()
-        self.redis.hsetnx(self._asked, search, json.dumps([now, 0, since]))
+        self.redis.hsetnx(self._asked, search, json.dumps([max(now, not_before), 0, since]))
         self.redis.expire(self._asked, int(KEEP_S))
         asked = self.redis.hget(self._asked, search)
         ready_at, doubted, since = json.loads(asked) if asked else (now, 0, since)
+        ready_at = max(ready_at, not_before)
         member = json.dumps([job_id, attempt, since])
         self.redis.zadd(self._key(scope, "waiting"), {member: now})
-        answered = True
+        answered, walks, hold_until = True, 0, now + HOLD_S
         try:
-            for _ in range(2):  # look; walk if no one is; look again
+            while True:  # look; walk if no one is, else wait for the walk under way; again
                 found = self.redis.hget(self._marks, job_id)
                 if found:
                     return found
                 walked = self.last_walk(scope)
                 if walked is not None and walked.covers(since, ready_at):
-                    if walked.failed:
-                        raise SearchInconclusive(walked.failed, provider=self.provider)
-                    doubts = walked.doubts(since)
-                    if not doubts:
+                    if self._shows_absent(walked, since, doubted):
                         return None
-                    if doubted >= 1:
-                        raise SearchInconclusive(
-                            f"remote job(s) {', '.join(doubts[:3])} may be the one a lost "
-                            "create made, but their inputs could not be read back; not "
-                            "created again, to never run the job twice", provider=self.provider)
                     ready_at, doubted = walked.started + 1e-6, doubted + 1  # a later walk
                     self.redis.hset(self._asked, search, json.dumps([ready_at, doubted, since]))
-                if self.clock() > ready_at + WAIT_LIMIT_S:
-                    raise TransientError("the shared search for a lost create found no "
-                                         "answer in time; searching again later",
-                                         provider=self.provider)
-                if not self._walk_if_free(scope, walk, marker):
+                stop = self._stop(scope, self.clock(), ready_at, walks)
+                if stop is not None:
+                    answered = not isinstance(stop, WalkUnderWay)  # else it keeps its place
+                    raise stop
+                if self._walk_if_free(scope, walk, marker):
+                    walks += 1
+                elif self.clock() < hold_until:
+                    self.sleep(HOLD_POLL_S)
+                else:
                     answered = False
                     raise WalkUnderWay(
                         f"a shared search of {scope} is under way; asking again shortly",
                         retry_after=self._pause(walked), provider=self.provider)
-            answered = False
-            raise WalkUnderWay(f"a shared search of {scope} answered others first; asking "
-                               "again", retry_after=WAIT_S, provider=self.provider)
         finally:
             if answered:
                 self.redis.zrem(self._key(scope, "waiting"), member)
                 self.redis.hdel(self._asked, search)
+
+    def _shows_absent(self, walked: Walked, since: float, doubted: int) -> bool:
+        """Whether a walk covering the search shows its remote job absent; False when one
+        row of its window was unreadable (a later walk reads it again); raises when the walk
+        ran past its bounds or such a row stayed unreadable twice."""
+        if walked.failed:
+            raise SearchInconclusive(walked.failed, provider=self.provider)
+        doubts = walked.doubts(since)
+        if not doubts:
+            return True
+        if doubted >= 1:
+            raise SearchInconclusive(
+                f"remote job(s) {', '.join(doubts[:3])} may be the one a lost create made, but "
+                "their inputs could not be read back; not created again, to never run the job "
+                "twice", provider=self.provider)
+        return False
+
+    def _stop(self, scope: str, now: float, ready_at: float,
+              walks: int) -> TransientError | None:
+        """Why a search that walked ``walks`` times and is not answered stops now, if it
+        does: waited too long (start afresh), not settled yet, or walked twice already."""
+        if now > ready_at + WAIT_LIMIT_S:
+            return TransientError("the shared search for a lost create found no answer in "
+                                  "time; searching again later", provider=self.provider)
+        if walks and now < ready_at:
+            return WalkUnderWay(f"not found in {scope} yet; the create may still be "
+                                "processed: searching again when it has settled",
+                                retry_after=ready_at - now, provider=self.provider)
+        if walks >= 2:
+            return WalkUnderWay(f"a shared search of {scope} answered others first; asking "
+                                "again", retry_after=WAIT_S, provider=self.provider)
+        return None
 
     @staticmethod
     def _pause(walked: Walked | None) -> float:
@@ -189,7 +229,25 @@ class SharedFind:
         finally:
             if self.redis.get(lock) == token:
                 self.redis.delete(lock)
+            self._wake(scope)
         return True
+
+    def _wake(self, scope: str) -> None:
+        """Makes the searches waiting on ``scope`` due now: the walk that may answer them
+        ended (or failed, and one of them walks again), so none waits out its own pause.
+        Only jobs handed back to wait are moved (see ``wake_due.lua``); the walker's own job
+        holds its lease."""
+        searches = [json.loads(member)[:2]
+                    for member in self.redis.zrange(self._key(scope, "waiting"), 0, -1)]
+        if not searches:
+            return
+        now = self.clock()
+        asked = self.redis.hmget(self._asked, [json.dumps(search) for search in searches])
+        job_ids = sorted({job_id for (job_id, _), raw in zip(searches, asked)
+                          if raw is None or json.loads(raw)[0] <= now})  # settled by now
+        if job_ids:
+            due = keys.due_key(SUBMIT, self.provider)
+            self.redis.eval(_WAKE, 1, due, now, keys.JOB, "submitting", *job_ids)
 
     def _renew(self, lock: str, token: str) -> None:
         if self.redis.get(lock) == token:

@@ -50,6 +50,8 @@ class JobSpec:
     params: Mapping[str, Any]
     max_price: float | None = None  # a price ceiling, for platforms that quote
     create_started: float | None = None  # epoch time an earlier create attempt began, if any
+    settle_at: float = 0.0  # that create may still be processed until then: a search that
+    # began earlier may find it, never show it absent
     adopt_by_payload: bool = False  # a lost create may be found by identical inputs alone
 
 
