@@ -115,6 +115,13 @@ def burst(provider: Provider, kind: str, redis_client) -> tuple[dict[str, str], 
     return lost, started
 
 
+def never_created(index: int) -> JobSpec:
+    """A job whose create never reached the platform, known to the fleet as lost."""
+    job = job_of("agent", index)
+    lost_jobs[job.job_id] = job
+    return job
+
+
 def searched(job_id: str, started: float) -> JobSpec:
     """The lost job as the fleet searches for it: same id and params, the create's start."""
     return dataclasses.replace(lost_jobs[job_id], create_started=started)
@@ -162,8 +169,7 @@ def test_a_create_that_never_reached_the_platform_is_not_found_and_others_still_
 ):
     provider = moderately_provider(emulator, redis_client)
     lost, started = burst(provider, "agent", redis_client)
-    never = job_of("agent", 999)
-    lost_jobs[never.job_id] = never
+    never = never_created(999)
     assert provider.find(searched(never.job_id, started)) is None
     job_id, remote_id = next(iter(lost.items()))
     assert provider.find(searched(job_id, started)).remote_id == remote_id
@@ -276,8 +282,7 @@ def test_a_walk_before_the_create_settled_finds_it_but_never_shows_it_absent(
 ):
     provider = moderately_provider(emulator, redis_client)
     lost, started = burst(provider, "agent", redis_client)
-    never = job_of("agent", 998)
-    lost_jobs[never.job_id] = never
+    never = never_created(998)
     settling = dataclasses.replace(searched(never.job_id, started), settle_at=time.time() + 60)
     with pytest.raises(shared_find.WalkUnderWay) as caught:
         provider.find(settling)  # walked: not there, but it may still be processed
@@ -286,8 +291,7 @@ def test_a_walk_before_the_create_settled_finds_it_but_never_shows_it_absent(
     job_id, remote_id = next(iter(lost.items()))  # one that is there is found meanwhile
     early = dataclasses.replace(searched(job_id, started), settle_at=time.time() + 60)
     assert provider.find(early).remote_id == remote_id
-    other = job_of("agent", 997)  # another that never reached the platform, settled now
-    lost_jobs[other.job_id] = other
+    other = never_created(997)  # settled now
     settled = dataclasses.replace(searched(other.job_id, started), settle_at=time.time())
     assert provider.find(settled) is None  # a walk begun after settling shows it absent
 
