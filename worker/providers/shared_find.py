@@ -9,7 +9,7 @@ seed name of an OpenProtein MSA), the fleet searches once per platform credentia
 **scope** (one list the remote job must be in: a configuration version, a job type) instead:
 
 * a search notes when it first asked and its window (``:asked``), and waits in
-  ``:{scope}:waiting`` (refreshed each time it asks);
+  ``:{scope}:waiting`` (refreshed each time it asks; both kept by :mod:`.find_waiting`);
 * whoever takes the scope's lock (``:{scope}:lock``, renewed page by page, so a dead
   walker frees it within :data:`LOCK_S`) walks the list once, from the oldest waiting
   window's start, and records every marker it reads in ``:marks`` (our job id → the
@@ -47,8 +47,8 @@ from typing import Any
 
 from worker import keys
 from worker.errors import Throttled, TransientError
+from worker.providers.find_waiting import WaitingSearches
 from worker.providers.matching import Candidate, SearchBudget, SearchInconclusive
-from worker.scripts import read as read_script
 
 log = logging.getLogger("jobfleet.find")
 
@@ -61,14 +61,11 @@ WAIT_S = 1.0  # shortest wait of a search for a walk under way
 MAX_PAUSE_S = 10.0  # longest
 HOLD_S = 10.0  # a search waits this long in its step for a walk under way, then hands back
 HOLD_POLL_S = 0.2  # how often it looks meanwhile
-WAITING_S = 120.0  # a waiting search not refreshed for this long no longer widens walks
 KEEP_S = 3600.0  # markers, read rows and the last walk are kept this long
 WALK_MAX_PAGES = 1_000  # 100,000 rows at 100 a page; past it the walk is inconclusive
 WALK_BUDGET_S = 300.0  # one walk's wall time; the searching jobs' leases are heartbeated
 WAIT_LIMIT_S = 2 * WALK_BUDGET_S + LOCK_S  # a search unanswered this long starts afresh
 CHUNK = 100  # rows looked up in Redis at once
-SUBMIT = keys.FIRST_STEP  # the step a waiting search is asked again in
-_WAKE = read_script("wake_due")
 
 
 class WalkUnderWay(Throttled):
@@ -112,7 +109,7 @@ class SharedFind:
         self._prefix = keys.find_prefix(credential)
         self._marks = f"{self._prefix}marks"
         self._seen = f"{self._prefix}seen"
-        self._asked = f"{self._prefix}asked"
+        self.waiting = WaitingSearches(redis, self._prefix, provider, clock)
 
     def settle(self, job_id: str, attempt: str, scope: str, since: float, walk: Walk,
                marker: Marker, not_before: float = 0.0) -> str | None:
@@ -133,15 +130,8 @@ class SharedFind:
         ``TransientError`` when no walk answered within :data:`WAIT_LIMIT_S` (the step is
         tried again later, afresh).
         """
-        search = json.dumps([job_id, attempt])
-        now = self.clock()
-        self.redis.hsetnx(self._asked, search, json.dumps([max(now, not_before), 0, since]))
-        self.redis.expire(self._asked, int(KEEP_S))
-        asked = self.redis.hget(self._asked, search)
-        ready_at, doubted, since = json.loads(asked) if asked else (now, 0, since)
-        ready_at = max(ready_at, not_before)
-        member = json.dumps([job_id, attempt, since])
-        self.redis.zadd(self._key(scope, "waiting"), {member: now})
+        search = self.waiting.ask(scope, job_id, attempt, since, not_before)
+        since, now = search.since, self.clock()
         answered, walks, hold_until = True, 0, now + HOLD_S
         try:
             while True:  # look; walk if no one is, else wait for the walk under way; again
@@ -149,12 +139,11 @@ class SharedFind:
                 if found:
                     return found
                 walked = self.last_walk(scope)
-                if walked is not None and walked.covers(since, ready_at):
-                    if self._shows_absent(walked, since, doubted):
+                if walked is not None and walked.covers(since, search.ready_at):
+                    if self._shows_absent(walked, since, search.doubted):
                         return None
-                    ready_at, doubted = walked.started + 1e-6, doubted + 1  # a later walk
-                    self.redis.hset(self._asked, search, json.dumps([ready_at, doubted, since]))
-                stop = self._stop(scope, self.clock(), ready_at, walks)
+                    self.waiting.needs_later_walk(search, walked.started)
+                stop = self._stop(scope, self.clock(), search.ready_at, walks)
                 if stop is not None:
                     answered = not isinstance(stop, WalkUnderWay)  # else it keeps its place
                     raise stop
@@ -169,8 +158,7 @@ class SharedFind:
                         retry_after=self._pause(walked), provider=self.provider)
         finally:
             if answered:
-                self.redis.zrem(self._key(scope, "waiting"), member)
-                self.redis.hdel(self._asked, search)
+                self.waiting.answered(scope, search)
 
     def _shows_absent(self, walked: Walked, since: float, doubted: int) -> bool:
         """Whether a walk covering the search shows its remote job absent; False when one
@@ -229,25 +217,8 @@ class SharedFind:
         finally:
             if self.redis.get(lock) == token:
                 self.redis.delete(lock)
-            self._wake(scope)
+            self.waiting.wake(scope)
         return True
-
-    def _wake(self, scope: str) -> None:
-        """Makes the searches waiting on ``scope`` due now: the walk that may answer them
-        ended (or failed, and one of them walks again), so none waits out its own pause.
-        Only jobs handed back to wait are moved (see ``wake_due.lua``); the walker's own job
-        holds its lease."""
-        searches = [json.loads(member)[:2]
-                    for member in self.redis.zrange(self._key(scope, "waiting"), 0, -1)]
-        if not searches:
-            return
-        now = self.clock()
-        asked = self.redis.hmget(self._asked, [json.dumps(search) for search in searches])
-        job_ids = sorted({job_id for (job_id, _), raw in zip(searches, asked)
-                          if raw is None or json.loads(raw)[0] <= now})  # settled by now
-        if job_ids:
-            due = keys.due_key(SUBMIT, self.provider)
-            self.redis.eval(_WAKE, 1, due, now, keys.JOB, "submitting", *job_ids)
 
     def _renew(self, lock: str, token: str) -> None:
         if self.redis.get(lock) == token:
@@ -256,7 +227,7 @@ class SharedFind:
     def _walk(self, scope: str, walk: Walk, marker: Marker, renew: Callable[[], None]) -> None:
         """One walk from the oldest waiting window; its markers, then what it covered."""
         started = self.clock()
-        since = self._oldest_waiting(scope, started)
+        since = self.waiting.oldest(scope, started)
         budget = SearchBudget(self.provider, self.clock, pages=WALK_MAX_PAGES,
                               seconds=WALK_BUDGET_S, on_page=renew)
         marks: dict[str, Candidate] = {}
@@ -293,13 +264,6 @@ class SharedFind:
 
     def _record(self, scope: str, walked: dict[str, Any]) -> None:
         self.redis.set(self._key(scope, "walked"), json.dumps(walked), px=int(KEEP_S * 1000))
-
-    def _oldest_waiting(self, scope: str, now: float) -> float:
-        """The earliest window start among the searches waiting on this scope."""
-        waiting = self._key(scope, "waiting")
-        self.redis.zremrangebyscore(waiting, "-inf", now - WAITING_S)
-        starts = [json.loads(member)[2] for member in self.redis.zrange(waiting, 0, -1)]
-        return min(starts, default=now)
 
     def _markers(self, chunk: list[Candidate], marker: Marker,
                  budget: SearchBudget) -> Iterator[tuple[Candidate, str | None]]:
