@@ -28,7 +28,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import redis
@@ -131,6 +131,35 @@ class WatchList:
 
 
 @dataclass
+class WalkClock:
+    """Where one walk's time went: reading pages (the request, decoding, reading rows) and
+    the rest (handing ended jobs over, the lease), against the sweeping thread's own CPU."""
+
+    def __init__(self) -> None:
+        self.started, self.cpu = time.monotonic(), time.thread_time()
+        self.paging = 0.0
+
+    def pages(self, walk: Iterable[list[Listed]]) -> Iterator[list[Listed]]:
+        """``walk``'s pages, the time spent producing each one added to ``paging``."""
+        pages = iter(walk)
+        while True:
+            began = time.monotonic()
+            try:
+                rows = next(pages)
+            except StopIteration:
+                return
+            finally:
+                self.paging += time.monotonic() - began
+            yield rows
+
+    def __str__(self) -> str:
+        wall = time.monotonic() - self.started
+        return (f"walk {wall:.2f} s (pages {self.paging:.2f} s, hand-offs "
+                f"{wall - self.paging:.2f} s; sweeping thread CPU "
+                f"{time.thread_time() - self.cpu:.2f} s)")
+
+
+@dataclass
 class SweepState:
     """The interval state a sweeper carries from one sweep to the next."""
 
@@ -178,8 +207,9 @@ class Sweeper:
         """One walk over the pages; ended jobs go to finalize page by page."""
         requests = ended = 0
         running: list[str] = []
+        clock = WalkClock()
         try:
-            for rows in provider.sweep(watched):
+            for rows in clock.pages(provider.sweep(watched)):
                 requests += 1
                 seen = match(rows, self.watch.by_remote)
                 ended += self._finalize(seen.ended)
@@ -192,8 +222,8 @@ class Sweeper:
             self._push(provider.name, running)
             return SweepOutcome(requests + 1, ended, failed=True, watched=len(watched))
         self._push(provider.name, running)
-        log.debug("%s: swept %d job(s) in %d request(s): %d ended",
-                  provider.name, len(watched), requests, ended)
+        log.info("%s: swept %d job(s) in %d request(s): %d ended; %s",
+                 provider.name, len(watched), requests, ended, clock)
         return SweepOutcome(requests, ended, watched=len(watched), arrived=self.watch.arrived)
 
     def _held(self) -> bool:
