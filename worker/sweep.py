@@ -13,18 +13,22 @@ request covers) and then:
   long, a failing sweep, or a platform without a usable list;
 - reschedules nothing else per job.
 
+A walk stops early once it has seen every job that may have ended by now (the policy judges
+that from the shortest run seen per kind): while 100,000 jobs run and a few thousand near
+their end, the pages before the last of those are walked, not all of them; a walk over
+every page still comes at the policy's pace.
+
 There is one sweep per platform credential for the whole fleet: every worker process runs
 a :class:`SweepThread` per platform, and a lease in Redis (``jf:sweep:{credential}``) picks
 the one that sweeps; the others only renew their claim attempt. When the holder dies, its
-lease runs out and another process takes over within ``LEASE_S``. When to sweep next is
-:class:`~worker.sweep_policy.SweepPolicy`'s pure decision.
+lease runs out and another process takes over within ``LEASE_S``. When to sweep next, and
+whether to walk every page, is :class:`~worker.sweep_policy.SweepPolicy`'s pure decision.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import sys
 import threading
 import time
 import uuid
@@ -39,10 +43,9 @@ from worker.errors import AuthError, ConfigError
 from worker.outcomes import RemoteEnded
 from worker.providers.base import Provider
 from worker.providers.types import Listed, RemoteStatus, Watched
-from worker.record import Job
 from worker.runtime import Runtime
-from worker.store import JobStore
 from worker.sweep_policy import SweepOutcome
+from worker.sweep_watch import WatchList, match
 from worker.telemetry import recorder
 
 SWEEP_SECONDS = "jobfleet_sweep_duration_seconds"  # see worker.telemetry
@@ -51,86 +54,12 @@ log = logging.getLogger("jobfleet.sweep")
 
 LEASE_S = 10.0  # a dead sweeper's platform is swept again by another process within this
 TICK_S = 0.2  # how often a sweeper thread looks whether a sweep is due
-READ_PAGE = 1_000  # records decoded at once: 100,000 newcomers at once cost 350 MB of RSS
 
 
 class LeaseLost(RuntimeError):
     """Another process holds the sweep lease now (this one stalled past ``LEASE_S``)."""
 
 
-@dataclass
-class Sighting:
-    """What a sweep saw of our jobs: those ended (job id → status) and those still running."""
-
-    ended: dict[str, RemoteStatus] = field(default_factory=dict)
-    running: list[str] = field(default_factory=list)
-
-
-def match(rows: Iterable[Listed], by_remote: Mapping[str, str]) -> Sighting:
-    """Sorts a page's rows into our ended and running jobs; rows of other jobs are ignored.
-
-    ``by_remote`` maps a remote id to our job id.
-    """
-    seen = Sighting()
-    for remote_id, status in rows:
-        job_id = by_remote.get(remote_id)
-        if job_id is None:
-            continue
-        if status.state.terminal:
-            seen.ended[job_id] = status
-        else:
-            seen.running.append(job_id)
-    return seen
-
-
-class WatchList:
-    """The running jobs of one platform that sweeps look for, read from the poll index.
-
-    Job records are read once per job and kept (remote id, kind, creation time never
-    change); each refresh reads only the index's ids and the records of newcomers.
-    """
-
-    def __init__(self, store: JobStore, provider: str) -> None:
-        self.store = store
-        self.provider = provider
-        self.jobs: dict[str, Watched] = {}  # job id → what to look for
-        self.arrived = 0  # jobs new at the last refresh
-        self.by_remote: dict[str, str] = {}  # remote id → job id
-        self.deadlines: dict[str, float] = {}  # job id → its deadline, for those with one
-
-    def refresh(self) -> list[Watched]:
-        ids = set(self.store.due_ids("poll", self.provider))
-        for gone in set(self.jobs) - ids:
-            self.forget(gone)
-        before = len(self.jobs)
-        newcomers = sorted(ids - set(self.jobs))
-        del ids
-        for start in range(0, len(newcomers), READ_PAGE):
-            for job in self.store.get_many(newcomers[start:start + READ_PAGE]):
-                self._watch(job)
-        self.arrived = len(self.jobs) - before
-        return list(self.jobs.values())
-
-    def _watch(self, job: Job) -> None:
-        remote_id = job.remote_id
-        if job.state != "running" or not remote_id or job.remote_done:
-            return
-        since = job.times.get("submitting") or job.times.get("running") or 0.0
-        self.jobs[job.id] = Watched(remote_id, sys.intern(job.kind), since)
-        self.by_remote[remote_id] = job.id
-        if job.deadline_at:
-            self.deadlines[job.id] = job.deadline_at
-
-    def forget(self, job_id: str) -> Watched | None:
-        """Stops watching a job (it ended, or left the poll index)."""
-        self.deadlines.pop(job_id, None)
-        watched = self.jobs.pop(job_id, None)
-        if watched is not None:
-            self.by_remote.pop(watched.remote_id, None)
-        return watched
-
-
-@dataclass
 class WalkClock:
     """Where one walk's time went: reading pages (the request, decoding, reading rows) and
     the rest (handing ended jobs over, the lease), against the sweeping thread's own CPU."""
@@ -142,15 +71,20 @@ class WalkClock:
     def pages(self, walk: Iterable[list[Listed]]) -> Iterator[list[Listed]]:
         """``walk``'s pages, the time spent producing each one added to ``paging``."""
         pages = iter(walk)
-        while True:
-            began = time.monotonic()
-            try:
-                rows = next(pages)
-            except StopIteration:
-                return
-            finally:
-                self.paging += time.monotonic() - began
-            yield rows
+        try:
+            while True:
+                began = time.monotonic()
+                try:
+                    rows = next(pages)
+                except StopIteration:
+                    return
+                finally:
+                    self.paging += time.monotonic() - began
+                yield rows
+        finally:  # a walk left early sends no further request
+            close = getattr(pages, "close", None)
+            if close is not None:
+                close()
 
     def __str__(self) -> str:
         wall = time.monotonic() - self.started
@@ -167,6 +101,7 @@ class SweepState:
     interval: float = 0.0
     failures: int = 0
     shortest_run: dict[str, float] = field(default_factory=dict)  # kind → seconds seen
+    walked_all_at: float | None = None  # when the last walk over every page began
 
 
 class Sweeper:
@@ -196,34 +131,65 @@ class Sweeper:
             return None
         provider = self.rt.provider(self.platform)
         watched = self.watch.refresh()
-        started = time.monotonic()
-        outcome = self._sweep(provider, watched) if watched else SweepOutcome(0, 0, watched=0)
-        if watched:
+        hot = self._may_have_ended(now)
+        if not watched or hot == set():  # nothing to look for yet: no request
+            outcome = SweepOutcome(0, 0, watched=len(watched), arrived=self.watch.arrived)
+        else:
+            started = time.monotonic()
+            outcome = self._sweep(provider, watched, hot, now)
             recorder.observe(SWEEP_SECONDS, time.monotonic() - started, platform=self.platform)
         self._schedule(outcome, watched)
         return outcome
 
-    def _sweep(self, provider: Provider, watched: list[Watched]) -> SweepOutcome:
-        """One walk over the pages; ended jobs go to finalize page by page."""
+    def _may_have_ended(self, now: float) -> set[str] | None:
+        """The watched jobs that may have ended by ``now`` (see
+        :meth:`~worker.sweep_policy.SweepPolicy.may_have_ended`), or None when this sweep
+        walks every page."""
+        shortest = self.state.shortest_run
+        if self.policy.walks_all(now, self.state.walked_all_at, bool(shortest)):
+            return None
+        may = self.policy.may_have_ended
+        return {job_id for job_id, job in self.watch.jobs.items()
+                if may(job.since, shortest.get(job.kind), now)}
+
+    def _sweep(self, provider: Provider, watched: list[Watched], hot: set[str] | None,
+               now: float) -> SweepOutcome:
+        """One walk over the pages; ended jobs go to finalize page by page. With ``hot``,
+        the walk stops once every one of those jobs was seen."""
         requests = ended = 0
         running: list[str] = []
+        every_page: float | None = None
         clock = WalkClock()
+        if hot:  # first, for a platform whose walk follows the order it is given
+            watched = [job for job in watched if self.watch.by_remote[job.remote_id] in hot] \
+                + [job for job in watched if self.watch.by_remote[job.remote_id] not in hot]
+        walk = clock.pages(provider.sweep(watched))
         try:
-            for rows in clock.pages(provider.sweep(watched)):
+            for rows in walk:
                 requests += 1
                 seen = match(rows, self.watch.by_remote)
                 ended += self._finalize(seen.ended)
                 running += seen.running
                 if not self._held():  # a long walk renews the lease page by page
                     raise LeaseLost("another process took the sweep over")
+                if hot is not None:
+                    hot.difference_update(seen.ended)
+                    hot.difference_update(seen.running)
+                    if not hot:
+                        break
+            else:
+                self.state.walked_all_at = every_page = now
         except Exception as exc:  # noqa: BLE001 - a failed sweep is retried; nothing is lost
             log.warning("%s: sweep failed after %d page(s), retrying: %s",
                         provider.name, requests, exc)
             self._push(provider.name, running)
             return SweepOutcome(requests + 1, ended, failed=True, watched=len(watched))
+        finally:
+            walk.close()
         self._push(provider.name, running)
-        log.info("%s: swept %d job(s) in %d request(s): %d ended; %s",
-                 provider.name, len(watched), requests, ended, clock)
+        log.info("%s: swept %d job(s) in %d request(s), %s: %d ended; %s", provider.name,
+                 len(watched), requests, "every page" if every_page is not None
+                 else "until those that may have ended were seen", ended, clock)
         return SweepOutcome(requests, ended, watched=len(watched), arrived=self.watch.arrived)
 
     def _held(self) -> bool:

@@ -5,7 +5,7 @@ import pytest
 from worker.errors import BadResponse
 from worker.providers import paging
 from worker.providers.types import RemoteState, RemoteStatus
-from worker.sweep import match
+from worker.sweep_watch import match
 
 
 def rows(ids):

@@ -56,6 +56,8 @@ def test_interval_adapts(previous, requests, ended, failed, failures, rps, until
         {"rate_share": 1.5},
         {"default_rps": 0},
         {"fallback_s": 0},
+        {"full_every_s": 0},
+        {"early_s": -1},
     ],
 )
 def test_inconsistent_policies_are_refused(fields):
@@ -76,3 +78,53 @@ def test_new_jobs_or_none_keep_the_interval_short(watched, arrived, expected):
     outcome = SweepOutcome(requests=1 if watched else 0, ended=0, watched=watched,
                            arrived=arrived)
     assert policy.next_interval(8.0, outcome) == expected
+
+
+@pytest.mark.parametrize(
+    ("requests", "rps", "expected"),
+    [
+        (100, None, 2.5),  # no configured limit: 40 of the 50 requests/s, 100 pages → 2.5 s
+        (20, None, 0.5),  # a walk stopped after 20 pages waits a fifth of that
+        (0, None, 0.0),  # a sweep that sent nothing owes no pause
+        (100, 50.0, 4.0),  # a configured limit: half of it, so 25/s
+        (100, 400.0, 0.5),  # a generous limit: still half of it
+    ],
+)
+def test_the_pause_after_a_walk_keeps_sweeps_within_the_budget(requests, rps, expected):
+    assert SweepPolicy().rate_floor(requests, rps) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("now", "walked_all_at", "runs_known", "fallback_s", "expected"),
+    [
+        (1000.0, 990.0, False, 120.0, True),  # no run time known: every page
+        (1000.0, None, True, 120.0, True),  # never walked every page: every page
+        (1000.0, 990.0, True, 120.0, False),  # walked all 10 s ago: only the first pages
+        (1000.0, 940.5, True, 120.0, False),  # 59.5 s ago: not yet
+        (1000.0, 940.0, True, 120.0, True),  # 60 s ago: every page again
+        (1000.0, 998.0, True, 4.0, True),  # a short fallback halves it: 2 s
+        (1000.0, 998.5, True, 4.0, False),
+    ],
+)
+def test_every_page_is_walked_while_runs_are_unknown_and_at_least_every_full_every_s(
+    now, walked_all_at, runs_known, fallback_s, expected
+):
+    policy = SweepPolicy(fallback_s=fallback_s)
+    assert policy.walks_all(now, walked_all_at, runs_known) is expected
+
+
+@pytest.mark.parametrize(
+    ("since", "shortest", "now", "expected"),
+    [
+        (0.0, None, 1.0, True),  # its kind's runs unknown: it may have ended
+        (0.0, 600.0, 500.0, False),  # created 500 s ago, none of its kind ended before 600 s
+        (0.0, 600.0, 569.0, False),  # 31 s before the shortest run: still not
+        (0.0, 600.0, 570.0, True),  # within early_s (30 s) of it: it may have
+        (0.0, 600.0, 900.0, True),  # well past it
+        (100.0, 5.0, 80.0, True),  # a short run and the margin: at once
+    ],
+)
+def test_a_job_may_have_ended_from_early_s_before_its_kinds_shortest_run(
+    since, shortest, now, expected
+):
+    assert SweepPolicy().may_have_ended(since, shortest, now) is expected

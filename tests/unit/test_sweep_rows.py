@@ -6,7 +6,7 @@ import pytest
 from worker.providers import paging
 from worker.providers.deeporigin.records import remote_status, running_row
 from worker.providers.types import RemoteState
-from worker.sweep import match
+from worker.sweep_watch import match
 
 
 def row(execution_id, status, **extra):
