@@ -11,6 +11,7 @@ Run with the fixtures plugin: ``pytest -p tests.fixtures.emulator <this file>``.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
@@ -23,7 +24,7 @@ from worker.errors import AuthError, BadResponse, OverBudget, RateLimited, Trans
 from worker.providers.deeporigin import SPEC
 from worker.providers.deeporigin.provider import DeepOriginProvider
 from worker.providers.deeporigin.settings import DeepOriginSettings
-from worker.providers.types import JobSpec, RemoteState, RemoteStatus
+from worker.providers.types import JobSpec, RemoteState, RemoteStatus, Watched
 
 pytestmark = pytest.mark.integration
 
@@ -252,3 +253,21 @@ def test_listing_reads_every_page_the_platform_counts(fresh_emulator):
     assert {row["executionId"] for row in listed} == created
     pages = endpoint_count(fresh_emulator, "GET /tools/{org}/tools/executions")
     assert pages == 3  # 3 + 3 + 1 rows
+
+
+def test_a_sweep_opens_its_window_by_the_clock_lag_the_rows_showed(fresh_emulator):
+    provider = make_provider(fresh_emulator)
+    started = time.time()
+    remote = [provider.submit(tool_job(LONG)).remote_id for _ in range(3)]
+    # Our clock says these creates began 60 s after the platform dated them: its clock lags.
+    watched = [Watched(remote_id, "tool", started + 60.0) for remote_id in remote]
+
+    def seen() -> set[str]:
+        return {remote_id for page in provider.sweep(watched) for remote_id, _ in page}
+
+    assert seen() == set(remote)  # first walk: the 120 s allowance covers the lag
+    assert seen() == set(remote)  # then: the 60 s it learned, + the margin
+    # The window is the learned lag, not the 120 s allowance: a lag 40 s beyond what was
+    # learned (a clock that jumped) leaves them out; their own status requests would end them.
+    watched = [Watched(remote_id, "tool", started + 100.0) for remote_id in remote]
+    assert seen() == set()

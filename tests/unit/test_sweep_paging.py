@@ -4,7 +4,8 @@ import pytest
 
 from worker.errors import BadResponse
 from worker.providers import paging
-from worker.providers.types import RemoteState, RemoteStatus
+from worker.providers.deeporigin.records import iso_ms
+from worker.providers.types import RemoteState, RemoteStatus, Watched
 from worker.sweep_watch import match
 
 
@@ -149,3 +150,42 @@ def test_a_page_unreadable_every_time_is_an_error_after_the_rereads():
     with pytest.raises(BadResponse):
         paging.reread(read, sleep=lambda _: None)
     assert len(calls) == paging.REREADS + 1
+
+
+T0 = 1_700_000_000.0  # our create start of the oldest watched job (epoch seconds)
+
+
+def created(offset_s):
+    """A row's ``createdAt`` ``offset_s`` after T0, as Deep Origin writes it."""
+    return iso_ms(T0 + offset_s)
+
+
+@pytest.mark.parametrize(
+    ("pages", "opens_before_t0"),
+    [
+        # nothing learned yet: the conservative CLOCK_SKEW_S
+        ([], paging.CLOCK_SKEW_S),
+        # the platform created it 0.2 s after our create began (same clock): the margin only
+        ([[{"executionId": "a", "createdAt": created(0.2)}]], paging.SKEW_MARGIN_S),
+        # its clock runs 40 s behind ours: 40 s less that create's latency (0.3 s), + margin
+        ([[{"executionId": "a", "createdAt": created(-39.7)}]], 39.7 + paging.SKEW_MARGIN_S),
+        # the largest lag seen is kept, whichever page showed it
+        ([[{"executionId": "a", "createdAt": created(-39.7)}],
+          [{"executionId": "b", "createdAt": created(-2.0)}]], 39.7 + paging.SKEW_MARGIN_S),
+        # rows of jobs not watched, unreadable ids and times teach nothing; the first
+        # watched row with a readable time does
+        ([[{"executionId": "stranger", "createdAt": created(-500)}, "garbage",
+           {"executionId": ["a"]}, {"executionId": "a", "createdAt": "yesterday"}]],
+         paging.CLOCK_SKEW_S),
+        ([[{"executionId": "stranger", "createdAt": created(-500)},
+           {"executionId": "b", "createdAt": created(-9.0)},
+           {"executionId": "a", "createdAt": created(-60.0)}]], 9.0 + paging.SKEW_MARGIN_S),
+    ],
+)
+def test_a_creation_window_opens_by_the_lag_the_platforms_rows_showed(pages, opens_before_t0):
+    watched = [Watched("a", "tool", T0), Watched("b", "tool", T0)]
+    window = paging.CreationWindow()
+    for page in pages:
+        window.learn(page, {job.remote_id: job.since for job in watched}, "executionId",
+                     "createdAt")
+    assert window.opens(watched) == pytest.approx(T0 - opens_before_t0, abs=1e-3)

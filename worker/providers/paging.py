@@ -8,7 +8,8 @@ unit-tested without a server:
 - :func:`to_empty` — offsets read until an empty page (OpenProtein's ``v1/jobs``, whose
   order and largest page size are undocumented, so a short page proves nothing).
 
-Every walk stops after ``MAX_PAGES``, so a server that never says "last page" cannot hold
+:class:`CreationWindow` is where a list filtered on creation time opens, learned from the
+rows. Every walk stops after ``MAX_PAGES``, so a server that never says "last page" cannot hold
 a sweep forever; :func:`listed` turns a page's rows into ``(remote_id, status)`` pairs
 (skipping rows of jobs not looked for, noting a running job cheaply with
 :func:`still_running`);
@@ -24,18 +25,57 @@ from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Se
 from typing import Any, TypeVar
 
 from worker.errors import BadResponse
-from worker.providers.types import Listed, RemoteState, RemoteStatus
+from worker.providers.matching import parse_time
+from worker.providers.types import Listed, RemoteState, RemoteStatus, Watched
 
 log = logging.getLogger("jobfleet.paging")
 
 MAX_PAGES = 10_000
 # A sweep's creation-time window opens this long before our oldest create began: room for
-# the platform's clock running behind ours (an assumption about the real services).
+# the platform's clock running behind ours (an assumption about the real services), until
+# a :class:`CreationWindow` has learned from the rows how far behind it runs.
 CLOCK_SKEW_S = 120.0
+SKEW_MARGIN_S = 5.0  # added to the largest lag a CreationWindow has seen
 Row = Mapping[str, Any]
 REREADS = 2  # further attempts at a read whose answer came back unreadable
 REREAD_PAUSE_S = 0.5  # before the first of them, doubling: a bad gateway often lasts a moment
 T = TypeVar("T")
+
+
+class CreationWindow:
+    """Where a sweep's creation-time filter opens, learned from the platform's own clock.
+
+    A list filtered on creation time must open before the oldest watched job was created
+    *by the platform's clock*. Until a row has shown that clock, the window opens
+    ``CLOCK_SKEW_S`` before our oldest create began. Each page's first watched row then
+    tells how far the platform's creation time lags our create start (our start minus its
+    creation: the clock difference less that create's own latency, so the largest lag seen
+    is the closest bound), and the window opens that lag (at least 0) plus
+    ``SKEW_MARGIN_S`` early. A job created just before the window opens would only be left to
+    its own status request (the fallback), never lost.
+    """
+
+    def __init__(self) -> None:
+        self.lag: float | None = None  # the largest (our create start − its creation) seen
+
+    def opens(self, watched: Iterable[Watched]) -> float:
+        """The creation time, by our clock, after which every watched job should be listed."""
+        early = CLOCK_SKEW_S if self.lag is None else max(self.lag, 0.0) + SKEW_MARGIN_S
+        return min(job.since for job in watched) - early
+
+    def learn(self, rows: Iterable[Row], since: Mapping[str, float], id_key: str,
+              created_key: str) -> None:
+        """Notes the lag of the first row whose id is in ``since`` (id → our create start)."""
+        for row in rows:
+            remote_id = row.get(id_key) if isinstance(row, Mapping) else None
+            began = since.get(remote_id) if type(remote_id) is str else None
+            if began is None:
+                continue
+            created = parse_time(row.get(created_key))
+            if created is not None:
+                lag = began - created
+                self.lag = lag if self.lag is None else max(self.lag, lag)
+            return
 
 
 def numbered(

@@ -43,7 +43,7 @@ from worker.providers.deeporigin.records import (
 from worker.providers.deeporigin.settings import DeepOriginSettings
 from worker.providers.http import HttpClient
 from worker.providers.http_errors import parse_json
-from worker.providers.paging import CLOCK_SKEW_S, listed, numbered
+from worker.providers.paging import CreationWindow, listed, numbered
 from worker.providers.types import (
     JobSpec,
     Listed,
@@ -72,6 +72,7 @@ class DeepOriginProvider(Provider):
         self._project = setting(settings.project_id, "DO_PROJECT_ID", PLATFORM)
         self._cluster: str | None = None  # the default cluster, asked for once per instance
         self._http = http
+        self._window = CreationWindow()  # where sweeps' creation-time filter opens
 
     def submit(self, job: JobSpec) -> Submission:
         """Creates the execution in one attempt; a lost create is recovered by :meth:`find`."""
@@ -100,7 +101,8 @@ class DeepOriginProvider(Provider):
             yield from rows
 
     def sweep(self, watched: Sequence[Watched]) -> Iterator[list[Listed]]:
-        """Our project's executions created since the oldest watched job, oldest first.
+        """Our project's executions created since the oldest watched job, oldest first
+        (the window opens a little before it: see :class:`CreationWindow`).
 
         One request covers up to 1,000 executions (``LIST_PAGE_SIZE``), whatever their
         status: the official client's list (filter on ``projectId`` and ``createdAt.$gt``)
@@ -110,10 +112,11 @@ class DeepOriginProvider(Provider):
         noted without its record (``running_row``); only ended or malformed rows are read
         in full.
         """
-        since = min(job.since for job in watched) - CLOCK_SKEW_S
-        where = {"projectId": self._project, "createdAt": {"$gt": iso_ms(since)}}
-        wanted = {job.remote_id for job in watched}
+        where = {"projectId": self._project,
+                 "createdAt": {"$gt": iso_ms(self._window.opens(watched))}}
+        wanted = {job.remote_id: job.since for job in watched}
         for rows in self._pages(where, LIST_PAGE_SIZE, "createdAt asc"):
+            self._window.learn(rows, wanted, "executionId", "createdAt")
             yield listed(rows, "executionId", remote_status, wanted=wanted, running=running_row)
 
     def _pages(
