@@ -141,8 +141,8 @@ def _search_lost(rt: Runtime, provider: Provider, job: Job, spec: JobSpec, outco
     step. A search that cannot answer yet (a shared walk under way, the platform failing)
     leaves it to the next attempt, which searches first as any attempt after a lost answer.
     A search that cannot settle it (``SearchInconclusive``) fails the job, never creates."""
-    log.info("job %s: the create's answer was lost (%s); searching for it at once",
-             job.id, outcome.error)
+    log.info("job %s: the create's answer was lost (%s); searching %s for it at once",
+             job.id, outcome.error, provider.name)
     spec = replace(spec, create_started=sent_at,
                    settle_at=sent_at + rt.policy.create_settle_s)
     found, ask_at = None, None
