@@ -14,7 +14,8 @@ import pytest
 from emulator.control import EmulatorControl
 from tests.fixtures.redis import Clock
 from tests.integration.test_moderately_provider import make_provider
-from worker.errors import LeaseLost
+from worker.errors import BadResponse, LeaseLost
+from worker.providers.moderately.params import upload_request
 from worker.record import Job
 from worker.results.upload import LeaseFence, upload_once
 from worker.store import JobStore
@@ -98,3 +99,24 @@ def test_the_lease_fence_stops_once_another_worker_claims_the_step(redis_client)
     with pytest.raises(LeaseLost, match=f"^job {job_id}: finalize taken over by another worker$"):
         fence()
 
+
+
+def test_a_garbled_answer_to_complete_is_never_taken_for_a_stored_file(workers, fresh_emulator):
+    """The platform refuses /complete for a file whose bytes never arrived (the worker that
+    began it died before its PUT); a proxy's 200 page in place of that 400 must not count as
+    the upload, and the next attempt stores the bytes."""
+    first, second = workers
+    with pytest.raises(LeaseLost):
+        upload_once(first, "r.csv", DATA, job_id="job-g", fence=FenceAfter(2))
+    [pending] = second._pending_uploads(SHA, "job-g")
+    body = upload_request("r.csv", DATA, SHA, second._team)
+    fresh_emulator.configure("moderately", fault_garbage=1.0)
+    try:
+        with pytest.raises(BadResponse):
+            second._finish(pending, body)
+    finally:
+        fresh_emulator.configure("moderately", fault_garbage=0.0)
+    assert stored_files(fresh_emulator) == 0
+    done = upload_once(second, "r.csv", DATA, job_id="job-g")
+    assert stored_files(fresh_emulator) == 1
+    assert done.file_id != pending and second.find_upload(SHA, "r.csv") == done.file_id

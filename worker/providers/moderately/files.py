@@ -17,9 +17,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
-from worker.errors import AuthError, PermanentError
+from worker.errors import AuthError, BadResponse, PermanentError
 from worker.providers.moderately.params import complete_request, upload_request
-from worker.providers.moderately.records import bad, file_id_of, matching_file
+from worker.providers.moderately.records import bad, completed_file, file_id_of, matching_file
 
 FIND_PAGE_SIZE = 100  # files with one hash are few; the API's largest page for files
 UPLOAD_MARKER = "jobfleet_job_id"  # the upload's metadata key naming the job it is for
@@ -86,18 +86,28 @@ class ModeratelyFiles:
 
     def _finish(self, file_id: str, body: Mapping[str, Any], *, discard: bool = True) -> bool:
         """Completes a pending file; True when it is complete with our bytes. One whose bytes
-        never arrived is deleted when ``discard`` (a new upload follows), else an error."""
+        never arrived is deleted when ``discard`` (a new upload follows), else an error.
+
+        Only an answer that shows the file completed with our hash counts: a 2xx we cannot
+        read (a proxy's page in place of the platform's 400) is checked against the file
+        itself, so a file whose bytes never arrived is never taken for an upload."""
         path = f"/files/{quote(file_id, safe='')}"
+        sha256 = body["fileHash"]
         try:
-            self._request("POST", f"{path}/complete", json=complete_request(body))
+            answer = self._json("POST", f"{path}/complete", json=complete_request(body),
+                                idempotent=True)
         except PermanentError as exc:
-            if exc.status == 409 and self._completed(path, body["fileHash"]):
+            if exc.status == 409 and self._completed(path, sha256):
                 return True  # completed already: by a lost answer, or by the worker we replace
             if exc.status in (400, 404) and discard and not isinstance(exc, AuthError):
                 self._discard(path)
                 return False
             raise
-        return True
+        except BadResponse:
+            answer = None  # unreadable: what the platform did is asked below
+        if completed_file(answer, sha256) or self._completed(path, sha256):
+            return True
+        raise bad(f"file {file_id} is not complete after /complete", answer)
 
     def _discard(self, path: str) -> None:
         """Deletes a pending file that holds no bytes of ours; already gone is fine."""
@@ -109,9 +119,4 @@ class ModeratelyFiles:
 
     def _completed(self, path: str, sha256: str) -> bool:
         """Whether the file at ``path`` is complete with these bytes (a lost /complete)."""
-        record = self._json("GET", path)
-        return (
-            isinstance(record, Mapping)
-            and record.get("uploadStatus") == "completed"
-            and str(record.get("fileHash", "")).lower() == sha256
-        )
+        return completed_file(self._json("GET", path), sha256)

@@ -119,6 +119,15 @@ def file_id_of(answer: Any) -> tuple[str, str]:
     return file_id, url
 
 
+def completed_file(record: Any, sha256: str) -> bool:
+    """Whether ``record`` (a file object) is complete with the bytes of ``sha256``."""
+    return (
+        isinstance(record, Mapping)
+        and record.get("uploadStatus") == "completed"
+        and str(record.get("fileHash", "")).lower() == sha256.lower()
+    )
+
+
 def matching_file(answer: Any, sha256: str, name: str) -> str | None:
     """The id of a completed listed file with this hash, preferring one of the same name.
 
@@ -130,8 +139,7 @@ def matching_file(answer: Any, sha256: str, name: str) -> str | None:
     same = [
         item for item in items
         if isinstance(item, Mapping) and isinstance(item.get("fileId"), str)
-        and str(item.get("fileHash", "")).lower() == sha256.lower()
-        and item.get("uploadStatus") == "completed"
+        and completed_file(item, sha256)
     ]
     named = [item for item in same if item.get("fileName") == name]
     best = (named or same or [None])[0]
