@@ -30,6 +30,7 @@ from celery import Celery
 from config.celery import QUEUES, TASKS, celery_config
 from config.settings import FleetSettings, fleet_settings
 from producers.jobfile import InvalidJob, validate
+from worker.broker import UNSTARTED_PRIORITY
 from worker.record import STATES, Job, make_job_id
 from worker.store import JobStore, connect_redis
 
@@ -120,10 +121,12 @@ class Fleet:
         return created
 
     def _send_submits(self, job_ids: list[str]) -> None:
-        """Submit messages, a chunk of ids each (the due index is the safety net if lost)."""
+        """Submit messages, a chunk of ids each (the due index is the safety net if lost), in
+        the lane of jobs not yet started: they never overtake started work."""
         for start in range(0, len(job_ids), self.settings.chunk_size):
             chunk = job_ids[start : start + self.settings.chunk_size]
-            self.celery.send_task(TASKS["submit"], args=[chunk], queue=QUEUES["submit"])
+            self.celery.send_task(TASKS["submit"], args=[chunk], queue=QUEUES["submit"],
+                                  priority=UNSTARTED_PRIORITY)
 
     def status(self, batch: str) -> dict[str, Any]:
         """``{"batch", "total", "states": {state: n}, "done"}``: one Redis read, any batch size."""

@@ -21,9 +21,8 @@ from config.settings import fleet_settings, limit_settings
 from worker import broker
 from worker.dispatcher import Dispatcher, DispatcherThread
 from worker.liveness import ConsumerWatch
-from worker.pickup import PickupWindow
+from worker.pickup import LANE_NAMES, PickupWindow
 from worker.providers import provider_names
-from worker.record import STEPS
 from worker.retention import Janitor, RetentionThread
 from worker.runtime import runtime
 from worker.sweep import Sweeper, SweepThread
@@ -45,25 +44,30 @@ _janitor: RetentionThread | None = None
 _watch: ConsumerWatch | None = None
 
 
-def send_step(step: str, job_ids: list[str], until: float | None = None) -> None:
+def send_step(step: str, job_ids: list[str], until: float | None = None,
+              unstarted: bool = False) -> None:
     """Sends one message carrying ``job_ids`` to the task of ``step``, when it was sent (the
     worker that starts it measures the queue's wait: see :mod:`worker.pickup`) and, from a
-    dispatcher, ``until``: the end of the pickup window its claim set on the jobs."""
+    dispatcher, ``until``: the end of the pickup window its claim set on the jobs. Jobs not
+    yet started (``unstarted``) go in the queue's last lane, after all started work
+    (:mod:`worker.broker`)."""
     kwargs = {"sent_at": round(time.time(), 3)}
     if until is not None:
         kwargs["until"] = until
-    app.send_task(TASKS[step], args=[job_ids], kwargs=kwargs, queue=QUEUES[step])
+    app.send_task(TASKS[step], args=[job_ids], kwargs=kwargs, queue=QUEUES[step],
+                  priority=broker.priority_of(unstarted))
 
 
 def _make_dispatcher() -> Dispatcher:
     settings = runtime.settings
-    window = PickupWindow(runtime.redis, STEPS, floor_s=settings.pickup_s,
+    window = PickupWindow(runtime.redis, LANE_NAMES, floor_s=settings.pickup_s,
                           cap_s=settings.pickup_max_s)  # see worker.pickup
     return Dispatcher(
         runtime.store,
         PROVIDERS,
         send_step,
-        lambda step: runtime.redis.llen(QUEUES[step]),
+        lambda step, unstarted: broker.queued(runtime.redis, QUEUES[step],
+                                              broker.priority_of(unstarted)),
         runtime.in_flight.room,
         pickup=window,
         batch=settings.dispatch_batch,

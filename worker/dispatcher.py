@@ -5,7 +5,10 @@ when their next step is due; no message exists for a waiting job, so 100,000 job
 cost 100,000 small set members, not 100,000 countdown messages in worker memory. Jobs not
 yet started wait in an index of their own (``jf:unstarted:{provider}``) and are claimed for
 submit only with the room the started work leaves: a retry, a resumed step or a job whose
-message was lost is never sent behind a backlog of new jobs.
+message was lost is never sent behind a backlog of new jobs. The queue keeps that order
+too: a message carrying only started work is sent in the queue's first lane, a new job's
+message in its last (:mod:`worker.broker`), so a started job's message overtakes the new
+jobs' messages already queued.
 
 Every worker process runs one dispatcher thread. Claiming is one atomic script that moves
 the claimed members' due time forward by the pickup window, so dispatchers never hand out
@@ -13,7 +16,11 @@ the same job twice, and a message lost with a dying worker is sent again when th
 runs out. The window is each step's own and follows the queue's measured wait
 (:mod:`worker.pickup`): an overloaded fleet does not send again what is merely queued.
 A step's queue that is already long gets nothing more until it drains (backpressure), which
-keeps every queued message young; a provider at its in-flight limit gets no submits.
+keeps every queued message young; a provider at its in-flight limit gets no submits. How
+long is measured per lane, as what a new message of that lane would wait behind: for
+started work the first lane alone (new jobs' messages, even a burst of them restored after
+a Redis restart, never hold it back), for new jobs every lane. So the first lane holds up
+to ``high_water`` messages, and the queue as a whole twice that at most.
 """
 
 from __future__ import annotations
@@ -23,7 +30,9 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
+from worker.keys import FIRST_STEP
 from worker.lifecycle import prune_batches
+from worker.pickup import lane_name
 from worker.record import STEPS
 from worker.store import JobStore
 
@@ -32,7 +41,8 @@ log = logging.getLogger("jobfleet.dispatcher")
 TIDY_MAX_S = 60.0  # expired batches leave the batch list within this (or the retention)
 
 SUBMIT_SHARE = 4  # a submit message carries a quarter of the chunk (see chunk_of)
-Send = Callable[..., None]  # (step, job ids, until=claimed until) → one message
+Send = Callable[..., None]  # (step, job ids, until=claimed until, unstarted=lane) → one message
+LANES = (False, True)  # started work, then jobs not yet started (``unstarted``)
 
 
 class Dispatcher:
@@ -44,7 +54,7 @@ class Dispatcher:
         store: JobStore,
         providers: Sequence[str],
         send: Send,
-        queue_length: Callable[[str], int],
+        queue_length: Callable[[str, bool], int],
         submit_room: Callable[[str], int | None],
         *,
         pickup: Callable[[str], float],
@@ -57,7 +67,7 @@ class Dispatcher:
         self.send = send
         self.queue_length = queue_length
         self.submit_room = submit_room
-        self.pickup = pickup  # step → seconds a sent message may wait before being sent again
+        self.pickup = pickup  # lane's name → seconds a sent message may wait (see lane_name)
         self.batch = batch
         self.chunk = chunk
         self.high_water = high_water
@@ -66,27 +76,37 @@ class Dispatcher:
     def run_once(self) -> int:
         """One round over every step and provider; returns how many jobs were dispatched.
 
-        A step's room is shared fairly: each provider may take its share of what is left,
-        and the first pick rotates every round, so a busy platform never starves the ones
-        after it (its unfinished work comes due again after the pickup window).
+        Each step's started work goes first, then (for submit) the jobs not yet started,
+        with the in-flight room the started work left. A lane's room is shared fairly: each
+        provider may take its share of what is left, and the first pick rotates every round,
+        so a busy platform never starves the ones after it (its unfinished work comes due
+        again after the pickup window).
         """
         sent = 0
         start = self._round % max(len(self.providers), 1)
         self._round += 1
         order = self.providers[start:] + self.providers[:start]
         for step in STEPS:
-            room = self.high_water - self.queue_length(step)
             budgets = {p: self._budget(step, p) for p in order}
-            for left, provider in enumerate(order):  # fair shares first
-                share = -(-room // (len(order) - left))  # ceil: the last one may take the rest
-                unused, count = self._dispatch(step, provider, share, budgets)
-                room -= share - unused
-                sent += count
-            for provider in order:  # then what the quiet ones left, to whoever has work
-                if room <= 0:
-                    break
-                room, count = self._dispatch(step, provider, room, budgets)
-                sent += count
+            for unstarted in LANES if step == FIRST_STEP else LANES[:1]:
+                sent += self._dispatch_lane(step, unstarted, order, budgets)
+        return sent
+
+    def _dispatch_lane(self, step: str, unstarted: bool, order: Sequence[str],
+                       budgets: dict[str, float]) -> int:
+        """One lane of one step, over every provider in ``order``; returns jobs sent."""
+        sent = 0
+        room = self.high_water - self.queue_length(step, unstarted)
+        for left, provider in enumerate(order):  # fair shares first
+            share = -(-room // (len(order) - left))  # ceil: the last one may take the rest
+            unused, count = self._dispatch(step, unstarted, provider, share, budgets)
+            room -= share - unused
+            sent += count
+        for provider in order:  # then what the quiet ones left, to whoever has work
+            if room <= 0:
+                break
+            room, count = self._dispatch(step, unstarted, provider, room, budgets)
+            sent += count
         return sent
 
     def chunk_of(self, step: str) -> int:
@@ -102,18 +122,19 @@ class Dispatcher:
         allowed = self.submit_room(provider) if step == "submit" else None
         return float("inf") if allowed is None else allowed
 
-    def _dispatch(self, step: str, provider: str, room: int,
+    def _dispatch(self, step: str, unstarted: bool, provider: str, room: int,
                   budgets: dict[str, float]) -> tuple[int, int]:
-        """Sends due jobs of one step and provider while the queue has ``room`` (in messages)
-        and the provider's budget lasts; returns the room left and the jobs sent."""
+        """Sends due jobs of one step, lane and provider while the lane has ``room`` (in
+        messages) and the provider's budget lasts; returns the room left and the jobs sent.
+        The claim's pickup window is the lane's own (:func:`worker.pickup.lane_name`)."""
         sent = 0
         while room > 0 and budgets[provider] > 0:
             chunk = self.chunk_of(step)
             limit = int(min(self.batch, room * chunk, budgets[provider]))
-            until = round(self.store.clock() + self.pickup(step), 6)
-            ids = self.store.claim_due(step, provider, limit, until=until)
+            until = round(self.store.clock() + self.pickup(lane_name(step, unstarted)), 6)
+            ids = self.store.claim_due(step, provider, limit, until=until, unstarted=unstarted)
             for start in range(0, len(ids), chunk):
-                self.send(step, ids[start : start + chunk], until=until)
+                self.send(step, ids[start : start + chunk], until=until, unstarted=unstarted)
                 room -= 1
             budgets[provider] -= len(ids)
             sent += len(ids)

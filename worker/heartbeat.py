@@ -64,12 +64,13 @@ class Heartbeat:
         self._thread: threading.Thread | None = None
 
     @contextmanager
-    def running(self, step: str, job_ids: Iterable[str],
-                sent_at: float | None = None) -> Iterator[None]:
+    def running(self, step: str, job_ids: Iterable[str], sent_at: float | None = None,
+                lane: str | None = None) -> Iterator[None]:
         """Marks a message's jobs started for the duration of the ``with`` block; ``sent_at``
-        (when the dispatcher sent the message) measures the queue's wait."""
+        (when the dispatcher sent the message) measures the wait of the message's ``lane``
+        (:func:`worker.pickup.lane_name`; the step's own by default)."""
         ids = list(job_ids)
-        self.waits.started(step, sent_at)
+        self.waits.started(lane or step, sent_at)
         with self._lock:
             for job_id in ids:
                 self._since[(step, job_id)] = self.clock()

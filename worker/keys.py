@@ -26,7 +26,8 @@ with :data:`PREFIX`. Layout (single-node Redis)::
                                        ``:{scope}:lock`` string, ``:{scope}:waiting`` zset,
                                        ``:{scope}:walked`` string, ``:marks``, ``:seen`` and
                                        ``:asked`` hashes
-    jf:pickup:{step}            hash   worker process → its longest recent queue wait
+    jf:pickup:{lane}            hash   worker process → its longest recent queue wait: a
+                                       step, or submit:unstarted
                                        (the adaptive pickup window, worker.pickup)
     jf:retention:batches        zset   finished batch → when its retention ends
     jf:retention:files          hash   ended job id → the result files it holds (JSON list)
@@ -113,12 +114,15 @@ def unstarted_key(provider: str) -> str:
 FIRST_STEP = STEPS[0]  # the step a job not yet started waits for (submit)
 
 
-def claim_keys(step: str, provider: str) -> list[str]:
-    """What a dispatcher claims ``step``'s due jobs of ``provider`` from, in order: the
-    step's due index, then (for the first step) the jobs not yet started, which a claim
-    moves into the due index (see claim_due.lua)."""
+def claim_keys(step: str, provider: str, unstarted: bool = False) -> list[str]:
+    """What a dispatcher claims ``step``'s due jobs of ``provider`` from: the step's due
+    index (work already started), or, with ``unstarted``, the index of jobs not yet started
+    and the due index a claim moves them into (none for steps after the first: no keys).
+    The dispatcher claims the first before the second (see claim_due.lua)."""
     due = due_key(step, provider)
-    return [due, unstarted_key(provider)] if step == FIRST_STEP else [due]
+    if not unstarted:
+        return [due]
+    return [unstarted_key(provider), due] if step == FIRST_STEP else []
 
 
 def remote_key(provider: str, remote_id: str) -> str:
@@ -165,6 +169,6 @@ def token_prefix(provider: str) -> str:
     return f"{TOKEN}{provider}:"
 
 
-def pickup_key(step: str) -> str:
-    """The queue waits the worker processes measured for ``step`` (see worker.pickup)."""
-    return f"{PICKUP}{step}"
+def pickup_key(lane: str) -> str:
+    """The queue waits the worker processes measured for ``lane`` (see worker.pickup)."""
+    return f"{PICKUP}{lane}"

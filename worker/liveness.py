@@ -10,13 +10,13 @@ messages"). This check is the net for the rest of the class, whatever its cause.
 The check compares what the consumer could take with what it took. Every few seconds it
 observes how many messages the consumer has taken so far (Celery's ``task_received``,
 ``task_rejected`` and ``task_unknown`` signals), how many wait in the queues it consumes
-(``LLEN``), and how many more it may take (its prefetch limit less the messages it holds on
-its current connection). A live consumer with room never leaves a ready message waiting, so
-a stretch of observations that all show messages waiting and room, while the count of
-taken messages stands still, means it is stalled; :func:`follow` and :func:`stalled` decide
-that, as a pure function of the observations. An idle fleet (nothing waiting), a worker busy
-on all its threads (no room), a Redis that cannot be read and a consumer reconnecting (no
-observation) never start such a stretch.
+(``LLEN`` of every lane), and how many more it may take (its prefetch limit less the
+messages it holds on its current connection). A live consumer with room never leaves a
+ready message waiting, so a stretch of observations that all show messages waiting and
+room, while the count of taken messages stands still, means it is stalled; :func:`follow`
+and :func:`stalled` decide that, as a pure function of the observations. An idle fleet
+(nothing waiting), a worker busy on all its threads (no room), a Redis that cannot be read
+and a consumer reconnecting (no observation) never start such a stretch.
 
 The act is to exit, not to restart the consumer in place. What stalls the consumer is state
 inside Celery and kombu that we do not own (a poller registration, prefetch credit, or, as
@@ -41,6 +41,8 @@ from dataclasses import dataclass
 import redis
 from celery import signals
 from celery.worker import state
+
+from worker.broker import queue_lists
 
 log = logging.getLogger("jobfleet.liveness")
 
@@ -134,7 +136,8 @@ class ConsumerWatch:
         try:
             pipe = self.redis.pipeline(transaction=False)
             for queue in queues:
-                pipe.llen(queue)
+                for name in queue_lists(queue):  # every lane (worker.broker)
+                    pipe.llen(name)
             return sum(pipe.execute())
         except redis.RedisError:
             return None

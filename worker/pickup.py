@@ -19,6 +19,20 @@ be short, so a dead worker's work comes back quickly. So it follows the measured
   the floor within that time. A process that stops publishing (it died) fades the same
   way, and its field is deleted once forgotten.
 
+Lanes. Each step's queue has two lanes (:mod:`worker.broker`): messages of work already
+started are taken before any message of jobs not yet started. Their waits differ by the
+whole backlog: a started job's message waits for a free worker thread, a new job's for
+every message ahead of it, and under a backlog of new jobs that is the longer by far. So
+each lane has its own waits and its own window (:func:`lane_name`: ``submit`` and
+``submit:unstarted``, each its own hash). One window for both would follow the new jobs'
+slow waits, and a started job whose message was lost (a killed worker's prefetch, a Redis
+restart) would come back only at the end of a window widened by a queue it never waited
+in; it comes back at the end of its own lane's, which stays near the floor while started
+work is quick. The new jobs' window follows their own waits, so a new job merely queued
+behind the backlog is not sent again: sent again it would be started work, and its second
+message would overtake the backlog and the first would be wasted. A worker tells the lanes
+apart by the priority its message was delivered with.
+
 Clocks: the send time and the start time are wall-clock times of two processes, as the
 leases already are; machines of one fleet are expected to keep their clocks in step (NTP).
 """
@@ -35,6 +49,8 @@ from collections.abc import Callable, Iterable, Mapping
 import redis
 
 from worker import keys
+from worker.keys import FIRST_STEP
+from worker.record import STEPS
 
 log = logging.getLogger("jobfleet.pickup")
 
@@ -59,6 +75,14 @@ def window_s(wait: float, floor_s: float, cap_s: float) -> float:
     """The pickup window for a step whose recent wait is ``wait``: :data:`HEADROOM` times
     it, within ``[floor_s, cap_s]``."""
     return min(max(HEADROOM * wait, floor_s), max(cap_s, floor_s))
+
+
+def lane_name(step: str, unstarted: bool = False) -> str:
+    """The name a lane's waits and window go by: the step's own for started work."""
+    return f"{step}:unstarted" if unstarted else step
+
+
+LANE_NAMES = (*STEPS, lane_name(FIRST_STEP, True))  # every lane a message can be sent in
 
 
 def process_id() -> str:

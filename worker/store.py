@@ -281,13 +281,17 @@ class JobStore:
         renewed = self._scripts["renew"](keys=[keys.job_key(job_id)], args=[step, token, new])
         return new if renewed else None
 
-    def claim_due(self, step: str, provider: str, limit: int, *, until: float) -> list[str]:
+    def claim_due(self, step: str, provider: str, limit: int, *, until: float,
+                  unstarted: bool = False) -> list[str]:
         """Claims up to ``limit`` due jobs of one step and provider, pushing their due time to
         exactly ``until`` (written as ``f"{until:.6f}"``: a message that carries it can later
-        move exactly the jobs still so claimed). For the first step, jobs already started
-        go before jobs not yet started (:func:`worker.keys.claim_keys`)."""
-        return self._scripts["claim_due"](keys=keys.claim_keys(step, provider),
-                                          args=[self.clock(), f"{until:.6f}", limit])
+        move exactly the jobs still so claimed): work already started, or with ``unstarted``
+        jobs not yet started, which move into the due index (:func:`worker.keys.claim_keys`;
+        none for the steps after the first)."""
+        claimed = keys.claim_keys(step, provider, unstarted)
+        if not claimed:
+            return []
+        return self._scripts["claim_due"](keys=claimed, args=[self.clock(), f"{until:.6f}", limit])
 
     def due_ids(self, step: str, provider: str) -> list[str]:
         """Every job in one step's due index (a status sweep's running jobs: step "poll")."""

@@ -13,13 +13,15 @@ import time
 from collections.abc import Callable, Sequence
 
 import redis
+from celery import Task
 
 from config.celery import TASKS
+from worker import broker, steps
 from worker import finalize as finalizing
-from worker import steps
 from worker import submit as submitting
 from worker.app import app, send_step
 from worker.cancel import cancel_job
+from worker.pickup import lane_name
 from worker.runtime import runtime
 from worker.telemetry import recorder
 
@@ -38,15 +40,23 @@ def _send_finalize(job_ids: list[str]) -> None:
     send_step("finalize", job_ids)
 
 
+def _lane(task: Task, step: str) -> str:
+    """The lane (:mod:`worker.pickup`) of the message ``task`` runs: the priority it was
+    delivered with says whether it carried jobs not yet started (:mod:`worker.broker`)."""
+    info = task.request.delivery_info or {}
+    return lane_name(step, info.get("priority") == broker.UNSTARTED_PRIORITY)
+
+
 def _each_timed(step: str, job_ids: Sequence[str], run: Callable[[str], object],
-                sent_at: float | None, until: float | None) -> None:
+                sent_at: float | None, until: float | None, lane: str) -> None:
     """Runs ``run`` for each job, observing each one's wall time for ``/metrics``.
 
     Each job is kept leased from the start of its own step (see :mod:`worker.heartbeat`);
     the jobs still waiting behind it in this message are not started, so a slow step does
     not hold them: past the pickup window another worker takes them, and this message
     skips them when it gets there (their lease or state has moved on). Each job's start
-    also measures how long it waited since ``sent_at`` (see :mod:`worker.pickup`).
+    also measures how long it waited since ``sent_at``, as a wait of its message's ``lane``
+(see :mod:`worker.pickup`).
 
     At the message's start its jobs, now in this worker's hands rather than queued, are
     held for one lease instead of the rest of the pickup window (``until``), so a worker
@@ -57,7 +67,7 @@ def _each_timed(step: str, job_ids: Sequence[str], run: Callable[[str], object],
     for job_id in job_ids:
         started = time.monotonic()
         try:
-            with runtime.heartbeat.running(step, [job_id], sent_at):
+            with runtime.heartbeat.running(step, [job_id], sent_at, lane):
                 run(job_id)
         finally:
             recorder.observe(STEP_SECONDS, time.monotonic() - started, step=step)
@@ -68,7 +78,7 @@ def submit(job_ids: list[str], sent_at: float | None = None,
            until: float | None = None) -> None:
     """Creates each job's remote job and schedules its polls."""
     _each_timed("submit", job_ids, lambda job_id: submitting.submit_job(runtime, job_id),
-                sent_at, until)
+                sent_at, until, _lane(submit, "submit"))
 
 
 def _together_timed(step: str, job_ids: list[str], run: Callable[[list[str]], object],

@@ -1,5 +1,7 @@
-"""Which due jobs a dispatcher's claim takes first, on a real Redis: work already started
-(a retry, a resumed step, a claim whose message was lost) before jobs not yet started."""
+"""Which due jobs a dispatcher's claims take, on a real Redis: a claim of started work (a
+retry, a resumed step, a claim whose message was lost) takes only those, a claim of jobs
+not yet started only those, moving them into the due index; the dispatcher makes the first
+before the second, and sends them in lanes of their own (``test_lanes.py``)."""
 
 from __future__ import annotations
 
@@ -13,23 +15,29 @@ pytest_plugins = ["tests.fixtures.burst"]
 
 WINDOW_S = 6.0  # the pickup window the claims below set
 
-# name, started jobs (key → due in s), new jobs (key → due in s), limit, keys claimed in order
+# name, started jobs (key → due in s), new jobs (key → due in s), claim of new jobs?, limit,
+# keys claimed in order
 CASES = [
-    ("started work goes before older new jobs", {"s": -1}, {"n1": -5, "n2": -4}, 2,
-     ["s", "n1"]),
-    ("new jobs get only the room started work leaves", {"s1": -2, "s2": -1}, {"n": -5}, 2,
-     ["s1", "s2"]),
-    ("new jobs, oldest first, when no started work is due", {"s": 5}, {"n2": -1, "n1": -2}, 5,
+    ("a claim of started work leaves older new jobs", {"s": -1}, {"n1": -5, "n2": -4}, False,
+     5, ["s"]),
+    ("a claim of new jobs leaves started work", {"s": -2}, {"n2": -1, "n1": -3}, True, 5,
      ["n1", "n2"]),
-    ("nothing is claimed before it is due", {"s": 1}, {"n": 1}, 5, []),
-    ("started work alone", {"s": -1}, {}, 5, ["s"]),
-    ("new jobs alone", {}, {"n1": -3, "n2": -2}, 5, ["n1", "n2"]),
+    ("started work oldest first, within the limit", {"s2": -1, "s1": -2}, {"n": -5}, False, 1,
+     ["s1"]),
+    ("new jobs oldest first, within the limit", {}, {"n2": -1, "n1": -2}, True, 1, ["n1"]),
+    ("no started work is claimed before it is due", {"s": 1}, {"n": -1}, False, 5, []),
+    ("no new job is claimed before it is due", {"s": -1}, {"n": 1}, True, 5, []),
 ]
 
 
 def new_job(store, clock, key: str, due_in: float) -> str:
     [job_id] = store.create_many([Job.new("b", key, "deeporigin", "tool", {})], due_in=due_in)
     return job_id
+
+
+def claim_new(store, clock, limit: int) -> list[str]:
+    return store.claim_due("submit", "deeporigin", limit, until=clock.now + WINDOW_S,
+                           unstarted=True)
 
 
 def started_job(store, clock, key: str, due_in: float) -> str:
@@ -39,14 +47,14 @@ def started_job(store, clock, key: str, due_in: float) -> str:
     return job_id
 
 
-@pytest.mark.parametrize(("name", "started", "new", "limit", "claimed"), CASES,
+@pytest.mark.parametrize(("name", "started", "new", "unstarted", "limit", "claimed"), CASES,
                          ids=[case[0] for case in CASES])
-def test_a_claim_takes_started_work_before_new_jobs(store, clock, name, started, new, limit,
-                                                    claimed):
+def test_a_claim_takes_its_own_kind_of_work(store, clock, name, started, new, unstarted,
+                                            limit, claimed):
     ids = {key: started_job(store, clock, key, due) for key, due in started.items()}
     ids |= {key: new_job(store, clock, key, due) for key, due in new.items()}
     until = clock.now + WINDOW_S
-    got = store.claim_due("submit", "deeporigin", limit, until=until)
+    got = store.claim_due("submit", "deeporigin", limit, until=until, unstarted=unstarted)
     assert got == [ids[key] for key in claimed]
     for key, job_id in ids.items():
         in_due = store.redis.zscore(due_key("submit", "deeporigin"), job_id)
@@ -62,16 +70,18 @@ def test_a_claim_takes_started_work_before_new_jobs(store, clock, name, started,
 def test_a_new_job_whose_message_was_lost_comes_back_before_newer_ones(store, clock):
     first = new_job(store, clock, "first", -2)
     later = new_job(store, clock, "later", -1)
-    assert store.claim_due("submit", "deeporigin", 1, until=clock.now + WINDOW_S) == [first]
+    assert claim_new(store, clock, 1) == [first]
     clock.now += WINDOW_S + 1  # its message was lost: nobody started it
-    assert store.claim_due("submit", "deeporigin", 1, until=clock.now + WINDOW_S) == [first]
-    assert store.claim_due("submit", "deeporigin", 5, until=clock.now + WINDOW_S) == [later]
+    assert store.claim_due("submit", "deeporigin", 5, until=clock.now + WINDOW_S) == [first]
+    assert claim_new(store, clock, 5) == [later]
 
 
 def test_poll_and_finalize_claims_never_take_new_jobs(store, clock):
     job_id = new_job(store, clock, "n", -1)
     for step in ("poll", "finalize"):
-        assert store.claim_due(step, "deeporigin", 5, until=clock.now + WINDOW_S) == []
+        for unstarted in (False, True):
+            assert store.claim_due(step, "deeporigin", 5, until=clock.now + WINDOW_S,
+                                   unstarted=unstarted) == []
     assert store.redis.zscore(unstarted_key("deeporigin"), job_id) == clock.now - 1
 
 
@@ -79,7 +89,7 @@ def test_a_new_job_leaves_its_index_when_cancelled(store, clock):
     job_id = new_job(store, clock, "n", -1)
     assert store.transition(job_id, ["queued"], "cancelled") == (True, "queued")
     assert store.redis.zscore(unstarted_key("deeporigin"), job_id) is None
-    assert store.claim_due("submit", "deeporigin", 5, until=clock.now + WINDOW_S) == []
+    assert claim_new(store, clock, 5) == []
 
 
 def test_a_step_started_from_a_message_moves_the_job_into_the_due_index(store, clock):
@@ -94,7 +104,7 @@ def test_a_step_started_from_a_message_moves_the_job_into_the_due_index(store, c
 
 def test_a_job_held_back_by_the_in_flight_limit_comes_back_as_started_work(store, clock):
     job_id = new_job(store, clock, "n", -1)
-    store.claim_due("submit", "deeporigin", 5, until=clock.now + WINDOW_S)
+    claim_new(store, clock, 5)
     assert store.start_submitting(job_id, 0) == "at_limit"
     store.reschedule(store.get(job_id), "submit", clock.now + 1)  # decide.at_limit
     assert store.redis.zscore(due_key("submit", "deeporigin"), job_id) == clock.now + 1

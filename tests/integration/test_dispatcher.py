@@ -11,12 +11,22 @@ from worker.record import Job
 pytestmark = pytest.mark.integration
 
 
-def make(store, sent, *, queued=0, room=None, chunk=12, high_water=10) -> Dispatcher:
-    """A dispatcher whose submit messages carry three ids (a quarter of the chunk)."""
-    return Dispatcher(store, ("deeporigin", "moderately"),
-                      lambda step, ids, until=None: sent.append((step, ids)),
-                      lambda step: queued, lambda provider: room,
-                      pickup=lambda step: 30, batch=100, chunk=chunk, high_water=high_water)
+def make(store, sent, *, queued=0, started_queued=None, room=None, chunk=12, high_water=10,
+         lanes=None) -> Dispatcher:
+    """A dispatcher whose submit messages carry three ids (a quarter of the chunk). Its
+    queues hold ``queued`` messages in all, ``started_queued`` of them (default: all) in the
+    started work's lane; ``lanes`` collects each message's lane (True: jobs not yet started)."""
+    started_queued = queued if started_queued is None else started_queued
+
+    def send(step, ids, until=None, unstarted=False):
+        sent.append((step, ids))
+        if lanes is not None:
+            lanes.append(unstarted)
+
+    return Dispatcher(store, ("deeporigin", "moderately"), send,
+                      lambda step, unstarted: queued if unstarted else started_queued,
+                      lambda provider: room,
+                      pickup=lambda lane: 30, batch=100, chunk=chunk, high_water=high_water)
 
 
 def enqueue(store, n, provider="deeporigin", due_in=0.0) -> list[str]:
@@ -73,18 +83,29 @@ def test_a_submit_message_carries_a_quarter_of_the_chunk_the_others_all_of_it(st
     assert make(store, [], chunk=2).chunk_of("submit") == 1  # never an empty message
 
 
-def test_a_lost_message_is_sent_again_before_the_backlog_of_new_jobs(store):
+def test_a_lost_message_is_sent_again_while_new_jobs_fill_the_queue(store):
     first = enqueue(store, 3)  # one message of three
     sent: list = []
-    make(store, sent, queued=9).run_once()  # room for that one message: then it is lost
+    lanes: list = []
+    make(store, sent, queued=9, lanes=lanes).run_once()  # room for that one message: lost
     assert [(step, sorted(ids)) for step, ids in sent] == [("submit", sorted(first))]
     store.clock.now += 31  # nobody started it: due again
     backlog = store.create_many([Job.new("b", f"later-{i}", "deeporigin", "k", {})
                                  for i in range(30)], due_in=-60)  # older than the claim
     sent.clear()
-    make(store, sent, queued=9).run_once()
+    make(store, sent, queued=10, started_queued=0, lanes=lanes).run_once()  # full of new jobs
     assert [(step, sorted(ids)) for step, ids in sent] == [("submit", sorted(first))]  # not
     # three of the thirty new jobs, although they were due earlier
     sent.clear()
-    make(store, sent).run_once()
+    make(store, sent, lanes=lanes).run_once()
     assert sorted(i for _, chunk in sent for i in chunk) == sorted(backlog)
+    assert lanes == [True, False] + [True] * 10  # its second message in the started lane
+
+
+def test_new_jobs_wait_while_started_work_fills_the_queue(store):
+    enqueue(store, 6)
+    sent: list = []
+    assert make(store, sent, queued=10, started_queued=10).run_once() == 0
+    assert make(store, sent, queued=9, started_queued=0).run_once() == 3  # one message
+
+

@@ -26,8 +26,11 @@ def due(store, step, job_id) -> float | None:
 
 
 def claim(store, clock) -> list[str]:
-    """A dispatcher's claim of the due submits: a pickup window from now."""
-    return store.claim_due("submit", "deeporigin", 10, until=clock.now + PICKUP_S)
+    """A dispatcher's claim of the due submits, started work then new jobs: a pickup window
+    from now."""
+    until = clock.now + PICKUP_S
+    return [*store.claim_due("submit", "deeporigin", 10, until=until),
+            *store.claim_due("submit", "deeporigin", 10, until=until, unstarted=True)]
 
 
 def job(store, key: str = "k") -> str:
@@ -95,8 +98,8 @@ def test_a_taken_message_holds_its_jobs_for_a_lease_not_the_whole_pickup_window(
         store, heartbeat, clock):
     first, second, moved = (job(store, key) for key in ("k1", "k2", "k3"))
     until = clock.now + 30.0  # a pickup window widened by a slow queue
-    assert sorted(store.claim_due("submit", "deeporigin", 10, until=until)) == sorted(
-        [first, second, moved])
+    assert sorted(store.claim_due("submit", "deeporigin", 10, until=until,
+                                  unstarted=True)) == sorted([first, second, moved])
     store.reschedule(store.get(moved), "submit", clock.now + 50.0)  # e.g. a settle wait
     clock.now += 2.0  # the message waited in its queue, then a worker took it
     assert sorted(heartbeat.taken("submit", [first, second, moved], until)) == sorted(
@@ -112,7 +115,7 @@ def test_a_message_taken_within_a_lease_of_its_window_is_left_as_claimed(
         store, heartbeat, clock):
     job_id = job(store)
     until = clock.now + PICKUP_S
-    store.claim_due("submit", "deeporigin", 10, until=until)
+    store.claim_due("submit", "deeporigin", 10, until=until, unstarted=True)
     assert heartbeat.taken("submit", [job_id], until) == []  # the window ends sooner
     assert heartbeat.taken("submit", [job_id], None) == []  # a message without a claim time
     assert due(store, "submit", job_id) == until

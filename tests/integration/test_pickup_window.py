@@ -8,18 +8,19 @@ import pytest
 from worker.dispatcher import Dispatcher
 from worker.heartbeat import Heartbeat
 from worker.keys import pickup_key
-from worker.pickup import MEMORY_S, PickupWindow, QueueWaits
+from worker.pickup import LANE_NAMES, MEMORY_S, PickupWindow, QueueWaits, lane_name
 from worker.record import STEPS, Job
 
 pytestmark = pytest.mark.integration
 
 FLOOR, CAP, LEASE_S = 6.0, 120.0, 6.0
 PROVIDERS = ("deeporigin",)
+NEW = lane_name("submit", unstarted=True)  # the lane of jobs not yet started
 
 
 @pytest.fixture
 def window(store, clock):
-    return PickupWindow(store.redis, STEPS, floor_s=FLOOR, cap_s=CAP, clock=clock)
+    return PickupWindow(store.redis, LANE_NAMES, floor_s=FLOOR, cap_s=CAP, clock=clock)
 
 
 BEATS: dict[str, Heartbeat] = {}
@@ -79,10 +80,10 @@ def test_nothing_is_published_when_nothing_started(store, clock):
 def test_a_dispatcher_does_not_send_again_what_waits_in_a_slow_queue(store, clock, window):
     [job_id] = store.create_many([Job.new("b", "k", "deeporigin", "tool", {})], due_in=0)
     sent: list = []
-    dispatcher = Dispatcher(store, PROVIDERS, lambda step, ids, until=None: sent.append(ids),
-                            lambda step: 0, lambda provider: None, pickup=window,
+    dispatcher = Dispatcher(store, PROVIDERS, lambda step, ids, **_: sent.append(ids),
+                            lambda step, unstarted: 0, lambda provider: None, pickup=window,
                             batch=10, chunk=4, high_water=10)
-    started_after(store, clock, "submit", 12.0)  # the queue is slow just now
+    started_after(store, clock, NEW, 12.0)  # the new jobs' lane is slow just now
     window.refresh()
     assert dispatcher.run_once() == 1
     clock.now += FLOOR + 1  # past the floor, but the message is merely queued
@@ -90,3 +91,10 @@ def test_a_dispatcher_does_not_send_again_what_waits_in_a_slow_queue(store, cloc
     clock.now += 18.0 - FLOOR  # past the widened window: lost after all, sent again
     assert dispatcher.run_once() == 1
     assert sent == [[job_id], [job_id]]
+
+
+def test_the_new_jobs_slow_lane_leaves_the_started_works_window_at_the_floor(
+        store, clock, window):
+    started_after(store, clock, NEW, 40.0)  # new jobs wait behind a backlog
+    started_after(store, clock, "submit", 2.0)  # started work overtakes them
+    assert (window.refresh()["submit"], window.refresh()[NEW]) == (FLOOR, 60.0)
