@@ -76,8 +76,10 @@ class Transport(kombu_redis.Transport):
 
 
 def install() -> None:
-    """Makes ``redis://`` broker URLs use this transport in this process."""
-    TRANSPORT_ALIASES["redis"] = f"{__name__}:Transport"
+    """Makes ``redis://`` and ``rediss://`` (TLS) broker URLs use this transport in this
+    process: kombu maps both schemes to the one Redis transport this one extends."""
+    for scheme in ("redis", "rediss"):
+        TRANSPORT_ALIASES[scheme] = f"{__name__}:Transport"
 
 
 def priority_of(unstarted: bool) -> int:
