@@ -48,7 +48,7 @@ log = logging.getLogger("jobfleet.liveness")
 
 EXIT_CODE = 75  # EX_TEMPFAIL: "try again later"; any supervisor counts it a failure
 SAMPLES_PER_BOUND = 6  # observations within one bound: a stall is seen on six of them
-WARM_EXIT_GRACE_S = 30.0  # past the soft shutdown (10 s): a warm shutdown still going is cut
+WARM_EXIT_GRACE_S = 20.0  # twice the soft shutdown (10 s): a warm shutdown still going is cut
 
 
 @dataclass(frozen=True)
