@@ -115,7 +115,7 @@ class Sweeper:
         self.rps = rps
         self.lease_key = keys.sweep_lease_key(rt.credential(platform))
         self.token = f"{os.getpid()}:{uuid.uuid4().hex}"
-        self._hold = rt.redis.register_script(scripts.read("sweep_hold"))
+        self._hold = rt.redis.register_script(scripts.read("hold_lease"))
         self.state = SweepState()
         self.watch = WatchList(rt.store, platform)
 

@@ -28,7 +28,7 @@ from worker.credentials import fingerprint
 from worker.errors import Throttled
 from worker.providers import shared_find
 from worker.providers.base import Provider
-from worker.providers.matching import SearchInconclusive
+from worker.providers.matching import Candidate, SearchInconclusive
 from worker.providers.moderately import SPEC as MODERATELY
 from worker.providers.moderately import search as moderately_search
 from worker.providers.moderately.settings import ModeratelySettings
@@ -317,3 +317,30 @@ def test_a_walk_that_ends_makes_the_searches_waiting_on_it_due_at_once(
     assert provider.find(searched(walker, started)).remote_id == walker_remote  # walks
     assert redis_client.zscore(due, waiting) <= time.time()  # woken: asks again at once
     assert redis_client.zscore(due, held) == later  # a job a step holds is left alone
+
+
+def test_a_walk_keeps_its_short_lock_while_it_runs_and_records_each_chunks_marks_at_once(
+    redis_client, monkeypatch
+):
+    """A killed walker frees the scope within LOCK_S, so the lock must be renewed while a
+    live walk runs however long its requests take; and what a walk cut short read is kept."""
+    monkeypatch.setattr(shared_find, "LOCK_S", 0.3)
+    monkeypatch.setattr(shared_find, "CHUNK", 2)
+    shared = shared_find.SharedFind(redis_client, "cred-walk", "moderately")
+    prefix = keys.find_prefix("cred-walk")
+    now, mid_walk = time.time(), {}
+
+    def walk(since: float, budget: Any) -> Iterator[Candidate]:
+        yield Candidate("r1", now, {})
+        yield Candidate("r2", now, {})
+        time.sleep(1.0)  # a slow page: over three lock lengths
+        mid_walk.update(lock=redis_client.pttl(f"{prefix}scope:lock"),
+                        mark=redis_client.hget(f"{prefix}marks", "job-a"))
+        yield Candidate("r3", now, {})
+
+    markers = {"r1": "job-a", "r2": None, "r3": "job-b"}
+    assert shared.settle("job-b", "attempt-1", "scope", now - 10, walk,
+                         lambda row, budget: markers[row.remote_id]) == "r3"
+    assert 0 < mid_walk["lock"] <= 300  # still held, and only ever for a short while
+    assert mid_walk["mark"] == "r1"  # the first chunk's marker, recorded before the walk ended
+    assert redis_client.exists(f"{prefix}scope:lock") == 0  # released at the end

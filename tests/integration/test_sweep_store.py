@@ -11,7 +11,7 @@ LEASE = sweep_lease_key("deeporigin:abc")
 
 
 def test_exactly_one_holder_sweeps_and_another_takes_over_when_it_stops(redis_client):
-    hold = redis_client.register_script(scripts.read("sweep_hold"))
+    hold = redis_client.register_script(scripts.read("hold_lease"))
     assert hold(keys=[LEASE], args=["worker-a", 300]) == 1
     assert hold(keys=[LEASE], args=["worker-b", 300]) == 0  # a second sweeper waits
     assert hold(keys=[LEASE], args=["worker-a", 300]) == 1  # the holder renews

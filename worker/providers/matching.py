@@ -124,7 +124,6 @@ class SearchBudget:
     clock: Callable[[], float]
     pages: int = FIND_MAX_PAGES
     seconds: float = FIND_BUDGET_S
-    on_page: Callable[[], None] | None = None  # told of every page (a shared walk's lock)
 
     def __post_init__(self) -> None:
         self._deadline = self.clock() + self.seconds
@@ -136,8 +135,6 @@ class SearchBudget:
             self.exhausted(f"more than {self.pages} pages of recent jobs")
         self._left -= 1
         self.check_time()
-        if self.on_page is not None:
-            self.on_page()
 
     def check_time(self) -> None:
         """Raises ``SearchInconclusive`` once the search has taken too long."""

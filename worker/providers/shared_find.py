@@ -10,11 +10,13 @@ seed name of an OpenProtein MSA), the fleet searches once per platform credentia
 
 * a search notes when it first asked and its window (``:asked``), and waits in
   ``:{scope}:waiting`` (refreshed each time it asks; both kept by :mod:`.find_waiting`);
-* whoever takes the scope's lock (``:{scope}:lock``, renewed page by page, so a dead
-  walker frees it within :data:`LOCK_S`) walks the list once, from the oldest waiting
-  window's start, and records every marker it reads in ``:marks`` (our job id → the
-  oldest remote job carrying it), then what it covered in ``:{scope}:walked`` (when it
-  started, from when, which rows it could not read);
+* whoever takes the scope's lock (``:{scope}:lock``, kept by a thread of the walker's
+  every third of :data:`LOCK_S`, so a killed walker frees it within seconds and a search
+  waiting in its step walks instead) walks the list once, from the oldest waiting
+  window's start. It records the markers it reads in ``:marks`` (our job id → the remote
+  job carrying it) chunk by chunk, so a search is answered as soon as its row is read and
+  a walk cut short keeps what it found; then what it covered in ``:{scope}:walked`` (when
+  it started, from when, which rows it could not read);
 * a search answers from ``:marks`` as soon as its marker appears; it answers "none" only
   from a walk that started after the search began and after the create had settled (the
   job's ``settle_at``), and reached back past the search's window with no unreadable row in
@@ -39,13 +41,18 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from worker import keys
+from redis.exceptions import RedisError
+
+from worker import keys, scripts
 from worker.errors import Throttled, TransientError
 from worker.providers.find_waiting import WaitingSearches
 from worker.providers.matching import Candidate, SearchBudget, SearchInconclusive
@@ -56,7 +63,7 @@ UNSURE = "\x00unsure"  # a row whose marker could not be read (see :data:`Marker
 Marker = Callable[[Candidate, SearchBudget], "str | None"]  # our job id, None, or UNSURE
 Walk = Callable[[float, SearchBudget], Iterable[Candidate]]  # the scope's rows since a time
 
-LOCK_S = 15.0  # a walker that died frees the scope within this
+LOCK_S = 3.0  # a walker that died frees the scope within this (a kill must not stop walks)
 WAIT_S = 1.0  # shortest wait of a search for a walk under way
 MAX_PAUSE_S = 10.0  # longest
 HOLD_S = 10.0  # a search waits this long in its step for a walk under way, then hands back
@@ -110,6 +117,8 @@ class SharedFind:
         self._marks = f"{self._prefix}marks"
         self._seen = f"{self._prefix}seen"
         self.waiting = WaitingSearches(redis, self._prefix, provider, clock)
+        self._hold = redis.register_script(scripts.read("hold_lease"))
+        self._walker = f"{socket.gethostname()}:{os.getpid()}"
 
     def settle(self, job_id: str, attempt: str, scope: str, since: float, walk: Walk,
                marker: Marker, not_before: float = 0.0) -> str | None:
@@ -209,58 +218,83 @@ class SharedFind:
 
     def _walk_if_free(self, scope: str, walk: Walk, marker: Marker) -> bool:
         """Walks the scope when no one else is; False when another process holds it."""
-        lock, token = self._key(scope, "lock"), uuid.uuid4().hex
-        if not self.redis.set(lock, token, nx=True, px=int(LOCK_S * 1000)):
+        lock, token = self._key(scope, "lock"), f"{self._walker}:{uuid.uuid4().hex}"
+        if not self._held(lock, token):
             return False
+        done = threading.Event()
+        keeper = threading.Thread(target=self._keep, args=(lock, token, done), daemon=True,
+                                  name=f"jobfleet-walk-{scope}")
+        keeper.start()
         try:
-            self._walk(scope, walk, marker, lambda: self._renew(lock, token))
+            self._walk(scope, walk, marker)
         finally:
+            done.set()
+            keeper.join()
             if self.redis.get(lock) == token:
                 self.redis.delete(lock)
             self.waiting.wake(scope)
         return True
 
-    def _renew(self, lock: str, token: str) -> None:
-        if self.redis.get(lock) == token:
-            self.redis.pexpire(lock, int(LOCK_S * 1000))
+    def _held(self, lock: str, token: str) -> bool:
+        """Takes the scope's lock if it is free, or renews ours; False when another has it."""
+        return bool(self._hold(keys=[lock], args=[token, int(LOCK_S * 1000)]))
 
-    def _walk(self, scope: str, walk: Walk, marker: Marker, renew: Callable[[], None]) -> None:
-        """One walk from the oldest waiting window; its markers, then what it covered."""
+    def _keep(self, lock: str, token: str, done: threading.Event) -> None:
+        """Renews the lock every third of :data:`LOCK_S` until the walk is done; a renewal
+        lost to a Redis blip is tried again at the next (at worst two walks overlap)."""
+        while not done.wait(LOCK_S / 3):
+            try:
+                self._held(lock, token)
+            except RedisError as exc:
+                log.info("%s: could not renew the walk lock: %s", self.provider, exc)
+
+    def _walk(self, scope: str, walk: Walk, marker: Marker) -> None:
+        """One walk from the oldest waiting window; its markers as it reads them, then what
+        it covered."""
         started = self.clock()
         since = self.waiting.oldest(scope, started)
+        log.info("%s: shared search of %s begins %.0f s back (walker %s)", self.provider,
+                 scope, started - since, self._walker)
         budget = SearchBudget(self.provider, self.clock, pages=WALK_MAX_PAGES,
-                              seconds=WALK_BUDGET_S, on_page=renew)
-        marks: dict[str, Candidate] = {}
+                              seconds=WALK_BUDGET_S)
         unread: list[tuple[str, float]] = []
-        rows = 0
+        rows = marked = 0
         try:
             for chunk in _chunks(walk(since, budget), CHUNK):
                 rows += len(chunk)
+                found: dict[str, Candidate] = {}
                 for candidate, mark in self._markers(chunk, marker, budget):
                     if mark == UNSURE:
                         unread.append((candidate.remote_id, candidate.created))
-                    elif mark and (mark not in marks or _older(candidate, marks[mark])):
-                        marks[mark] = candidate
+                    elif mark and (mark not in found or _older(candidate, found[mark])):
+                        found[mark] = candidate
+                marked += self._note(found)
         except TransientError as exc:
-            log.info("%s: shared search of %s failed after %d rows (walked again by the next "
-                     "search that asks): %s", self.provider, scope, rows, exc)
+            log.info("%s: shared search of %s failed after %d rows, %d marked (walked again "
+                     "by the next search that asks): %s", self.provider, scope, rows, marked,
+                     exc)
             raise
         except SearchInconclusive as exc:
             log.warning("%s: shared search of %s stopped: %s", self.provider, scope, exc)
             self._record(scope, {"started": started, "since": since, "failed": exc.message,
                                  "took": self.clock() - started})
             return
-        if marks:
-            pipe = self.redis.pipeline(transaction=False)
-            for job_id, candidate in marks.items():
-                pipe.hsetnx(self._marks, job_id, candidate.remote_id)
-            pipe.expire(self._marks, int(KEEP_S))
-            pipe.execute()
         log.info("%s: shared search of %s read %d rows since %.0f s before it began in "
                  "%.1f s: %d marked, %d unreadable", self.provider, scope, rows, started - since,
-                 self.clock() - started, len(marks), len(unread))
+                 self.clock() - started, marked, len(unread))
         self._record(scope, {"started": started, "since": since, "unread": unread,
                              "took": self.clock() - started})
+
+    def _note(self, found: dict[str, Candidate]) -> int:
+        """Records the markers of one chunk (a job's first remote job found stays its own)."""
+        if not found:
+            return 0
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id, candidate in found.items():
+            pipe.hsetnx(self._marks, job_id, candidate.remote_id)
+        pipe.expire(self._marks, int(KEEP_S))
+        pipe.execute()
+        return len(found)
 
     def _record(self, scope: str, walked: dict[str, Any]) -> None:
         self.redis.set(self._key(scope, "walked"), json.dumps(walked), px=int(KEEP_S * 1000))

@@ -1,4 +1,4 @@
--- KEYS: the credential's sweep lease. ARGV: our token, ttl in ms.
+-- KEYS: a lease (a credential's sweep, a shared search's walk). ARGV: our token, ttl in ms.
 -- Takes a free lease or renews ours; returns 1 while we hold it, 0 when another does.
 local cur = redis.call('GET', KEYS[1])
 if cur == ARGV[1] then
