@@ -56,7 +56,7 @@ from worker.providers.openprotein.records import (
 )
 from worker.providers.openprotein.search import OpenProteinSearch
 from worker.providers.openprotein.settings import OpenProteinSettings
-from worker.providers.paging import CLOCK_SKEW_S, listed, to_empty
+from worker.providers.paging import CreationWindow, listed, to_empty
 from worker.providers.shared_find import SharedFind
 from worker.providers.types import JobSpec, Listed, Outputs, RemoteStatus, Submission, Watched
 
@@ -86,6 +86,7 @@ class OpenProteinProvider(OpenProteinSearch):
             sealer=Sealer(NAME, settings), username=username, password=settings.password,
         )
         self.shared = SharedFind(redis, fingerprint(NAME, settings), NAME, clock)
+        self._window = CreationWindow()  # where sweeps' ``more_recent_than`` opens
 
     def submit(self, job: JobSpec) -> Submission:
         """Creates the remote job in one attempt (a lost create cannot be found again)."""
@@ -119,11 +120,16 @@ class OpenProteinProvider(OpenProteinSearch):
         """Our jobs created since the oldest watched one: ``GET v1/jobs?more_recent_than=…``
         with ``page_size``/``page_offset``, every status, read to an empty page.
 
-        One request covers up to ``LIST_PAGE_SIZE`` jobs. The list's order and largest page
-        are undocumented, so a short page proves nothing and only an empty one ends the walk.
+        The window opens a little before the oldest watched job's creation, by the lag the
+        rows' ``created_date`` showed (see :class:`CreationWindow`), so jobs long finished
+        before it are not read again on every walk. One request covers up to
+        ``LIST_PAGE_SIZE`` jobs. The list's order and largest page are undocumented, so a
+        short page proves nothing and only an empty one ends the walk. Rows of jobs not
+        watched are skipped unread.
         """
-        since = min(job.since for job in watched) - CLOCK_SKEW_S
-        query = {"more_recent_than": iso_utc(since), "page_size": LIST_PAGE_SIZE}
+        query = {"more_recent_than": iso_utc(self._window.opens(watched)),
+                 "page_size": LIST_PAGE_SIZE}
+        wanted = {job.remote_id: job.since for job in watched}
 
         def fetch(offset: int) -> list[Mapping[str, Any]]:
             answer = parse_json(NAME, self._call("GET", "v1/jobs",
@@ -133,7 +139,8 @@ class OpenProteinProvider(OpenProteinSearch):
             return [row for row in answer if isinstance(row, Mapping)]
 
         for rows in to_empty(fetch, lambda row: str(row.get("job_id"))):
-            yield listed(rows, "job_id", remote_status)
+            self._window.learn(rows, wanted, "job_id", "created_date")
+            yield listed(rows, "job_id", remote_status, wanted=wanted)
 
     def cancel(self, remote_id: str, kind: str) -> None:
         """OpenProtein has no cancel endpoint; the fleet stops tracking the job instead."""
