@@ -74,6 +74,11 @@ class FleetThrottle:
 
         Raises ``Throttled`` instead when the slot is more than :data:`MAX_SLEEP_S` away.
         """
+        return self.acquire()[0]
+
+    def acquire(self) -> tuple[float, float]:
+        """:meth:`before_request`, also telling how long it slept: ``(slot, seconds)``."""
+        slept = 0.0
         while True:
             raw_wait, reserved, slot = self._acquire(keys=[self.key],
                                                      args=[self.rps, self.burst, MAX_SLEEP_S])
@@ -86,8 +91,9 @@ class FleetThrottle:
                 recorder.count(WAITS, platform=self.provider, outcome="slept")
                 recorder.count(WAIT_SECONDS, wait, platform=self.provider)
                 self.sleep(wait)
+                slept += wait
             if reserved:
-                return float(slot)
+                return float(slot), slept
 
     def rate_limited(self, retry_after: float | None) -> None:
         pause = DEFAULT_PAUSE_S if retry_after is None else min(retry_after, MAX_PAUSE_S)

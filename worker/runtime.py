@@ -139,13 +139,12 @@ class Runtime:
                             retries=self.settings.http_retries)
         return spec.build(settings, http, redis=self.redis)
 
-    def pace_create(self, name: str) -> None:
+    def pace_create(self, name: str) -> float:
         """Waits for provider ``name``'s next create slot, fleet-wide, or raises ``Throttled``
-        (see :func:`worker.limits.create_pace`)."""
+        (see :func:`worker.limits.create_pace`); returns the seconds it slept."""
         self.provider(name)
         pace = self._create_paces.get(name)
-        if pace is not None:
-            pace.before_request()
+        return pace.acquire()[1] if pace is not None else 0.0
 
     def credential(self, name: str) -> str:
         """The fingerprint of provider ``name``'s credential (for fleet-wide keys)."""

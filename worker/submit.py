@@ -16,6 +16,7 @@ from worker import decide
 from worker.apply import apply, failed_step
 from worker.cancel import cancel_job
 from worker.errors import Throttled, TransientError
+from worker.log_tally import LogTally
 from worker.outcomes import Admit, Create, Outcome, Search, Track
 from worker.providers.base import Provider
 from worker.providers.types import JobSpec, Submission, Unknown
@@ -24,6 +25,7 @@ from worker.results.upload import LeaseFence
 from worker.runtime import Runtime
 
 log = logging.getLogger("jobfleet.submit")
+waits = LogTally(log)  # creates held by the pace, searches handed back: per kind, summed
 
 FIND_RACE_ROUNDS = 3  # searches after losing a found remote job to another of our jobs
 
@@ -63,10 +65,16 @@ def _paced(rt: Runtime, job: Job) -> bool:
     is due, still ``queued``, so it neither holds in-flight room nor is searched for — or
     failed because its platform is unusable."""
     try:
-        rt.pace_create(job.provider)
+        slept = rt.pace_create(job.provider)
     except Exception as exc:  # noqa: BLE001 - Throttled reschedules; others fail the job
+        if isinstance(exc, Throttled):
+            waits.event(f"{job.provider}: creates handed back by the fleet's create pace",
+                        f"job {job.id}, its slot {exc.retry_after or 0:.1f}s away")
         failed_step(rt, job, "submit", exc)
         return False
+    if slept:
+        waits.event(f"{job.provider}: creates that slept for the fleet's create pace",
+                    f"job {job.id}, {slept:.2f}s", slept)
     return True
 
 
@@ -87,7 +95,11 @@ def _find_or_create(rt: Runtime, provider: Provider, job: Job, *,
     spec = _spec(rt, job)
     decision = _before_create(rt, provider, job, interrupted=interrupted, searched=False)
     if isinstance(decision, Search):
-        found = _find_and_claim(rt, provider, job, spec)
+        try:
+            found = _find_and_claim(rt, provider, job, spec)
+        except Throttled as exc:  # rescheduled by the caller, without an error counted
+            _search_waits(provider, job, exc)
+            raise
         if found is not None:
             log.info("job %s: adopting remote job %s from an earlier attempt",
                      job.id, found.remote_id)
@@ -150,6 +162,7 @@ def _search_lost(rt: Runtime, provider: Provider, job: Job, spec: JobSpec, outco
         found = _find_and_claim(rt, provider, job, spec)
     except Throttled as exc:  # a shared search under way, or not settled yet: ask again then
         ask_at = rt.store.clock() + (exc.retry_after or decide.THROTTLED_RETRY_S)
+        _search_waits(provider, job, exc)
     except TransientError as exc:  # the search itself failed: the next attempt searches
         log.info("job %s: search after the lost answer failed: %s", job.id, exc)
     if found is not None:
@@ -157,6 +170,14 @@ def _search_lost(rt: Runtime, provider: Provider, job: Job, spec: JobSpec, outco
                  job.id, found.remote_id)
     return decide.after_lost_create(job, outcome, found, rt.policy, rt.store.clock(),
                                     sent_at=sent_at, ask_at=ask_at)
+
+
+def _search_waits(provider: Provider, job: Job, exc: Throttled) -> None:
+    """Logs a search for a lost create handed back to ask again (a shared walk under way,
+    the create not settled yet, the request limit), summed per platform (:data:`waits`)."""
+    again = exc.retry_after or decide.THROTTLED_RETRY_S
+    waits.event(f"{provider.name}: searches for lost creates handed back to ask again",
+                f"job {job.id}, in {again:.1f}s: {exc.message}")
 
 
 def _cancel_asked(rt: Runtime, job: Job) -> bool:

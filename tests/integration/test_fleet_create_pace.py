@@ -41,11 +41,12 @@ def test_creates_keep_the_pace_and_handed_back_jobs_are_created_once(fresh_emula
                        JOBFLEET_DEEPORIGIN_CREATE_RPS=str(CREATE_RPS),
                        JOBFLEET_DEEPORIGIN_BURST=str(BURST),
                        JOBFLEET_CHUNK_SIZE="1",  # every job its own message: many at once
-                       JOBFLEET_SWEEP_ENABLED="false") as (fleet, _):  # lists mean searches
+                       JOBFLEET_SWEEP_ENABLED="false") as (fleet, pool):  # lists mean searches
         started = time.time()  # the emulator stamps creations on the wall clock
         batch = fleet.enqueue_batch(jobs, batch="paced")
         status = wait_done(fleet, batch, timeout_s=120)
         assert handed_back(fleet) > 0, "no job met a far slot: the test proves nothing"
+        logs = pool.logs()
         records = [job for ids in fleet.store.batch_job_ids(batch)
                    for job in fleet.store.get_many(ids)]
     assert status["states"]["succeeded"] == JOBS
@@ -55,6 +56,9 @@ def test_creates_keep_the_pace_and_handed_back_jobs_are_created_once(fresh_emula
     assert stats["requests_by_endpoint"].get(LIST, 0) == 0
     created = [fresh_emulator.job("deeporigin", job.remote_id)["created_at"] for job in records]
     assert not too_early(created, started, CREATE_RPS, BURST), "faster than the pace (k, s)"
+    # The waits are logged, a line per kind (then a sum per 10 s), not silent.
+    assert "deeporigin: creates handed back by the fleet's create pace: job " in logs
+    assert "deeporigin: creates that slept for the fleet's create pace: job " in logs
 
 
 def test_creates_held_back_by_the_request_limit_after_admission_are_never_searched_for(

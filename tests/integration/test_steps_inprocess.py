@@ -3,15 +3,19 @@ against the emulator over HTTP: the orchestration tested without Celery in betwe
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
 import pytest
 
+from worker import keys, submit
 from worker.cancel import cancel_job
+from worker.log_tally import LogTally
+from worker.providers import shared_find
 from worker.providers.types import Created, JobSpec
 from worker.record import Job
-from worker.submit import _find_and_claim
+from worker.submit import _find_and_claim, submit_job
 
 pytestmark = pytest.mark.integration
 pytest_plugins = ["tests.fixtures.burst"]
@@ -183,3 +187,40 @@ def test_a_find_that_loses_its_match_to_another_job_searches_again(burst, fresh_
     assert racing.finds == 2
     assert found.remote_id == made[1]  # the other identical job, not a "duplicate" failure
     assert burst.rt.store.remote_owner("openprotein", made[0]) == first
+
+
+@pytest.mark.parametrize("lost", ["answer", "worker"])
+def test_a_search_handed_back_to_wait_for_a_shared_walk_says_so(
+    lost, burst, fresh_emulator, monkeypatch, caplog
+):
+    monkeypatch.setattr(shared_find, "HOLD_S", 0.0)  # hands back at once instead of waiting
+    monkeypatch.setattr(submit, "waits", LogTally(submit.log))  # no earlier test's tally
+    caplog.set_level(logging.INFO, logger="jobfleet.submit")
+    store, seed = burst.rt.store, "MKTAYIAKQR"
+    [job_id] = burst.enqueue([Job.new("b1", "op-lost", "openprotein", "msa",
+                                      {"sequences": [seed]})])
+    # Another process is walking the MSA list for lost creates.
+    lock = f"{keys.find_prefix(burst.rt.credential('openprotein'))}/align/align:lock"
+    burst.rt.redis.set(lock, "another process")
+    if lost == "answer":  # the create's answer is lost: searched for in the same step
+        fresh_emulator.plan("openprotein", {seed: {"lose_answer": True, "duration_s": 0.2}})
+    else:  # a worker sent the create and died before recording the answer
+        job, started = store.get(job_id), time.time()
+        burst.rt.provider("openprotein").create(JobSpec(
+            job_id=job.remote_tag, kind="msa", params=job.params, create_started=started))
+        assert burst.rt.in_flight.admit(job.id, "openprotein", {}) == "ok"
+        store.transition(job.id, ["submitting"], "submitting", create_started=started)
+    submit_job(burst.rt, job_id)
+    assert store.get(job_id).state == "submitting"
+    said = [r.getMessage() for r in caplog.records
+            if r.name == "jobfleet.submit" and "handed back" in r.getMessage()]
+    assert len(said) == 1, said
+    assert said[0].startswith(f"openprotein: searches for lost creates handed back to ask "
+                              f"again: job {job_id}, in ")
+    assert said[0].endswith("a shared search of /align/align is under way; asking again "
+                            "shortly"), said
+    burst.rt.redis.delete(lock)  # that walk ended
+    if lost == "worker":  # (a lost answer is searched again only once its create settled)
+        burst.drain()
+        assert store.get(job_id).state == "succeeded"
+    assert fresh_emulator.stats()["openprotein"]["jobs_created"] == 1
