@@ -29,8 +29,9 @@ from worker.errors import (
     TransientError,
 )
 from worker.providers.base import Provider
-from worker.providers.http import BACKOFF_MAX_S, SLEEP_BUDGET_S, HttpClient, make_session
+from worker.providers.http import HttpClient, make_session
 from worker.providers.http_errors import error_for, parse_retry_after
+from worker.providers.http_retry import BACKOFF_MAX_S, SLEEP_BUDGET_S
 from worker.providers.types import (
     Created,
     JobSpec,

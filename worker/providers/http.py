@@ -1,10 +1,8 @@
 """The HTTP layer every provider shares: a pooled session, one error mapping, brief retries.
 
 Errors are made by :mod:`worker.providers.http_errors`, so tasks never see ``requests`` or
-a status code. This is also the only place that retries, with tenacity: idempotent requests
-only, and briefly, because it runs inside a worker thread that holds a lease. A longer wait
-(a large ``Retry-After``, an exhausted sleep budget) is raised to the task layer, which
-reschedules the job instead of holding the thread.
+a status code; how a request is retried (idempotent ones only, briefly, within the thread's
+lease) is :mod:`worker.providers.http_retry`.
 
 A platform's answer is not trusted to be small or to stay home: bodies are read up to a
 bound (``JOBFLEET_MAX_RESPONSE_MB``) and redirects are followed by hand, our credentials
@@ -13,7 +11,6 @@ only ever to the origin they were meant for (``UnsafeAnswer`` otherwise).
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -21,9 +18,6 @@ from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
-from tenacity.stop import stop_base
-from tenacity.wait import wait_base, wait_exponential_jitter
 
 from config.settings import HTTP_RETRIES, HTTP_TIMEOUT_S, fleet_settings
 from worker.errors import (
@@ -42,17 +36,11 @@ from worker.providers.http_errors import (
     safe_url,
     transport_error,
 )
+from worker.providers.http_retry import RETRY_AFTER_CAP_S, SLEEP_BUDGET_S, retrying
 from worker.providers.session import DEFAULT_POOL_SIZE, make_session
 from worker.telemetry import recorder, status_class
 
-log = logging.getLogger(__name__)
-
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-RETRY_AFTER_CAP_S = 5.0  # a longer server hint is the task layer's to honour, not a thread's
-SLEEP_BUDGET_S = 5.0  # total sleeping per request: past this the step is handed back
-BACKOFF_FIRST_S = 0.5  # first retry soon: most 5xx blips are short
-BACKOFF_MAX_S = 2.0  # no single computed sleep longer than this
-BACKOFF_JITTER_S = 0.5  # spreads threads that failed at the same moment
 RESPONSES = "jobfleet_platform_responses_total"  # counted per attempt, for /metrics
 MAX_REDIRECTS = 5  # hops followed by hand; a longer chain is a platform bug
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -62,36 +50,6 @@ def _origin(url: str) -> tuple[str, str]:
     """Scheme and host:port: where a credential may be sent."""
     parts = urlsplit(url)
     return parts.scheme.lower(), parts.netloc.lower()
-
-
-class _WaitRetryAfter(wait_base):
-    """Sleeps what the server asked for (already within the cap), else the fallback backoff."""
-
-    def __init__(self, fallback: wait_base) -> None:
-        self.fallback = fallback
-
-    def __call__(self, retry_state: RetryCallState) -> float:
-        exc = retry_state.outcome.exception() if retry_state.outcome else None
-        hint = getattr(exc, "retry_after", None)
-        return hint if hint is not None else self.fallback(retry_state)
-
-
-class _StopPastSleepBudget(stop_base):
-    """Stops once the next sleep would take the total slept past ``budget`` seconds."""
-
-    def __init__(self, budget: float) -> None:
-        self.budget = budget
-
-    def __call__(self, retry_state: RetryCallState) -> bool:
-        return retry_state.idle_for + retry_state.upcoming_sleep > self.budget
-
-
-def _log_retry(retry_state: RetryCallState) -> None:
-    """One INFO line per retry: an absorbed blip is routine, not an error."""
-    exc = retry_state.outcome.exception() if retry_state.outcome else None
-    log.info(
-        "retry %d in %.2fs after: %s", retry_state.attempt_number, retry_state.upcoming_sleep, exc
-    )
 
 
 @contextmanager
@@ -218,34 +176,15 @@ class HttpClient:
         merged = {**(self._headers if authenticated else {}), **(headers or {})}
         options = {"params": params, "json": json, "data": data, "files": files, "headers": merged}
         options["timeout"] = self.timeout_s if timeout is None else timeout
-        return self._retrying(idempotent)(self._attempt, method, url, options, authenticated)
+        policy = retrying(retries=self.retries, idempotent=idempotent, sleep=self._sleep,
+                          sleep_budget=self._sleep_budget,
+                          retry_after_cap=self._retry_after_cap)
+        return policy(self._attempt, method, url, options, authenticated)
 
     def close(self) -> None:
         """Closes the session if this client made it; a shared session is its owner's to close."""
         if self._owns_session:
             self._session.close()
-
-    def _retrying(self, idempotent: bool) -> Retrying:
-        """The retry policy for one request, composed from tenacity's pieces."""
-        backoff = wait_exponential_jitter(
-            multiplier=BACKOFF_FIRST_S, max=BACKOFF_MAX_S, jitter=BACKOFF_JITTER_S
-        )
-        return Retrying(
-            stop=stop_after_attempt(self.retries + 1) | _StopPastSleepBudget(self._sleep_budget),
-            wait=_WaitRetryAfter(backoff),
-            retry=retry_if_exception(lambda exc: self._retryable(exc, idempotent)),
-            sleep=self._sleep,
-            before_sleep=_log_retry,
-            reraise=True,
-        )
-
-    def _retryable(self, exc: BaseException, idempotent: bool) -> bool:
-        """Worth another attempt now: transient, a hint within the cap, and safe to repeat."""
-        if not isinstance(exc, TransientError):
-            return False
-        if exc.retry_after is not None and exc.retry_after > self._retry_after_cap:
-            return False
-        return idempotent or isinstance(exc, RateLimited)
 
     def _attempt(
         self, method: str, url: str, options: dict[str, Any], authenticated: bool
