@@ -26,7 +26,7 @@ from tests.fixtures.providers import Planned
 from worker import keys
 from worker.credentials import fingerprint
 from worker.errors import Throttled
-from worker.providers import shared_find
+from worker.providers import shared_find, shared_walk
 from worker.providers.base import Provider
 from worker.providers.matching import Candidate, SearchInconclusive
 from worker.providers.moderately import SPEC as MODERATELY
@@ -222,7 +222,7 @@ def test_workers_searching_at_once_each_find_their_own(emulator, redis_client, p
 def test_a_walk_past_its_bound_fails_the_search_and_creates_nothing(
     emulator, redis_client, monkeypatch
 ):
-    monkeypatch.setattr(shared_find, "WALK_MAX_PAGES", BURST // PAGE - 1)
+    monkeypatch.setattr(shared_walk, "WALK_MAX_PAGES", BURST // PAGE - 1)
     provider = moderately_provider(emulator, redis_client)
     lost, started = burst(provider, "agent", redis_client)
     job_id = next(iter(lost))
@@ -324,8 +324,8 @@ def test_a_walk_keeps_its_short_lock_while_it_runs_and_records_each_chunks_marks
 ):
     """A killed walker frees the scope within LOCK_S, so the lock must be renewed while a
     live walk runs however long its requests take; and what a walk cut short read is kept."""
-    monkeypatch.setattr(shared_find, "LOCK_S", 0.3)
-    monkeypatch.setattr(shared_find, "CHUNK", 2)
+    monkeypatch.setattr(shared_walk, "LOCK_S", 0.3)
+    monkeypatch.setattr(shared_walk, "CHUNK", 2)
     shared = shared_find.SharedFind(redis_client, "cred-walk", "moderately")
     prefix = keys.find_prefix("cred-walk")
     now, mid_walk = time.time(), {}

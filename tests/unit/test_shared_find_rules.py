@@ -12,7 +12,7 @@ import pytest
 
 from emulator.moderately.listing import ListSpec, PageRequest, page_of, paginate
 from worker.providers.moderately.params import default_summary, job_marker, marked_job_id
-from worker.providers.shared_find import Walked
+from worker.providers.shared_walk import Walked
 
 WALK = Walked(started=100.0, since=40.0, unread=(("r1", 50.0), ("r2", 30.0), ("r3", math.inf)))
 

@@ -99,7 +99,7 @@ class PayloadSearch(Provider):
 
     def row_marker(self, scope: str, candidate: Candidate, budget: SearchBudget) -> str | None:
         """The job id a listed job carries, None when it carries none, or
-        :data:`~worker.providers.shared_find.UNSURE` when it cannot be read."""
+        :data:`~worker.providers.shared_walk.UNSURE` when it cannot be read."""
         raise NotImplementedError
 
     @abstractmethod

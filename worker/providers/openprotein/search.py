@@ -45,7 +45,7 @@ from worker.providers.openprotein.records import (
 )
 from worker.providers.paging import reread
 from worker.providers.payload_search import PayloadSearch
-from worker.providers.shared_find import UNSURE
+from worker.providers.shared_walk import UNSURE
 from worker.providers.types import JobSpec
 
 log = logging.getLogger(__name__)
