@@ -2,8 +2,9 @@
 
 A message carries a chunk of job ids and finalize takes them together: one round trip claims
 every job's lease and reads its record, the outputs of the chunk's jobs are fetched a few at
-a time over the provider's pooled HTTP client, and the jobs' ends are written in one round
-trip (:func:`worker.apply.apply_many`). What holds for a job finalized alone holds for each
+a time over the provider's pooled HTTP client (each job's files held for retention, one
+round trip, before they are written), and the jobs' ends are written in one round trip
+(:func:`worker.apply.apply_many`). What holds for a job finalized alone holds for each
 job of a chunk:
 
 * a finalize never runs twice at once: a job whose lease another worker holds, or that has
@@ -12,7 +13,9 @@ job of a chunk:
   holds it before each part, and a job taken over meanwhile is left to its new holder;
 * every failure is recorded on its own job (tried again within the error budget, or failed)
   and never stops the chunk's other jobs;
-* safe to run twice: the ends are transitions out of ``running`` that refuse a terminal job.
+* safe to run twice: the ends are transitions out of ``running`` that refuse a terminal job;
+* a job's files are held for retention before they are written, so an end refused later
+  (the job cancelled meanwhile, or taken over) leaves no file that no record names.
 """
 
 from __future__ import annotations
@@ -30,8 +33,9 @@ from worker.outcomes import Fetch, Outcome, Succeed
 from worker.providers.base import Provider
 from worker.providers.types import Outputs, RemoteState, RemoteStatus
 from worker.record import Job
-from worker.results.store import store_outputs
+from worker.results.store import plan_outputs
 from worker.results.upload import LeaseFence, choose_payload, upload_once
+from worker.retention import hold_planned
 from worker.runtime import HTTP_POOL_SIZE, Runtime
 from worker.telemetry import recorder
 
@@ -137,8 +141,12 @@ def _fetch(rt: Runtime, provider: Provider, job: Job, fence: LeaseFence) -> Outc
     status = RemoteStatus(state=RemoteState(job.remote_done), raw=job.remote_state or "",
                           record=job.remote_record or {})
     outputs = provider.read_outputs(job.remote_id, job.kind, status)
-    changes = {"result": store_outputs(rt.results, job.batch, job.key, job.id,
-                                       outputs.data, outputs.files), "remote_record": None}
+    planned = plan_outputs(rt.results, job.batch, job.key, job.id, outputs.data, outputs.files)
+    # Held before written: if the end is refused later (cancelled meanwhile, or taken over),
+    # retention still removes them with the job. A job no longer running gets nothing.
+    if planned.locations and not hold_planned(rt.store, job.id, planned.locations):
+        raise LeaseLost(f"job {job.id}: no longer running, its result is not stored")
+    changes = {"result": planned.write(), "remote_record": None}
     if job.upload:
         changes.update(_upload(rt, job, outputs, fence))  # fenced before each part
     return Succeed(changes)

@@ -30,7 +30,8 @@ with :data:`PREFIX`. Layout (single-node Redis)::
                                        step, or submit:unstarted
                                        (the adaptive pickup window, worker.pickup)
     jf:retention:batches        zset   finished batch → when its retention ends
-    jf:retention:files          hash   ended job id → the result files it holds (JSON list)
+    jf:retention:files          hash   job id → the result files held for it (JSON list):
+                                       written by its finalize, named by its manifest
     jf:retention:files:due      zset   ended job id → when its result files are removed
     jf:retention:lease          string which worker process runs this round of the janitor
 

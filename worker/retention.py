@@ -3,10 +3,11 @@
 Redis expires an ended job's record and a finished batch's keys by itself (the job store's
 scripts set the expiries, see :mod:`worker.keys`). Two things need a hand:
 
-* **result files**: when a job ends, its scripts hold the locations its manifest names (the
-  files finalize wrote for it, and its ``_data.json``) with the time its record expires; the
-  janitor then removes exactly those files from the result store, local or S3, and never a
-  location outside the store's root (refused with one line, and not asked again);
+* **result files**: finalize holds the locations it is about to write before it writes them
+  (:func:`hold_planned`), and when a job ends its scripts hold the locations its manifest
+  names (its ``_data.json`` included), all due when its record expires; the janitor then
+  removes exactly those files from the result store, local or S3, and never a location
+  outside the store's root (refused with one line, and not asked again);
 * **the fleet-wide counts** (``jobfleet_jobs`` on ``/metrics``): a batch's jobs per platform
   and state are taken off them when its retention ends, and its last keys go with them.
 
@@ -101,6 +102,14 @@ class Janitor:
 def retire_now(store: JobStore, batch: str) -> None:
     """Takes a batch being forgotten off the fleet-wide counts and deletes its keys now."""
     _script(store, "retire")(args=[store.clock(), "1", batch])
+
+
+def hold_planned(store: JobStore, job_id: str, locations: list[str]) -> bool:
+    """Holds the files a finalize is about to write for a running job, before it writes any:
+    if the finalize is then refused (the job cancelled, or the step taken over), they still
+    go when the job's retention ends. False when the job is no longer running: write nothing."""
+    return bool(_script(store, "hold_planned")(keys=[keys.job_key(job_id)],
+                                               args=[job_id, *locations]))
 
 
 def drop_held_files(pipe, job_ids: list[str]) -> None:

@@ -19,7 +19,7 @@ from worker.record import ACTIVE, ALIVE, ATTEMPT_FIELDS, STATES, STEPS, TERMINAL
 DEFAULT_RETENTION_S = int(RETENTION_DAYS * 86400)
 NAMES = ("transition", "claim", "renew", "claim_due", "create", "flag", "retry", "push_due",
          "touch_due")  # the job store's
-RETENTION_NAMES = ("retire", "release_files")  # the retention janitor's (worker.retention)
+RETENTION_NAMES = ("retire", "release_files", "hold_planned")  # worker.retention's
 
 
 def _lua(value: str) -> str:

@@ -24,7 +24,8 @@ end
 -- a batch's keys when its last job has ended, except its per-platform counts, which the
 -- retention janitor (worker/retention.py) takes off the fleet-wide COUNTS before it deletes
 -- them (RETIRING says when). The result files a job's manifest names are held (HELD_FILES)
--- and due for removal (FILES_DUE) when its record expires. New work keeps them all again.
+-- and due for removal (FILES_DUE) when its record expires, with any a finalize held before
+-- writing them (hold_planned.lua). New work keeps them all again.
 local function batch_keys(b)
   local out = {}
   for i, part in ipairs(BATCH_PARTS) do out[i] = BATCH .. b .. part end
@@ -34,25 +35,28 @@ local function keep_batch(b)
   for _, k in ipairs(batch_keys(b)) do redis.call('PERSIST', k) end
   redis.call('ZREM', RETIRING, b)
 end
-local function hold_files(job, id, due_at)
+local function add_held(id, more)
   local held = cjson.decode(redis.call('HGET', HELD_FILES, id) or '[]')
   local seen = {}
   for _, at in ipairs(held) do seen[at] = true end
-  local function add(at)
+  for _, at in ipairs(more) do
     if type(at) == 'string' and not seen[at] then seen[at] = true; held[#held + 1] = at end
   end
+  if #held > 0 then redis.call('HSET', HELD_FILES, id, cjson.encode(held)) end
+  return #held
+end
+local function hold_files(job, id, due_at)
+  local named = {}
   local ok, manifest = pcall(cjson.decode, redis.call('HGET', job, 'result') or 'null')
   if ok and type(manifest) == 'table' then
     if type(manifest.files) == 'table' then
       for _, file in pairs(manifest.files) do
-        if type(file) == 'table' then add(file.location) end
+        if type(file) == 'table' then named[#named + 1] = file.location end
       end
     end
-    add(manifest.data_location)
+    named[#named + 1] = manifest.data_location
   end
-  if #held == 0 then return end
-  redis.call('HSET', HELD_FILES, id, cjson.encode(held))
-  redis.call('ZADD', FILES_DUE, due_at, id)
+  if add_held(id, named) > 0 then redis.call('ZADD', FILES_DUE, due_at, id) end
 end
 local function expire_ended(job, id, provider, now)
   redis.call('EXPIRE', job, RETENTION)

@@ -24,6 +24,7 @@ import os
 import posixpath
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import fsspec
@@ -51,7 +52,7 @@ class ResultStore:
 
     def put(self, parts: tuple[str, ...], data: bytes) -> str:
         """Writes ``data`` at ``root/parts...`` (whole or not at all); returns its location."""
-        path = "/".join([self.root.rstrip("/"), *parts])
+        path = self._path(parts)
         try:
             if self.local:  # a rename makes the write atomic; S3 puts are already
                 os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -65,6 +66,13 @@ class ResultStore:
             raise TransientError(f"cannot write {self.location(path)}: {exc}",
                                  provider="results") from exc
         return self.location(path)
+
+    def location_of(self, parts: tuple[str, ...]) -> str:
+        """The location :meth:`put` returns for ``parts``, known before anything is written."""
+        return self.location(self._path(parts))
+
+    def _path(self, parts: tuple[str, ...]) -> str:
+        return "/".join([self.root.rstrip("/"), *parts])
 
     def remove_batch(self, batch: str) -> None:
         """Deletes every file stored for ``batch`` (``jobfleet forget``)."""
@@ -132,26 +140,54 @@ def copy_location(location: str, target: str) -> int:
     return os.path.getsize(target)
 
 
+@dataclass(frozen=True)
+class PlannedOutputs:
+    """A job's outputs laid out in the store, each part's location known before it is
+    written, so retention can hold them first (:func:`worker.retention.hold_planned`)."""
+
+    store: ResultStore
+    files: Mapping[str, tuple[tuple[str, ...], bytes]]  # manifest name → (parts, bytes)
+    data: Any
+    data_file: tuple[tuple[str, ...], bytes] | None  # the data, when too big to keep inline
+
+    @property
+    def locations(self) -> list[str]:
+        parts = [where for where, _ in self.files.values()]
+        if self.data_file is not None:
+            parts.append(self.data_file[0])
+        return [self.store.location_of(where) for where in parts]
+
+    def write(self) -> str:
+        """Writes every part; returns the manifest as JSON."""
+        listed = {
+            name: {"location": self.store.put(where, blob),
+                   "sha256": hashlib.sha256(blob).hexdigest(), "size": len(blob)}
+            for name, (where, blob) in self.files.items()
+        }
+        manifest: dict[str, Any] = {"files": listed}
+        if self.data_file is None:
+            manifest["data"] = self.data
+        else:
+            manifest["data_location"] = self.store.put(*self.data_file)
+        return json.dumps(manifest, sort_keys=True, separators=(",", ":"))
+
+
+def plan_outputs(store: ResultStore, batch: str, key: str, job_id: str,
+                 data: Any, files: Mapping[str, bytes]) -> PlannedOutputs:
+    """Where a job's output files (under their own names) and its data go; nothing written."""
+    folder = (safe_segment(batch, "batch"), key_dir(key, job_id))
+    names = safe_file_names(files)
+    placed = {names[name]: ((*folder, names[name]), blob) for name, blob in files.items()}
+    document = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    big = len(document) > INLINE_DATA_BYTES
+    return PlannedOutputs(store, placed, data,
+                          ((*folder, DATA_FILE), document.encode()) if big else None)
+
+
 def store_outputs(store: ResultStore, batch: str, key: str, job_id: str,
                   data: Any, files: Mapping[str, bytes]) -> str:
     """Stores a job's output files under their own names; returns the manifest as JSON."""
-    folder = (safe_segment(batch, "batch"), key_dir(key, job_id))
-    names = safe_file_names(files)
-    listed = {
-        names[name]: {
-            "location": store.put((*folder, names[name]), blob),
-            "sha256": hashlib.sha256(blob).hexdigest(),
-            "size": len(blob),
-        }
-        for name, blob in files.items()
-    }
-    manifest: dict[str, Any] = {"files": listed}
-    document = json.dumps(data, sort_keys=True, separators=(",", ":"))
-    if len(document) <= INLINE_DATA_BYTES:
-        manifest["data"] = data
-    else:
-        manifest["data_location"] = store.put((*folder, DATA_FILE), document.encode())
-    return json.dumps(manifest, sort_keys=True, separators=(",", ":"))
+    return plan_outputs(store, batch, key, job_id, data, files).write()
 
 
 def _filesystem(url: str, **options: Any):
