@@ -6,8 +6,10 @@ scripts set the expiries, see :mod:`worker.keys`). Two things need a hand:
 * **result files**: finalize holds the locations it is about to write before it writes them
   (:func:`hold_planned`), and when a job ends its scripts hold the locations its manifest
   names (its ``_data.json`` included), all due when its record expires; the janitor then
-  removes exactly those files from the result store, local or S3, and never a location
-  outside the store's root (refused with one line, and not asked again);
+  removes exactly those files from the result store, local or S3 (a page of them per
+  ``DeleteObjects`` request), and never a location outside the store's root (refused with
+  one line, and not asked again). A file that could not be removed stays held, is named in
+  one line (a round's first few; the rest counted), and is tried again next round;
 * **the fleet-wide counts** (``jobfleet_jobs`` on ``/metrics``): a batch's jobs per platform
   and state are taken off them when its retention ends, and its last keys go with them.
 
@@ -27,13 +29,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from worker import keys, scripts
-from worker.results.store import RefusedLocation, ResultStore
+from worker.results.store import ResultStore
 from worker.store import JobStore
 
 log = logging.getLogger("jobfleet.retention")
 
 JANITOR_MAX_S = 60.0  # files and counts go at most this long after their retention ends
 PAGE = 500  # jobs or batches handled per Redis round trip
+FAILED_LINES = 10  # files not removed named one line each per round; beyond, one count
 
 
 @dataclass(frozen=True)
@@ -69,22 +72,33 @@ class Janitor:
         return Swept(self._retire_batches(now), files, refused)
 
     def _remove_files(self, now: float) -> tuple[int, int]:
-        removed = refused = 0
-        while True:
-            ids = self.redis.zrangebyscore(keys.FILES_DUE, "-inf", now, start=0, num=PAGE)
+        removed = refused = kept = 0
+        failed: list[tuple[str, str, str]] = []  # (job id, location, why), for the log
+        while True:  # a job with a file not removed stays due: the next page starts after it
+            ids = self.redis.zrangebyscore(keys.FILES_DUE, "-inf", now, start=kept, num=PAGE)
             if not ids:
                 break
-            for job_id, held in zip(ids, self.redis.hmget(keys.HELD_FILES, ids)):
-                for location in json.loads(held or "[]"):
-                    try:
-                        self.results.remove_file(location)
-                        removed += 1
-                    except RefusedLocation as exc:
-                        log.warning("retention: not removed for job %s: %s", job_id, exc)
+            held = {job_id: json.loads(at or "[]")
+                    for job_id, at in zip(ids, self.redis.hmget(keys.HELD_FILES, ids))}
+            done = self.results.remove_files(at for locations in held.values() for at in locations)
+            release: list[str] = []
+            gone = set(done.removed)
+            for job_id, locations in held.items():
+                for location in locations:
+                    if location in done.refused:
+                        log.warning("retention: not removed for job %s: %s", job_id,
+                                    done.refused[location])
                         refused += 1
-            self._release(args=[now, *ids])
+                    elif location in done.failed:
+                        failed.append((job_id, location, done.failed[location]))
+                left = [at for at in locations if at in done.failed]
+                removed += sum(at in gone for at in locations)
+                kept += bool(left)
+                release += [job_id, json.dumps(left) if left else ""]
+            self._release(args=[now, *release])
             if len(ids) < PAGE:
                 break
+        _log_failed(failed)
         return removed, refused
 
     def _retire_batches(self, now: float) -> int:
@@ -97,6 +111,16 @@ class Janitor:
             if len(names) < PAGE:
                 break
         return retired
+
+
+def _log_failed(failed: list[tuple[str, str, str]]) -> None:
+    """One line per file not removed this round (they stay held), the first few of them."""
+    for job_id, location, why in failed[:FAILED_LINES]:
+        log.warning("retention: could not remove %s for job %s (%s); kept, tried again next "
+                    "round", location, job_id, why)
+    if len(failed) > FAILED_LINES:
+        log.warning("retention: %d more file(s) could not be removed this round; kept, tried "
+                    "again next round", len(failed) - FAILED_LINES)
 
 
 def retire_now(store: JobStore, batch: str) -> None:

@@ -12,18 +12,19 @@ Layout, every name made safe by :mod:`worker.results.names`::
 
 The job record keeps the manifest: ``{"data": ...}`` (or ``{"data_location": ...}``) and
 ``{"files": {name: {"location", "sha256", "size"}}}``, so ``results`` answers from Redis alone.
-Retention removes exactly the files a manifest names (:meth:`ResultStore.remove_file`), and
+Retention removes exactly the files a manifest names (:meth:`ResultStore.remove_files`), and
 never a location outside the store's root.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import posixpath
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,7 @@ import fsspec
 
 from worker.errors import ConfigError, TransientError
 from worker.results.names import key_dir, safe_file_names, safe_segment
+from worker.results.s3_delete import delete_objects
 
 INLINE_DATA_BYTES = 16 * 1024  # result data up to this size stays on the job record
 DATA_FILE = "_data.json"  # leading underscore: no output file name cleans to it
@@ -38,6 +40,15 @@ DATA_FILE = "_data.json"  # leading underscore: no output file name cleans to it
 
 class RefusedLocation(ValueError):
     """A location that is not a file under the result store's root: never removed."""
+
+
+@dataclass(frozen=True)
+class Removal:
+    """What :meth:`ResultStore.remove_files` did with each location."""
+
+    removed: list[str]
+    refused: dict[str, str]  # location → why it is never removed (not a file of the store)
+    failed: dict[str, str]  # location → why it was not removed this time
 
 
 class ResultStore:
@@ -84,20 +95,39 @@ class ResultStore:
             raise TransientError(f"cannot remove {self.location(folder)}: {exc}",
                                  provider="results") from exc
 
-    def remove_file(self, location: str) -> None:
-        """Deletes one file :meth:`put` wrote, given its location (a file already gone is
-        fine); a local store also drops the folders it leaves empty, up to the root. Raises
-        ``RefusedLocation`` for a location not under the root, whatever it points at, or a
-        folder."""
+    def remove_files(self, locations: Iterable[str]) -> Removal:
+        """Deletes files :meth:`put` wrote, given their locations (a file already gone is
+        fine); on S3 up to 1,000 in one request (:mod:`worker.results.s3_delete`). A local
+        store also drops the folders it leaves empty, up to the root. A location not under
+        the root, whatever it points at, or a folder, is refused; one that could not be
+        deleted this time is failed, with why."""
+        paths: dict[str, str] = {}
+        refused: dict[str, str] = {}
+        for location in dict.fromkeys(locations):
+            try:
+                paths[location] = self._stored_file(location)
+            except RefusedLocation as exc:
+                refused[location] = str(exc)
+        if "s3" in _protocols(self.fs):
+            failed = delete_objects(self.fs, paths)
+        else:
+            failed = {}
+            for location, path in paths.items():
+                try:
+                    self._remove_one(path)
+                except OSError as exc:
+                    failed[location] = f"{type(exc).__name__}: {exc}"
+        return Removal([at for at in paths if at not in failed], refused, failed)
+
+    def _stored_file(self, location: str) -> str:
         path = self._inside(location)
         if self.local and os.path.isdir(path):
             raise RefusedLocation(f"{location} is a folder, not a stored file")
-        try:
+        return path
+
+    def _remove_one(self, path: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
             self.fs.rm_file(path)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            raise TransientError(f"cannot remove {location}: {exc}", provider="results") from exc
         folder = os.path.dirname(path)
         while self.local and folder.startswith(self.root.rstrip("/") + "/"):
             try:
