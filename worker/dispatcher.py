@@ -16,7 +16,8 @@ the same job twice, and a message lost with a dying worker is sent again when th
 runs out. The window is each step's own and follows the queue's measured wait
 (:mod:`worker.pickup`): an overloaded fleet does not send again what is merely queued.
 A step's queue that is already long gets nothing more until it drains (backpressure), which
-keeps every queued message young; a provider at its in-flight limit gets no submits. How
+keeps every queued message young; a provider at its in-flight limit gets no submits of jobs
+not yet in flight (those already in flight hold their slot and go on). How
 long is measured per lane, as what a new message of that lane would wait behind: for
 started work the first lane alone (new jobs' messages, even a burst of them restored after
 a Redis restart, never hold it back), for new jobs every lane. So the first lane holds up
@@ -118,25 +119,33 @@ class Dispatcher:
         return max(1, self.chunk // SUBMIT_SHARE) if step == "submit" else self.chunk
 
     def _budget(self, step: str, provider: str) -> float:
-        """Jobs of ``provider`` this round may dispatch for ``step``: its in-flight room."""
+        """Jobs of ``provider`` not yet in flight this round may dispatch for ``step``: its
+        in-flight room (jobs already in flight hold their own slot)."""
         allowed = self.submit_room(provider) if step == "submit" else None
         return float("inf") if allowed is None else allowed
 
     def _dispatch(self, step: str, unstarted: bool, provider: str, room: int,
                   budgets: dict[str, float]) -> tuple[int, int]:
         """Sends due jobs of one step, lane and provider while the lane has ``room`` (in
-        messages) and the provider's budget lasts; returns the room left and the jobs sent.
-        The claim's pickup window is the lane's own (:func:`worker.pickup.lane_name`)."""
+        messages); jobs not yet in flight only while the provider's budget lasts. Returns the
+        room left and the jobs sent. The claim's pickup window is the lane's own
+        (:func:`worker.pickup.lane_name`)."""
         sent = 0
-        while room > 0 and budgets[provider] > 0:
+        while room > 0:
             chunk = self.chunk_of(step)
-            limit = int(min(self.batch, room * chunk, budgets[provider]))
+            budget = budgets[provider]
+            # every job not yet started enters flight: its claim stops at the budget
+            limit = int(min(self.batch, room * chunk, budget if unstarted else self.batch))
+            if limit <= 0:
+                break
             until = round(self.store.clock() + self.pickup(lane_name(step, unstarted)), 6)
-            ids = self.store.claim_due(step, provider, limit, until=until, unstarted=unstarted)
+            ids, entering = self.store.claim_due(
+                step, provider, limit, until=until, unstarted=unstarted,
+                room=None if budget == float("inf") else int(budget))
             for start in range(0, len(ids), chunk):
                 self.send(step, ids[start : start + chunk], until=until, unstarted=unstarted)
                 room -= 1
-            budgets[provider] -= len(ids)
+            budgets[provider] -= entering
             sent += len(ids)
             if len(ids) < limit:
                 break

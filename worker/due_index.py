@@ -12,12 +12,20 @@ to another worker. Every move is one Lua script (:mod:`worker.scripts`).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis
 
 from worker import keys
 from worker.record import Job, decode
+
+
+class Claim(NamedTuple):
+    """The jobs a dispatcher's claim took (:meth:`DueIndex.claim_due`), and, when the claim
+    was given an in-flight room, how many of them were not yet in flight: what it paid for."""
+
+    ids: list[str]
+    entering: int
 
 
 class DueIndex:
@@ -63,16 +71,20 @@ class DueIndex:
         return new if renewed else None
 
     def claim_due(self, step: str, provider: str, limit: int, *, until: float,
-                  unstarted: bool = False) -> list[str]:
+                  unstarted: bool = False, room: int | None = None) -> Claim:
         """Claims up to ``limit`` due jobs of one step and provider, pushing their due time to
         exactly ``until`` (written as ``f"{until:.6f}"``: a message that carries it can later
         move exactly the jobs still so claimed): work already started, or with ``unstarted``
         jobs not yet started, which move into the due index (:func:`worker.keys.claim_keys`;
-        none for the steps after the first)."""
+        none for the steps after the first). At most ``room`` of them (None: any number) may
+        be jobs not yet in flight; jobs already in flight hold their slot (see
+        claim_due.lua)."""
         claimed = keys.claim_keys(step, provider, unstarted)
         if not claimed:
-            return []
-        return self._scripts["claim_due"](keys=claimed, args=[self.clock(), f"{until:.6f}", limit])
+            return Claim([], 0)
+        args = [self.clock(), f"{until:.6f}", limit, "" if room is None else room]
+        ids, entering = self._scripts["claim_due"](keys=claimed, args=args)
+        return Claim(ids, int(entering))
 
     def due_ids(self, step: str, provider: str) -> list[str]:
         """Every job in one step's due index (a status sweep's running jobs: step "poll")."""

@@ -1,9 +1,11 @@
 """The cap on remote jobs alive at once per provider (``JOBFLEET_<P>_MAX_IN_FLIGHT``).
 
-One home for the limit: the dispatcher asks :meth:`InFlightLimit.room` how many submits it
-may hand out, and a job becomes ``submitting`` only through :meth:`InFlightLimit.admit`,
-whose check and count are one atomic script in the store (so workers racing for the last
-slot cannot both take it). A job held back waits in the submit index, holding no worker.
+One home for the limit: the dispatcher asks :meth:`InFlightLimit.room` how many jobs not yet
+in flight it may hand out to submit (a job already ``submitting``, whose create is retried or
+resumed, holds its slot and needs none), and a job becomes ``submitting`` only through
+:meth:`InFlightLimit.admit`, whose check and count are one atomic script in the store (so
+workers racing for the last slot cannot both take it). A job held back waits in the submit
+index, holding no worker.
 """
 
 from __future__ import annotations

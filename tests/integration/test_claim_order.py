@@ -37,7 +37,7 @@ def new_job(store, clock, key: str, due_in: float) -> str:
 
 def claim_new(store, clock, limit: int) -> list[str]:
     return store.claim_due("submit", "deeporigin", limit, until=clock.now + WINDOW_S,
-                           unstarted=True)
+                           unstarted=True).ids
 
 
 def started_job(store, clock, key: str, due_in: float) -> str:
@@ -54,7 +54,7 @@ def test_a_claim_takes_its_own_kind_of_work(store, clock, name, started, new, un
     ids = {key: started_job(store, clock, key, due) for key, due in started.items()}
     ids |= {key: new_job(store, clock, key, due) for key, due in new.items()}
     until = clock.now + WINDOW_S
-    got = store.claim_due("submit", "deeporigin", limit, until=until, unstarted=unstarted)
+    got = store.claim_due("submit", "deeporigin", limit, until=until, unstarted=unstarted).ids
     assert got == [ids[key] for key in claimed]
     for key, job_id in ids.items():
         in_due = store.redis.zscore(due_key("submit", "deeporigin"), job_id)
@@ -72,7 +72,7 @@ def test_a_new_job_whose_message_was_lost_comes_back_before_newer_ones(store, cl
     later = new_job(store, clock, "later", -1)
     assert claim_new(store, clock, 1) == [first]
     clock.now += WINDOW_S + 1  # its message was lost: nobody started it
-    assert store.claim_due("submit", "deeporigin", 5, until=clock.now + WINDOW_S) == [first]
+    assert store.claim_due("submit", "deeporigin", 5, until=clock.now + WINDOW_S).ids == [first]
     assert claim_new(store, clock, 5) == [later]
 
 
@@ -81,7 +81,7 @@ def test_poll_and_finalize_claims_never_take_new_jobs(store, clock):
     for step in ("poll", "finalize"):
         for unstarted in (False, True):
             assert store.claim_due(step, "deeporigin", 5, until=clock.now + WINDOW_S,
-                                   unstarted=unstarted) == []
+                                   unstarted=unstarted).ids == []
     assert store.redis.zscore(unstarted_key("deeporigin"), job_id) == clock.now - 1
 
 

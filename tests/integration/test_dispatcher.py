@@ -109,3 +109,18 @@ def test_new_jobs_wait_while_started_work_fills_the_queue(store):
     assert make(store, sent, queued=9, started_queued=0).run_once() == 3  # one message
 
 
+
+
+def test_started_submits_need_no_in_flight_room_but_held_back_jobs_do(store):
+    """A job already ``submitting`` (a create to retry, a step to resume) holds its in-flight
+    slot: it is sent whatever the room. A job the cap held back waits for room."""
+    retry, held = enqueue(store, 2)
+    assert store.start_submitting(retry, None) == "ok"
+    store.reschedule(store.get(retry), "submit", store.clock())  # its create failed
+    store.claim_due("submit", "deeporigin", 1, until=store.clock(), unstarted=True)
+    store.reschedule(store.get(held), "submit", store.clock())  # decide.at_limit
+    sent: list = []
+    assert make(store, sent, room=0).run_once() == 1
+    assert sent == [("submit", [retry])]
+    assert make(store, sent, room=1).run_once() == 1
+    assert sent[1:] == [("submit", [held])]

@@ -29,8 +29,8 @@ def claim(store, clock) -> list[str]:
     """A dispatcher's claim of the due submits, started work then new jobs: a pickup window
     from now."""
     until = clock.now + PICKUP_S
-    return [*store.claim_due("submit", "deeporigin", 10, until=until),
-            *store.claim_due("submit", "deeporigin", 10, until=until, unstarted=True)]
+    return [*store.claim_due("submit", "deeporigin", 10, until=until).ids,
+            *store.claim_due("submit", "deeporigin", 10, until=until, unstarted=True).ids]
 
 
 def job(store, key: str = "k") -> str:
@@ -99,7 +99,7 @@ def test_a_taken_message_holds_its_jobs_for_a_lease_not_the_whole_pickup_window(
     first, second, moved = (job(store, key) for key in ("k1", "k2", "k3"))
     until = clock.now + 30.0  # a pickup window widened by a slow queue
     assert sorted(store.claim_due("submit", "deeporigin", 10, until=until,
-                                  unstarted=True)) == sorted([first, second, moved])
+                                  unstarted=True).ids) == sorted([first, second, moved])
     store.reschedule(store.get(moved), "submit", clock.now + 50.0)  # e.g. a settle wait
     clock.now += 2.0  # the message waited in its queue, then a worker took it
     assert sorted(heartbeat.taken("submit", [first, second, moved], until)) == sorted(

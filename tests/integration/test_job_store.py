@@ -93,15 +93,16 @@ def test_a_field_the_record_does_not_have_is_refused_before_anything_is_written(
 
 def test_claiming_due_jobs_hands_each_out_once_and_leases_it(store, clock):
     ids = store.create_many([record(str(i)) for i in range(5)], due_in=0)
-    first = store.claim_due("submit", "deeporigin", 3, until=clock.now + 30, unstarted=True)
-    second = store.claim_due("submit", "deeporigin", 10, until=clock.now + 30, unstarted=True)
+    first = store.claim_due("submit", "deeporigin", 3, until=clock.now + 30, unstarted=True).ids
+    second = store.claim_due("submit", "deeporigin", 10, until=clock.now + 30, unstarted=True).ids
     assert len(first) == 3 and len(second) == 2
     assert set(first) | set(second) == set(ids)
     for unstarted in (False, True):
         assert store.claim_due("submit", "deeporigin", 10, until=clock.now + 30,
-                               unstarted=unstarted) == []
+                               unstarted=unstarted).ids == []
     clock.now += 31  # the lease ran out: nobody finished the step, so it is handed out again
-    assert sorted(store.claim_due("submit", "deeporigin", 10, until=clock.now + 30)) == sorted(ids)
+    again = store.claim_due("submit", "deeporigin", 10, until=clock.now + 30).ids
+    assert sorted(again) == sorted(ids)
 
 
 def test_a_step_lease_excludes_a_second_worker_until_it_expires(store, clock):

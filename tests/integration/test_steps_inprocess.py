@@ -76,6 +76,21 @@ def test_the_in_flight_limit_holds_jobs_back_and_is_never_exceeded(make_burst, f
     assert max(fresh_emulator.stats()[DO]["peak_running_by_credential"].values()) <= 2
 
 
+def test_a_create_to_retry_goes_ahead_while_its_own_job_fills_the_in_flight_cap(
+        make_burst, fresh_emulator):
+    """The job's first create met a platform error: it stays ``submitting``, holding the one
+    slot the cap allows, and its retry must still be sent (it needs no second slot)."""
+    burst = make_burst(JOBFLEET_DEEPORIGIN_MAX_IN_FLIGHT="1", JOBFLEET_MAX_STEP_ERRORS="2",
+                       JOBFLEET_HTTP_RETRIES="0")
+    fresh_emulator.configure(DO, fault_5xx=1.0)
+    [job_id] = burst.enqueue([do_job("retry-at-cap")])
+    burst.drain()
+    job = burst.rt.store.get(job_id)
+    assert (job.state, job.submit_attempts) == ("failed", 1)
+    assert job.error.startswith("gave up after 2 attempts to submit")
+    assert burst.rt.store.in_flight(DO) == 0
+
+
 def test_a_cancelled_batch_stops_its_running_jobs_remotely(burst, fresh_emulator):
     fresh_emulator.configure(DO, duration="fixed:60")
     ids = burst.enqueue([do_job(f"stop-{i}") for i in range(3)])
