@@ -3,7 +3,8 @@
 Cutting them (``CLIENT KILL``, as a proxy or a Redis restart does) used to leave the consumer
 hung for good while the process lived on (see ``bench/README.md``, "A consumer that stops
 taking messages"). The fleet's transport now reconnects instead; kombu's own transport is
-the negative control, where the stall check (``worker.liveness``) must end the worker.
+the negative control, where the stall check (``worker.liveness``) must end the worker. A
+consumer that stalls while its event loop goes on is ended by a warm shutdown.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.integration
 THREADS = 16  # the worker's default concurrency: one message each (chunks of one job)
 STALL_S = 10  # the shortest bound the setting takes
 STALL_LINE = "consumer stalled"
+HARD_EXIT_LINE = "warm shutdown did not end"
 BUSY = {"JOBFLEET_CHUNK_SIZE": "1", "JOBFLEET_CONSUMER_STALL_S": str(STALL_S),
         "JOBFLEET_HTTP_TIMEOUT_S": "60", "JOBFLEET_HTTP_RETRIES": "0"}
 
@@ -123,3 +125,29 @@ def test_the_stall_check_never_trips_while_busy_idle_or_across_a_redis_restart(
     assert restarted["states"].get("succeeded") == 30
     assert alive
     assert STALL_LINE not in log.read_text(errors="replace")
+
+
+def test_a_consumer_stalled_under_a_live_event_loop_ends_its_worker_by_a_warm_shutdown(
+        private_emulator, tmp_path):
+    """The consumer stops asking for messages while its event loop runs on: the check sees
+    it, the loop itself shuts the worker down (no cut after the grace), with the stall's exit
+    status, and a new worker finishes the jobs."""
+    stall_file = tmp_path / "stall"
+    with private_fleet(private_emulator, tmp_path, workers=0, **BUSY) as (fleet, pool):
+        log = tmp_path / "stalling.log"
+        env = {**pool.env, "STALLING_BROKER_FILE": str(stall_file)}
+        stalling = start_worker(env, "stalling", log, app="tests.fixtures.stalling_broker")
+        try:
+            wait_workers_ready({"stalling": stalling}, tmp_path, timeout_s=60)
+            stall_file.touch()
+            batch = fleet.enqueue_batch(jobs("stalled", 10), batch=f"stalled-{time.time_ns()}")
+            status = stalling.wait(timeout=180)
+        finally:
+            stop_process(stalling, signal.SIGKILL)
+        pool.start("p0")  # the supervisor's replacement
+        done = wait_done(fleet, batch, timeout_s=120)
+    text = log.read_text(errors="replace")
+    assert status == EXIT_CODE
+    assert text.count(STALL_LINE) == 1
+    assert HARD_EXIT_LINE not in text
+    assert done["states"].get("succeeded") == 10
