@@ -42,7 +42,7 @@ import redis
 from celery import signals
 from celery.worker import state
 
-from worker.broker import queue_lists
+from worker.broker import queued
 
 log = logging.getLogger("jobfleet.liveness")
 
@@ -131,14 +131,9 @@ class ConsumerWatch:
         return limit - held
 
     def _waiting(self, queues: list[str]) -> int | None:
-        if not queues:
-            return 0
+        """Messages ready in ``queues``, every lane of each (:func:`worker.broker.queued`)."""
         try:
-            pipe = self.redis.pipeline(transaction=False)
-            for queue in queues:
-                for name in queue_lists(queue):  # every lane (worker.broker)
-                    pipe.llen(name)
-            return sum(pipe.execute())
+            return sum(queued(self.redis, queue) for queue in queues)
         except redis.RedisError:
             return None
 
