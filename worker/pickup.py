@@ -8,11 +8,11 @@ be short, so a dead worker's work comes back quickly. So it follows the measured
 
 * **measured** by the workers: every message carries the time it was sent; when a worker
   starts a job's step it notes how long ago that was (the queue's wait plus the jobs ahead
-  of it in its message). :class:`QueueWaits` keeps each step's longest wait, and the
-  heartbeat thread publishes it once per beat: one hash field per worker process,
-  ``jf:pickup:{step}`` → ``"{wait} {when}"``.
+  of it in its message). :class:`QueueWaits` keeps each lane's longest wait (a step's, or
+  its new jobs' lane: see "Lanes" below), and the heartbeat thread publishes it once per
+  beat: one hash field per worker process, ``jf:pickup:{lane}`` → ``"{wait} {when}"``.
 * **applied** by the dispatchers: :class:`PickupWindow` reads those fields (at most every
-  :data:`REFRESH_S`) and sets each step's window with :func:`window_s`: :data:`HEADROOM`
+  :data:`REFRESH_S`) and sets each lane's window with :func:`window_s`: :data:`HEADROOM`
   times the longest wait still remembered, never below ``JOBFLEET_PICKUP_S`` (the floor)
   nor above ``JOBFLEET_PICKUP_MAX_S``. A wait is remembered for :data:`MEMORY_S`, fading
   linearly, so a slow queue widens the window at once and a fast one narrows it back to
@@ -91,26 +91,26 @@ def process_id() -> str:
 
 
 class QueueWaits:
-    """A worker process's longest queue wait per step since it last published (thread-safe)."""
+    """A worker process's longest queue wait per lane since it last published (thread-safe)."""
 
     def __init__(self, clock: Callable[[], float] = time.time, name: str | None = None) -> None:
         self.clock = clock
         self.name = name or process_id()
         self._lock = threading.Lock()
         self._longest: dict[str, float] = {}
-        self._published: dict[str, tuple[float, float]] = {}  # step → (wait, when) written
+        self._published: dict[str, tuple[float, float]] = {}  # lane → (wait, when) written
 
-    def started(self, step: str, sent_at: float | None) -> None:
-        """A job of ``step`` whose message was sent at ``sent_at`` starts now."""
+    def started(self, lane: str, sent_at: float | None) -> None:
+        """A job whose message, of ``lane``, was sent at ``sent_at`` starts now."""
         if sent_at is None:
             return  # a message from an older sender: nothing to measure
         wait = max(self.clock() - sent_at, 0.0)
         with self._lock:
-            self._longest[step] = max(self._longest.get(step, 0.0), wait)
+            self._longest[lane] = max(self._longest.get(lane, 0.0), wait)
 
     def publish(self, client: redis.Redis) -> None:
-        """Writes each step's longest wait since the last call (one pipeline), then forgets
-        them. A step whose earlier published wait, faded, is still the longer keeps that one
+        """Writes each lane's longest wait since the last call (one pipeline), then forgets
+        them. A lane whose earlier published wait, faded, is still the longer keeps that one
         (so one quick start does not erase a slow queue at once); nothing is written when
         no job started."""
         with self._lock:
@@ -128,7 +128,7 @@ class QueueWaits:
 
 
 class PickupWindow:
-    """A dispatcher's pickup window per step, from the waits the workers publish."""
+    """A dispatcher's pickup window per lane, from the waits the workers publish."""
 
     def __init__(self, client: redis.Redis, steps: Iterable[str], *, floor_s: float,
                  cap_s: float, clock: Callable[[], float] = time.time) -> None:
@@ -142,11 +142,11 @@ class PickupWindow:
         self._logged = dict(self._windows)
         self._read_at = float("-inf")
 
-    def __call__(self, step: str) -> float:
-        """The current window of ``step`` in seconds (re-read at most every REFRESH_S)."""
+    def __call__(self, lane: str) -> float:
+        """The current window of ``lane`` in seconds (re-read at most every REFRESH_S)."""
         if self.clock() - self._read_at >= REFRESH_S:
             self.refresh()
-        return self._windows.get(step, self.floor_s)
+        return self._windows.get(lane, self.floor_s)
 
     def refresh(self) -> Mapping[str, float]:
         """Reads the published waits, drops forgotten ones, and recomputes every window."""
