@@ -13,15 +13,16 @@ jobs' messages already queued.
 Every worker process runs one dispatcher thread. Claiming is one atomic script that moves
 the claimed members' due time forward by the pickup window, so dispatchers never hand out
 the same job twice, and a message lost with a dying worker is sent again when the window
-runs out. The window is each step's own and follows the queue's measured wait
+runs out. The window is each lane's own and follows its measured wait
 (:mod:`worker.pickup`): an overloaded fleet does not send again what is merely queued.
 A step's queue that is already long gets nothing more until it drains (backpressure), which
 keeps every queued message young; a provider at its in-flight limit gets no submits of jobs
-not yet in flight (those already in flight hold their slot and go on). How
-long is measured per lane, as what a new message of that lane would wait behind: for
-started work the first lane alone (new jobs' messages, even a burst of them restored after
-a Redis restart, never hold it back), for new jobs every lane. So the first lane holds up
-to ``high_water`` messages, and the queue as a whole twice that at most.
+not yet in flight (those already in flight hold their slot and go on). How long is measured
+per lane, as what a new message of that lane would wait behind: for started work the first
+lane alone (new jobs' messages, even a burst of them restored after a Redis restart, never
+hold it back), for new jobs every lane. So the first lane holds about ``high_water``
+messages at most, and the queue as a whole about twice that (dispatchers that read a
+queue's length at the same moment may each fill the room they saw).
 """
 
 from __future__ import annotations
