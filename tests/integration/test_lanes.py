@@ -15,6 +15,8 @@ from devtools.localfleet import RedisServer, fleet_env
 from producers.api import Fleet
 from tests.fixtures.fleet import TEST_SETTINGS, WorkerPool, wait_done
 from worker.broker import STARTED_PRIORITY, UNSTARTED_PRIORITY, queue_lists, queued
+from worker.keys import pickup_key
+from worker.pickup import lane_name
 from worker.record import Job
 
 pytestmark = pytest.mark.integration
@@ -81,6 +83,10 @@ def test_a_started_jobs_message_overtakes_the_new_jobs_messages_queued_before_it
         store.transition(started, ["queued"], "submitting", schedule=("submit", store.clock()))
         status = wait_done(fleet, batch, timeout_s=180)
         records = {record.id: record for record in store.get_many([started, *new])}
+        for lane in (lane_name("submit"), lane_name("submit", True)):  # told apart by the
+            # priority each message was delivered with, each lane's waits are its own
+            wait_until(lambda lane=lane: store.redis.hlen(pickup_key(lane)) > 0,
+                       f"a wait of lane {lane} published")
     finally:
         private_emulator.restore_defaults()
         fleet.close()
