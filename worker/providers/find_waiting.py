@@ -20,7 +20,6 @@ from worker.scripts import read as read_script
 WAITING_S = 120.0  # a waiting search not refreshed for this long no longer widens walks
 KEEP_S = 3600.0  # a search's first ask is kept this long
 SUBMIT = keys.FIRST_STEP  # the step a waiting search is asked again in
-_WAKE = read_script("wake_due")
 
 
 @dataclass
@@ -45,6 +44,7 @@ class WaitingSearches:
         self.provider = provider
         self.clock = clock
         self._asked = f"{prefix}asked"
+        self._wake = redis.register_script(read_script("wake_due"))
 
     def ask(self, scope: str, job_id: str, attempt: str, since: float,
             not_before: float) -> Search:
@@ -91,7 +91,7 @@ class WaitingSearches:
                           if raw is None or json.loads(raw)[0] <= now})
         if job_ids:
             due = keys.due_key(SUBMIT, self.provider)
-            self.redis.eval(_WAKE, 1, due, now, keys.JOB, "submitting", *job_ids)
+            self._wake(keys=[due], args=[now, keys.JOB, "submitting", *job_ids])
 
     def _waiting(self, scope: str) -> str:
         return f"{self.prefix}{scope}:waiting"
