@@ -81,14 +81,47 @@ def test_offset_pages_read_to_an_empty_page_whatever_the_server_caps_pages_at():
 
 
 def test_offset_pages_stop_when_the_offset_is_ignored():
-    asked = []
+    asked, told = [], []
 
     def fetch(offset):
         asked.append(offset)
         return rows("abc")  # the same page, whatever the offset
 
-    assert [len(p) for p in paging.to_empty(fetch, lambda r: r["id"])] == [3]
-    assert asked == [0, 3]
+    pages = paging.to_empty(fetch, lambda r: r["id"], told.append)
+    assert [len(p) for p in pages] == [3]
+    assert asked == [0, 3, 6, 9]  # three pages in a row with nothing new
+    assert told == ["the list repeated 3 full pages in a row at offset 9 (page_offset not "
+                    "honoured, or jobs created faster than pages are read)"]
+
+
+@pytest.mark.parametrize("created_between_pages", [0, 1, 2])
+def test_a_newest_first_list_growing_while_it_is_read_is_read_whole(created_between_pages):
+    """Jobs created between two pages push the older rows on, so the next page repeats
+    rows; the walk reads past them and misses none."""
+    listed, told = growing_list(created_between_pages)
+    got = {row["id"] for page in paging.to_empty(listed, lambda r: r["id"], told.append)
+           for row in page}
+    assert {f"old{i}" for i in range(10)} <= got
+    assert told == []
+
+
+def test_a_list_growing_a_page_per_read_is_a_stalled_walk_not_a_short_one():
+    listed, told = growing_list(3)
+    list(paging.to_empty(listed, lambda r: r["id"], told.append))
+    assert len(told) == 1 and "jobs created faster than pages are read" in told[0]
+
+
+def growing_list(created_between_pages, size=3):
+    """A newest-first list of 10 rows, ``size`` a page, that grows between pages."""
+    listed = [f"old{i}" for i in range(10)][::-1]
+    made = iter(range(1_000))
+
+    def fetch(offset):
+        page = rows(listed[offset : offset + size])
+        listed[:0] = [f"new{next(made)}" for _ in range(created_between_pages)][::-1]
+        return page
+
+    return fetch, []
 
 
 def test_a_walk_that_never_ends_is_cut(monkeypatch):

@@ -37,6 +37,7 @@ MAX_PAGES = 10_000
 CLOCK_SKEW_S = 120.0
 SKEW_MARGIN_S = 5.0  # added to the largest lag a CreationWindow has seen
 Row = Mapping[str, Any]
+STALE_PAGES = 3  # pages in a row with no new row before an offset walk gives up (to_empty)
 REREADS = 2  # further attempts at a read whose answer came back unreadable
 REREAD_PAUSE_S = 0.5  # before the first of them, doubling: a bad gateway often lasts a moment
 T = TypeVar("T")
@@ -109,24 +110,45 @@ def flagged(
 
 
 def to_empty(
-    fetch: Callable[[int], Sequence[Row]], id_of: Callable[[Row], str]
+    fetch: Callable[[int], Sequence[Row]], id_of: Callable[[Row], str],
+    stalled: Callable[[str], None] | None = None,
 ) -> Iterator[Sequence[Row]]:
     """Offsets ``0, n₁, n₁+n₂, …`` until an empty page; yields only rows not seen before.
 
-    A page made only of rows already seen means the offset was not honoured: the walk
-    stops there rather than loop.
+    A list whose newest rows come first shifts while it is read: every job created between
+    two pages pushes the older rows one place on, so a page may repeat rows already seen:
+
+    * a page of repeats as long as the longest page yet is the middle of the list, pushed on
+      by a page's worth of new jobs: it is read past;
+    * a shorter page of repeats is its end, pushed on (nothing lies past it): the walk ends;
+    * :data:`STALE_PAGES` full pages of repeats in a row mean the offset is not honoured, or
+      jobs are created faster than pages are read: the walk did not reach the end, and
+      ``stalled`` is told why (by default it stops there with a warning; a search raises
+      instead, as it cannot conclude from part of the list).
     """
     seen: set[str] = set()
-    offset = 0
+    offset = stale = longest = 0
     for _ in range(MAX_PAGES):
         rows = fetch(offset)
         fresh = [row for row in rows if id_of(row) not in seen]
-        if not fresh:
+        longest = max(longest, len(rows))
+        if not rows or (not fresh and len(rows) < longest):
+            return
+        stale = 0 if fresh else stale + 1
+        if stale >= STALE_PAGES:
+            (stalled or _stop_walk)(f"the list repeated {stale} full pages in a row at offset "
+                                    f"{offset} (page_offset not honoured, or jobs created "
+                                    "faster than pages are read)")
             return
         seen.update(id_of(row) for row in fresh)
-        yield fresh
+        if fresh:
+            yield fresh
         offset += len(rows)
     log.warning("stopped a list walk after %d pages", MAX_PAGES)
+
+
+def _stop_walk(why: str) -> None:
+    log.warning("stopped a list walk: %s", why)
 
 
 def listed(

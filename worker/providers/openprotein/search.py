@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 import requests
 
-from worker.errors import AuthError, PermanentError
+from worker.errors import AuthError, PermanentError, TransientError
 from worker.providers.http_errors import parse_json
 from worker.providers.matching import (
     Candidate,
@@ -43,7 +43,7 @@ from worker.providers.openprotein.records import (
     fasta_records,
     listed_jobs,
 )
-from worker.providers.paging import reread
+from worker.providers.paging import reread, to_empty
 from worker.providers.payload_search import PayloadSearch
 from worker.providers.shared_walk import UNSURE
 from worker.providers.types import JobSpec
@@ -98,25 +98,22 @@ class OpenProteinSearch(PayloadSearch):
     def _recent(self, job_type: str, since: float, budget: SearchBudget) -> Iterator[Candidate]:
         """Each of our jobs of ``job_type`` created since ``since``, once, in any order.
 
-        The list's order is undocumented, so it is read to an empty page; a full page of
-        rows already seen means ``page_offset`` was not honoured and the rest is unknown.
+        The list's order is undocumented, so it is read to an empty page
+        (:func:`~worker.providers.paging.to_empty`); a walk that cannot reach the end is
+        transient (tried again later), never a conclusion.
         """
         query = {"job_type": job_type, "more_recent_than": iso_utc(since),
                  "page_size": LIST_PAGE_SIZE}
-        seen: set[str] = set()
-        offset = 0
-        while True:
+
+        def fetch(offset: int) -> list[Mapping[str, Any]]:
             budget.page()
-            params = {**query, "page_offset": offset}
-            answer = reread(partial(self._jobs_page, params))
-            rows = [row for row in answer if row["job_id"] not in seen]
-            if not rows and len(answer) >= LIST_PAGE_SIZE:
-                budget.exhausted("the job list repeated a full page; page_offset not honoured")
-            if not rows:
-                return
-            offset += len(answer)
+            return reread(partial(self._jobs_page, {**query, "page_offset": offset}))
+
+        def stalled(why: str) -> None:
+            raise TransientError(f"job list walk did not reach its end: {why}", provider=NAME)
+
+        for rows in to_empty(fetch, lambda row: row["job_id"], stalled):
             for row in rows:
-                seen.add(row["job_id"])
                 created = parse_time(row.get("created_date"))
                 if row["job_type"] == job_type and (created is None or created >= since):
                     yield Candidate(row["job_id"], math.inf if created is None else created, row)
