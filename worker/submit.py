@@ -105,6 +105,9 @@ def _find_or_create(rt: Runtime, provider: Provider, job: Job, *,
                      job.id, found.remote_id)
             return decide.track(job, found, rt.policy, rt.store.clock())
         decision = _before_create(rt, provider, job, interrupted=interrupted, searched=True)
+        if isinstance(decision, Create):
+            log.info("job %s: no remote job from an earlier attempt on %s; creating it",
+                     job.id, provider.name)
     if isinstance(decision, Create):
         return _create(rt, provider, job, spec)
     return decision
