@@ -150,7 +150,8 @@ def test_a_platform_that_keeps_failing_spends_the_error_budget_then_fails_the_jo
 
 def test_a_cancel_that_arrives_while_the_create_is_out_cancels_the_new_remote_job(
         burst, fresh_emulator):
-    fresh_emulator.configure(DO, duration="fixed:60", latency_ms=800)
+    # every answer 0.8 s late, always (latency_ms is random: a quick create missed the flag)
+    fresh_emulator.configure(DO, duration="fixed:60", fault_slow=1.0, slow_s=0.8)
     [job_id] = burst.enqueue([do_job("late-cancel")])
     store = burst.rt.store
     flagger = threading.Timer(0.4, store.request_job_cancel, args=[[job_id]])
