@@ -49,7 +49,8 @@ def test_compare_runs_both_systems_on_the_same_jobs_and_every_job_ends_as_decide
 
 
 def test_scale_holds_every_job_in_flight_at_once_then_sees_them_all_end():
-    summary = _run("bench.scale", "--jobs", "60", "--duration", "uniform:12,14",
+    # 60 creates take about a second here: run times of 6 s leave them all in flight at once
+    summary = _run("bench.scale", "--jobs", "60", "--duration", "uniform:6,7",
                    "--workers", "1", "--sample-every", "1")
     assert (summary["terminal"], summary["wrong_state"], summary["not_terminal"]) == (60, 0, 0)
     assert summary["peak_running"] == 60, summary
@@ -58,7 +59,8 @@ def test_scale_holds_every_job_in_flight_at_once_then_sees_them_all_end():
 
 
 def test_finalize_pauses_the_workers_until_every_job_ended_then_finalizes_them_all():
-    summary = _run("bench.finalize", "--jobs", "60", "--run-time", "15", "--workers", "1")
+    # the run refuses (error) when creating the jobs takes 6 s of the 8; it takes about one
+    summary = _run("bench.finalize", "--jobs", "60", "--run-time", "8", "--workers", "1")
     assert summary["error"] is None, summary
     assert summary["terminal"] == 60 and 0 < summary["succeeded"] <= 60, summary
     # every succeeded job's file was fetched in the drain: none was finalized before the pause
