@@ -106,8 +106,9 @@ def test_the_stall_check_never_trips_while_busy_idle_or_across_a_redis_restart(
         private_emulator, tmp_path):
     with private_fleet(private_emulator, tmp_path, workers=1, **BUSY) as (fleet, pool):
         log = tmp_path / "p0.log"
-        # busy on every thread, with work waiting, for longer than the bound
-        private_emulator.configure(fault_slow=1.0, slow_s=STALL_S * 2.5)
+        # busy on every thread, with work waiting, for longer than the bound: the slow
+        # answers come a little after the wait below, which ends before the next ones go out
+        private_emulator.configure(fault_slow=1.0, slow_s=STALL_S * 1.5 + 2)
         busy = fleet.enqueue_batch(jobs("busy", 2 * THREADS), batch="slow")
         wait_for_count(log, "] received", THREADS)
         time.sleep(STALL_S * 1.5)  # a stall needs the whole bound; six looks per bound
