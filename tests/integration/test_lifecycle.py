@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 # Long enough that the checks right after the batch ends come before any of it expires, on a
 # busy machine too (its jobs end a few seconds apart); the test then waits for the retention.
-RETENTION_S = 10
+RETENTION_S = 7
 
 
 def cli(args: list[str], env: dict) -> subprocess.CompletedProcess:
