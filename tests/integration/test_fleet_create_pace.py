@@ -20,6 +20,8 @@ from worker import keys
 
 pytestmark = pytest.mark.integration
 JOBS, CREATE_RPS, BURST = 24, 4, 2
+REQUEST_RPS = 6  # every request counts here (about 4 a job with polls and result files),
+# while the creates asking at once still meet slots over 2 s off (the 15th on)
 CREATE = "POST /tools/{org}/tools/{tool_key}/{tool_version}/executions"
 LIST = "GET /tools/{org}/tools/executions"  # how a lost create is searched for
 HANDED_BACK = "jobfleet_throttle_waits_total|platform=deeporigin,outcome=handed_back"
@@ -66,7 +68,7 @@ def test_creates_held_back_by_the_request_limit_after_admission_are_never_search
     jobs = [sample_job(f"rq-{i}", "deeporigin", "tool", duration_s=0.2) for i in range(JOBS)]
     with private_fleet(fresh_emulator, tmp_path, workers=2,
                        JOBFLEET_DEEPORIGIN_CREATE_RPS="0",  # admitted at once...
-                       JOBFLEET_DEEPORIGIN_RPS=str(CREATE_RPS),  # ...then held back here
+                       JOBFLEET_DEEPORIGIN_RPS=str(REQUEST_RPS),  # ...then held back here
                        JOBFLEET_DEEPORIGIN_BURST=str(BURST),
                        JOBFLEET_CHUNK_SIZE="1",
                        JOBFLEET_SWEEP_ENABLED="false") as (fleet, _):
