@@ -72,7 +72,7 @@ def test_a_started_jobs_message_overtakes_the_new_jobs_messages_queued_before_it
     fleet = Fleet(FleetSettings(redis_url=server.url))
     batch = f"lanes-{uuid.uuid4().hex[:8]}"
     try:
-        private_emulator.configure(fault_slow=1.0, slow_s=0.5)
+        private_emulator.configure(fault_slow=1.0, slow_s=0.3)
         pool.start("p0", extra=["--concurrency=1"])
         store = fleet.store
         new = store.create_many([job(batch, f"new-{i}") for i in range(NEW_JOBS)], due_in=0)
