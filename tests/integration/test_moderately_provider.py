@@ -335,7 +335,9 @@ def test_two_jobs_with_identical_payloads_adopt_two_different_executions(provide
     first = MAKE[kind](LONG, **{SUMMARY_KEYS[kind]: FULL_SUMMARY[kind]})
     second = twin(first)
     started = time.time()
-    one, two = provider.submit(first).remote_id, provider.submit(second).remote_id
+    one = provider.submit(first).remote_id
+    time.sleep(0.005)  # createdAt has milliseconds: two creates in one are not ordered
+    two = provider.submit(second).remote_id
     first, second = lost(first, started, by_payload=True), lost(second, started, by_payload=True)
     assert provider.find(second).remote_id == one  # the oldest, deterministically
     adopted = provider.find(first).remote_id
