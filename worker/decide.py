@@ -206,8 +206,10 @@ def after_lost_create(job: Job, outcome: Unknown, found: Submission | None, poli
         return decision
     at = max(decision.at, sent_at + policy.create_settle_s, ask_at or 0.0)
     changes = decision.changes
-    note = (f"submit failed ({changes['errors']}/{policy.max_step_errors}), searched for at "
-            f"once and not found yet, again in {at - now:.1f}s: {changes['last_error']}")
+    searched = ("its search waits for a shared walk under way" if ask_at is not None
+                else "searched for at once and not found yet")
+    note = (f"submit failed ({changes['errors']}/{policy.max_step_errors}), {searched}, "
+            f"again in {at - now:.1f}s: {changes['last_error']}")
     return Reschedule(decision.step, at, changes, note=note)
 
 

@@ -386,7 +386,7 @@ LOST_ERROR = {"errors": 1, "last_error": "deeporigin: timed out", "lease_until":
             "deeporigin: timed out"))),
         # a shared search under way said to ask again later than that
         (None, 113.0, 0, Reschedule("submit", 113.0, LOST_ERROR, note=(
-            "submit failed (1/3), searched for at once and not found yet, again in 8.0s: "
+            "submit failed (1/3), its search waits for a shared walk under way, again in 8.0s: "
             "deeporigin: timed out"))),
         # the error budget is spent: failed as after any lost answer, never created again
         (None, None, 2, Fail("transient", "gave up after 3 attempts to submit: "

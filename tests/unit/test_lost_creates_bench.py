@@ -19,6 +19,8 @@ LOG = [
     line("45,000", "job aa: adopting remote job r1 from an earlier attempt"),
     line("50,000", "job bb: the create's answer was lost (ConnectionError); searching "
                    "deeporigin for it at once"),
+    line("50,200", "job bb: submit failed (1/8), its search waits for a shared walk under way, "
+                   "again in 0.2s: deeporigin: POST x: dropped"),
     line("50,500", "job bb: adopting remote job r2, made by the create whose answer was lost"),
     line("51,000", "job cc: submit failed (1/8), searched for at once and not found yet, again "
                    "in 9.0s: openprotein: POST x: dropped"),
