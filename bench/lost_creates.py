@@ -40,8 +40,7 @@ def lost_answer(message: str) -> bool:
     """A create that failed without a usable answer (not a later search's reschedule)."""
     return ("the create's answer was lost" in message
             or ("submit failed" in message and " POST " in message
-                and "searched for at once" not in message
-                and "waits for a shared walk" not in message))
+                and "searched for at once" not in message and "its search" not in message))
 
 
 def adoptions(events: Iterable[tuple[float, str]]) -> list[tuple[str, float, float]]:

@@ -190,6 +190,7 @@ def search_now(outcome: CreateOutcome, can_find: bool) -> bool:
 
 def after_lost_create(job: Job, outcome: Unknown, found: Submission | None, policy: Policy,
                       now: float, *, sent_at: float, ask_at: float | None = None,
+                      search_failed: bool = False,
                       rand: float | None = None) -> Track | Fail | Reschedule:
     """What a search made right after a lost answer (see :func:`search_now`) means.
 
@@ -197,17 +198,22 @@ def after_lost_create(job: Job, outcome: Unknown, found: Submission | None, poli
     but the next attempt, which searches first, is due no earlier than the create's settle
     time (a search before it can find the remote job but never show it absent, so an
     earlier attempt would only search in vain) nor than ``ask_at``, when a shared search
-    under way said to ask again.
+    under way said to ask again. A search that failed (``search_failed``: the platform
+    answered it badly) showed nothing either way: the next attempt searches again after the
+    usual backoff, since the remote job may well be there already.
     """
     if found is not None:
         return track(job, found, policy, now, rand)
     decision = after_create(job, outcome, policy, now, rand)
     if not isinstance(decision, Reschedule):
         return decision
-    at = max(decision.at, sent_at + policy.create_settle_s, ask_at or 0.0)
+    if search_failed:
+        at, searched = decision.at, "its search failed"
+    else:
+        at = max(decision.at, sent_at + policy.create_settle_s, ask_at or 0.0)
+        searched = ("its search waits for a shared walk under way" if ask_at is not None
+                    else "searched for at once and not found yet")
     changes = decision.changes
-    searched = ("its search waits for a shared walk under way" if ask_at is not None
-                else "searched for at once and not found yet")
     note = (f"submit failed ({changes['errors']}/{policy.max_step_errors}), {searched}, "
             f"again in {at - now:.1f}s: {changes['last_error']}")
     return Reschedule(decision.step, at, changes, note=note)

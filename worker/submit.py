@@ -160,7 +160,7 @@ def _search_lost(rt: Runtime, provider: Provider, job: Job, spec: JobSpec, outco
              job.id, outcome.error, provider.name)
     spec = replace(spec, create_started=sent_at,
                    settle_at=sent_at + rt.policy.create_settle_s)
-    found, ask_at = None, None
+    found, ask_at, failed = None, None, False
     try:
         found = _find_and_claim(rt, provider, job, spec)
     except Throttled as exc:  # a shared search under way, or not settled yet: ask again then
@@ -168,11 +168,12 @@ def _search_lost(rt: Runtime, provider: Provider, job: Job, spec: JobSpec, outco
         _search_waits(provider, job, exc)
     except TransientError as exc:  # the search itself failed: the next attempt searches
         log.info("job %s: search after the lost answer failed: %s", job.id, exc)
+        failed = True
     if found is not None:
         log.info("job %s: adopting remote job %s, made by the create whose answer was lost",
                  job.id, found.remote_id)
     return decide.after_lost_create(job, outcome, found, rt.policy, rt.store.clock(),
-                                    sent_at=sent_at, ask_at=ask_at)
+                                    sent_at=sent_at, ask_at=ask_at, search_failed=failed)
 
 
 def _search_waits(provider: Provider, job: Job, exc: Throttled) -> None:

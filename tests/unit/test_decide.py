@@ -374,30 +374,34 @@ LOST_ERROR = {"errors": 1, "last_error": "deeporigin: timed out", "lease_until":
 
 
 @pytest.mark.parametrize(
-    ("found", "ask_at", "errors", "expected"),
+    ("found", "ask_at", "failed", "errors", "expected"),
     [
         # found at once: tracked, the error forgotten
-        (SUB, None, 0, Track(SUB, "poll", 105.0 + 2.0, {**TRACKED, "remote_state": "Queued",
+        (SUB, None, False, 0, Track(SUB, "poll", 105.0 + 2.0, {**TRACKED, "remote_state": "Queued",
                                                         "deadline_at": None})),
         # not found before the settle time (sent at 100): the next attempt, which searches
         # first, is due when the create has settled, not at the backoff (107)
-        (None, None, 0, Reschedule("submit", 110.0, LOST_ERROR, note=(
+        (None, None, False, 0, Reschedule("submit", 110.0, LOST_ERROR, note=(
             "submit failed (1/3), searched for at once and not found yet, again in 5.0s: "
             "deeporigin: timed out"))),
         # a shared search under way said to ask again later than that
-        (None, 113.0, 0, Reschedule("submit", 113.0, LOST_ERROR, note=(
+        (None, 113.0, False, 0, Reschedule("submit", 113.0, LOST_ERROR, note=(
             "submit failed (1/3), its search waits for a shared walk under way, again in 8.0s: "
             "deeporigin: timed out"))),
+        # the search itself failed (a garbled answer): searched again after the backoff
+        # (107), as it may be there already; a search before 110 never creates
+        (None, None, True, 0, Reschedule("submit", 107.0, LOST_ERROR, note=(
+            "submit failed (1/3), its search failed, again in 2.0s: deeporigin: timed out"))),
         # the error budget is spent: failed as after any lost answer, never created again
-        (None, None, 2, Fail("transient", "gave up after 3 attempts to submit: "
+        (None, None, False, 2, Fail("transient", "gave up after 3 attempts to submit: "
                              "deeporigin: timed out")),
     ],
 )
 def test_a_search_right_after_a_lost_answer_adopts_or_waits_for_the_settle_time(
-        found, ask_at, errors, expected):
+        found, ask_at, failed, errors, expected):
     lost = job(state="submitting", remote_id=None, create_started=100.0, errors=errors)
     assert decide.after_lost_create(lost, LOST, found, SETTLING, 105.0, sent_at=100.0,
-                                    ask_at=ask_at, rand=MID) == expected
+                                    ask_at=ask_at, search_failed=failed, rand=MID) == expected
 
 
 def test_a_lost_answer_found_absent_after_its_settle_time_is_retried_by_backoff():
