@@ -296,6 +296,22 @@ def test_a_walk_before_the_create_settled_finds_it_but_never_shows_it_absent(
     assert provider.find(settled) is None  # a walk begun after settling shows it absent
 
 
+def test_a_search_whose_create_settles_within_the_hold_waits_for_it_in_its_step(
+    emulator, redis_client
+):
+    """A create cut short by a kill is resumed a lease later, a few seconds before it
+    settles: its search waits for that here and walks again, instead of a round trip
+    through the queue; and it still never concludes "none" before the create settled."""
+    provider = moderately_provider(emulator, redis_client)
+    _, started = burst(provider, "agent", redis_client)
+    never = never_created(996)
+    settle_at = time.time() + 1.0
+    assert provider.find(dataclasses.replace(searched(never.job_id, started),
+                                             settle_at=settle_at)) is None
+    walked = provider.shared.walker.last("agent:acv_burst")
+    assert walked is not None and walked.started >= settle_at
+
+
 def test_a_walk_that_ends_makes_the_searches_waiting_on_it_due_at_once(
     emulator, redis_client, monkeypatch
 ):

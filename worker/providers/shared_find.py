@@ -16,9 +16,9 @@ seed name of an OpenProtein MSA), the fleet searches once per platform credentia
 * a search answers from ``:marks`` as soon as its marker appears; it answers "none" only
   from a walk that started after the search began and after the create had settled (the
   job's ``settle_at``), and reached back past the search's window with no unreadable row in
-  it. Otherwise it makes the next walk, or, while another process walks, waits in its step
-  for that walk's end (up to :data:`HOLD_S`), then raises :class:`WalkUnderWay`: its step is
-  asked again shortly, costing no error and holding no worker thread;
+  it. Otherwise it makes the next walk, or, while another process walks (or until its create
+  settles), waits in its step (up to :data:`HOLD_S`), then raises :class:`WalkUnderWay`: its
+  step is asked again shortly, costing no error and holding no worker thread;
 * a walk that ends makes every search waiting on its scope (and settled) due at once
   (``worker/lua/wake_due.lua``), so none waits out its own pause for the next walk.
 
@@ -83,6 +83,8 @@ class SharedFind:
         raises :class:`WalkUnderWay` (a ``Throttled``: the step is asked again shortly, or
         as soon as a walk ends, costing no error and holding no thread); the search keeps
         its place and its start meanwhile. Before ``not_before``, a search that found nothing
+        waits for it in its step when it comes within :data:`HOLD_S` of the first ask (a
+        create cut short by a kill, resumed one lease later), and walks again then; else it
         is asked again then. Raises ``SearchInconclusive`` when the walk that would answer
         ran past its bounds or twice could not read a row of the window, and
         ``TransientError`` when no walk answered within :data:`WAIT_LIMIT_S` (the step is
@@ -101,7 +103,11 @@ class SharedFind:
                     if self._shows_absent(walked, since, search.doubted):
                         return None
                     self.waiting.needs_later_walk(search, walked.started)
-                stop = self._stop(scope, self.clock(), search.ready_at, walks)
+                now = self.clock()
+                if walks and now < search.ready_at <= hold_until:
+                    self.sleep(HOLD_POLL_S)  # settles within the hold: walk again then, here
+                    continue
+                stop = self._stop(scope, now, search.ready_at, walks)
                 if stop is not None:
                     answered = not isinstance(stop, WalkUnderWay)  # else it keeps its place
                     raise stop
