@@ -259,9 +259,13 @@ def test_there_is_no_cancel_endpoint(client):
 
 
 def test_the_list_is_a_bare_array_newest_first_with_working_filters(fresh_emulator, client):
-    msa_ids = [client.seed_job()["job_id"] for _ in range(3)]
-    embed_id = client.embed(["MKTA"]).json()["job_id"]
-    long_id = client.seed_job({"duration_s": 30})["job_id"]
+    def apart(job_id: str) -> str:  # created_date has milliseconds; ties list by id
+        time.sleep(0.005)
+        return job_id
+
+    msa_ids = [apart(client.seed_job()["job_id"]) for _ in range(3)]
+    embed_id = apart(client.embed(["MKTA"]).json()["job_id"])
+    long_id = apart(client.seed_job({"duration_s": 30})["job_id"])
     OpenProtein(fresh_emulator, "alice", "wonderland").seed_job()
     time.sleep(0.3)
     everything = client.get("v1/jobs", page_size=100).json()
