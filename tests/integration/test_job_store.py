@@ -50,6 +50,23 @@ def test_transitions_move_batch_counters_and_stamp_times(store, clock):
     assert (counts["queued"], counts["submitting"], counts["running"]) == (0, 0, 1)
 
 
+def test_a_stale_poll_answer_never_sends_a_job_seen_ended_back_to_poll(store, redis_client):
+    """A poll asks while the job runs; a sweep then sees it ended and hands it to finalize;
+    the poll's "still running" arrives after: it must not undo the hand-off (the job would
+    wait forever: no poll acts on a job seen ended, and no sweep watches it)."""
+    [job_id] = store.create_many([record("a")], due_in=0)
+    store.transition(job_id, ["queued"], "submitting")
+    store.transition(job_id, ["submitting"], "running", remote_id="r-1",
+                     schedule=("poll", 1010.0))
+    stale = store.get(job_id)  # what the poll read before asking
+    assert store.transition(job_id, ["running"], "running", schedule=("finalize", 1001.0),
+                            remote_done="succeeded")[0]  # the sweep's hand-off
+    assert not store.reschedule(stale, "poll", 1020.0, remote_state="running")
+    assert redis_client.zscore(due_key("finalize", "deeporigin"), job_id) == 1001.0
+    assert redis_client.zscore(due_key("poll", "deeporigin"), job_id) is None
+    assert store.get(job_id).remote_state is None
+
+
 def test_a_transition_from_the_wrong_state_is_refused(store):
     [job_id] = store.create_many([record("a")], due_in=30)
     assert store.transition(job_id, ["running"], "succeeded") == (False, "queued")

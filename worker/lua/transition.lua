@@ -7,6 +7,11 @@ local job = KEYS[1]
 local cur = redis.call('HGET', job, 'state')
 if not cur then return {0, false} end
 if not listed(ARGV[1], cur) then return {0, cur} end
+-- A job whose remote job was seen ended waits for finalize: a poll answered before that (a
+-- stale "still running" applied after a sweep saw the end) must not send it back to poll.
+if ARGV[4] == 'poll' and redis.call('HEXISTS', job, 'remote_done') == 1 then
+  return {0, cur}
+end
 local to = ARGV[2]
 local b = redis.call('HGET', job, 'batch')
 local id, provider = redis.call('HGET', job, 'id'), redis.call('HGET', job, 'provider')
