@@ -56,7 +56,7 @@ def _each_timed(step: str, job_ids: Sequence[str], run: Callable[[str], object],
     not hold them: past the pickup window another worker takes them, and this message
     skips them when it gets there (their lease or state has moved on). Each job's start
     also measures how long it waited since ``sent_at``, as a wait of its message's ``lane``
-(see :mod:`worker.pickup`).
+    (see :mod:`worker.pickup`).
 
     At the message's start its jobs, now in this worker's hands rather than queued, are
     held for one lease instead of the rest of the pickup window (``until``), so a worker

@@ -15,7 +15,8 @@ local ids, entering, offset = {}, 0, 0
 while #ids < limit do
   local page = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', offset, limit)
   for _, id in ipairs(page) do
-    local enters = room and not ALIVE[redis.call('HGET', JOB .. id, 'state')]
+    -- a job not yet started (claimed from its own index) is never in flight: no read
+    local enters = room and (KEYS[2] ~= nil or not ALIVE[redis.call('HGET', JOB .. id, 'state')])
     if not enters or entering < room then
       ids[#ids + 1] = id
       if enters then entering = entering + 1 end
