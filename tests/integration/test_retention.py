@@ -13,7 +13,7 @@ from monitor.fleet import job_counts
 from worker import keys
 from worker.lifecycle import forget_batch
 from worker.record import Job
-from worker.results.store import ResultStore, store_outputs
+from worker.results.store import ResultStore, plan_outputs
 from worker.retention import Janitor
 from worker.store import JobStore
 
@@ -69,9 +69,9 @@ def test_an_ended_jobs_files_go_when_its_retention_ends_and_nothing_else_does(
     done, alive = retention_store.create_many([record("done"), record("alive")], due_in=0)
     for job_id in (done, alive):
         run(retention_store, job_id)
-    ours = store_outputs(results, "b1", "done", done, BIG,
-                         {"out/msa.fasta": b">a\nMK\n", "log.txt": b"ok"})
-    theirs = store_outputs(results, "b1", "alive", alive, {"n": 1}, {"msa.fasta": b">b\n"})
+    ours = plan_outputs(results, "b1", "done", done, BIG,
+                         {"out/msa.fasta": b">a\nMK\n", "log.txt": b"ok"}).write()
+    theirs = plan_outputs(results, "b1", "alive", alive, {"n": 1}, {"msa.fasta": b">b\n"}).write()
     stranger = results.put(("b1", "done", "notes.txt"), b"a person's own file")
     finish(retention_store, Job.new("b1", "done", "deeporigin", "tool", {}), ours)
     assert len(locations(ours)) == 3  # two outputs and the data too big to keep inline
@@ -96,7 +96,7 @@ def test_a_local_store_drops_the_folders_a_removal_leaves_empty(retention_store,
     results = ResultStore(str(tmp_path / "results"))
     [job_id] = retention_store.create_many([record("only", batch="lone")], due_in=0)
     run(retention_store, job_id)
-    manifest = store_outputs(results, "lone", "only", job_id, {"n": 1}, {"a.txt": b"a"})
+    manifest = plan_outputs(results, "lone", "only", job_id, {"n": 1}, {"a.txt": b"a"}).write()
     finish(retention_store, record("only", batch="lone"), manifest)
     clock.now += RETENTION_S + 1
     Janitor(retention_store, results).run_once()
@@ -143,8 +143,8 @@ def test_a_retried_job_keeps_its_files_until_its_new_attempt_ends_and_expires(
     job = record("again")
     [job_id] = retention_store.create_many([job], due_in=0)
     run(retention_store, job_id)
-    first = store_outputs(results, "b1", "again", job_id, {"n": 1},
-                          {"a.txt": b"1", "only-first.txt": b"1"})
+    first = plan_outputs(results, "b1", "again", job_id, {"n": 1},
+                          {"a.txt": b"1", "only-first.txt": b"1"}).write()
     finish(retention_store, job, first, to="failed", reason="remote_failed",
            remote_done="failed")
     assert retention_store.retry_many([job_id], due_in=0) == {job_id: "retried"}
@@ -152,7 +152,7 @@ def test_a_retried_job_keeps_its_files_until_its_new_attempt_ends_and_expires(
     clock.now += RETENTION_S + 1
     assert janitor.run_once().files == 0  # the job lives again: its files stay
     run(retention_store, job_id)
-    second = store_outputs(results, "b1", "again", job_id, {"n": 2}, {"a.txt": b"2"})
+    second = plan_outputs(results, "b1", "again", job_id, {"n": 2}, {"a.txt": b"2"}).write()
     finish(retention_store, job, second)
     clock.now += RETENTION_S - 1
     assert janitor.run_once().files == 0

@@ -12,7 +12,7 @@ import pytest
 from tests.integration.test_retention import RETENTION_S, exists, finish, locations, record, run
 from worker import keys
 from worker.results.s3_delete import MAX_KEYS
-from worker.results.store import ResultStore, store_outputs
+from worker.results.store import ResultStore, plan_outputs
 from worker.retention import Janitor
 from worker.store import JobStore
 
@@ -62,8 +62,8 @@ def test_a_key_s3_would_not_delete_stays_held_and_goes_in_a_later_round(
     manifests = {}
     for job_id, job in zip(retention_store.create_many(jobs, due_in=0), jobs):
         run(retention_store, job_id)
-        manifests[job_id] = store_outputs(results, "b1", job.key, job_id, {"n": 1},
-                                          {"a.txt": b"a", "b.txt": b"b"})
+        manifests[job_id] = plan_outputs(results, "b1", job.key, job_id, {"n": 1},
+                                          {"a.txt": b"a", "b.txt": b"b"}).write()
         finish(retention_store, job, manifests[job_id])
     locked = jobs[2].id
     deny_deletes(results, bucket, "fleet/b1/locked/a.txt")

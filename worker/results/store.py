@@ -214,12 +214,6 @@ def plan_outputs(store: ResultStore, batch: str, key: str, job_id: str,
                           ((*folder, DATA_FILE), document.encode()) if big else None)
 
 
-def store_outputs(store: ResultStore, batch: str, key: str, job_id: str,
-                  data: Any, files: Mapping[str, bytes]) -> str:
-    """Stores a job's output files under their own names; returns the manifest as JSON."""
-    return plan_outputs(store, batch, key, job_id, data, files).write()
-
-
 def _filesystem(url: str, **options: Any):
     """fsspec's filesystem for ``url``; a missing backend is a setting to fix, named."""
     try:
